@@ -1,0 +1,38 @@
+"""Mesh objects from numpy arrays, written with ``foreach_set``."""
+
+import bpy
+import numpy as np
+
+
+def mesh_from_arrays(name: str, vertices: np.ndarray, faces: np.ndarray) -> bpy.types.Mesh:
+    """A mesh datablock from quads.
+
+    vertices: (V, 3) metres; faces: (F, 4) int vertex indices, counter-clockwise
+    seen from outside.
+    """
+    vertices = np.ascontiguousarray(vertices, dtype=np.float32).reshape(-1, 3)
+    faces = np.ascontiguousarray(faces, dtype=np.int32)
+    if faces.ndim != 2 or faces.shape[1] != 4:
+        raise ValueError(f"mesh {name!r}: faces must be (F, 4) quads, got {faces.shape}")
+    if faces.size and (faces.min() < 0 or faces.max() >= len(vertices)):
+        raise ValueError(f"mesh {name!r}: face index out of range for {len(vertices)} vertices")
+    mesh = bpy.data.meshes.new(name)
+    mesh.vertices.add(len(vertices))
+    mesh.vertices.foreach_set("co", vertices.ravel())
+    mesh.loops.add(faces.size)
+    mesh.loops.foreach_set("vertex_index", faces.ravel())
+    mesh.polygons.add(len(faces))
+    mesh.polygons.foreach_set("loop_start", np.arange(0, faces.size, 4, dtype=np.int32))
+    # loop_total is read-only on some versions and derived from loop_start on 4.x+.
+    mesh.update(calc_edges=True)
+    mesh.validate(clean_customdata=False)
+    return mesh
+
+
+def object_from_mesh(
+    name: str, mesh: bpy.types.Mesh, collection: bpy.types.Collection
+) -> bpy.types.Object:
+    """A new object using ``mesh``, linked into ``collection``."""
+    obj = bpy.data.objects.new(name, mesh)
+    collection.objects.link(obj)
+    return obj

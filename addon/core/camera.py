@@ -1,0 +1,71 @@
+"""Camera poses and intrinsics in the world frame (metres, Z up).
+
+Blender's camera convention: the camera looks down its local -Z axis with
+local +Y up, so a camera-to-world matrix has columns (right, up, -forward, eye).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+WORLD_UP = np.array([0.0, 0.0, 1.0])
+
+
+def look_at(eye: np.ndarray, target: np.ndarray, up: np.ndarray = WORLD_UP) -> np.ndarray:
+    """Camera-to-world transform of a camera at ``eye`` looking at ``target``.
+
+    eye, target: (3,) metres, world frame. up: (3,) the world direction that
+    appears upwards in the image; must not be parallel to the view direction.
+    Returns (4, 4) float64, rotation orthonormal with determinant +1.
+    """
+    eye = np.asarray(eye, dtype=np.float64)
+    forward = np.asarray(target, dtype=np.float64) - eye
+    norm = np.linalg.norm(forward)
+    if norm < 1e-9:
+        raise ValueError("look_at: eye and target coincide")
+    forward /= norm
+    right = np.cross(forward, np.asarray(up, dtype=np.float64))
+    if np.linalg.norm(right) < 1e-9:
+        raise ValueError("look_at: view direction is parallel to 'up'")
+    right /= np.linalg.norm(right)
+    true_up = np.cross(right, forward)
+    matrix = np.eye(4)
+    matrix[:3, 0] = right
+    matrix[:3, 1] = true_up
+    matrix[:3, 2] = -forward
+    matrix[:3, 3] = eye
+    return matrix
+
+
+def intrinsics_from_fov(width: int, height: int, horizontal_fov_deg: float) -> np.ndarray:
+    """Pinhole intrinsics K (3, 3) in pixels for a horizontal field of view.
+
+    Principal point at the image centre, square pixels: f = (W / 2) / tan(fov / 2).
+    """
+    if not 0.0 < horizontal_fov_deg < 180.0:
+        raise ValueError(f"horizontal_fov_deg must be in (0, 180), got {horizontal_fov_deg}")
+    focal = (width / 2.0) / math.tan(math.radians(horizontal_fov_deg) / 2.0)
+    return np.array(
+        [[focal, 0.0, width / 2.0], [0.0, focal, height / 2.0], [0.0, 0.0, 1.0]]
+    )
+
+
+def sensor_focal_mm(horizontal_fov_deg: float, sensor_width_mm: float = 36.0) -> float:
+    """Lens focal length (mm) giving ``horizontal_fov_deg`` on a sensor this wide."""
+    return (sensor_width_mm / 2.0) / math.tan(math.radians(horizontal_fov_deg) / 2.0)
+
+
+def project_points(points: np.ndarray, camera_to_world: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Pixel coordinates (N, 2) of world points (N, 3) seen by a Blender-convention camera.
+
+    Pixel origin is the top-left corner, x to the right, y downwards.
+    """
+    world_to_camera = np.linalg.inv(camera_to_world)
+    homogeneous = np.c_[points, np.ones(len(points))]
+    cam = (world_to_camera @ homogeneous.T).T[:, :3]
+    # Blender camera: -Z forward, +Y up -> OpenCV camera: +Z forward, +Y down.
+    opencv = cam * np.array([1.0, -1.0, -1.0])
+    uv = (K @ opencv.T).T
+    return uv[:, :2] / uv[:, 2:3]

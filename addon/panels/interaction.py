@@ -1,0 +1,23 @@
+"""3D Viewport > Sidebar > Interaction."""
+
+import bpy
+
+from ..core.version import extension_version
+
+
+class ISYNTH_PT_interaction(bpy.types.Panel):
+    bl_idname = "ISYNTH_PT_interaction"
+    bl_label = "Interaction Synth"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Interaction"
+
+    def draw(self, context):
+        layout = self.layout
+        layout.label(text=f"Version {extension_version()}")
+        layout.operator("isynth.add_demo_room", icon="HOME")
+        box = layout.box()
+        box.label(text="Generation environment")
+        status = context.window_manager.isynth_status.environment
+        box.label(text=status or "Not checked yet", icon="INFO" if status else "QUESTION")
+        box.operator("isynth.check_environment", icon="CHECKMARK")
