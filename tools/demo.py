@@ -1,0 +1,97 @@
+"""The product's main job on its embedded defaults (`./run demo`).
+
+Today: enable the extension headless, build the demo care room with its
+monitoring camera, save a .blend and render a still. Later issues extend this
+until it renders a labelled clip of a generated interaction in a reconstructed room.
+
+Writes under --out (default out/demo/): demo.blend, still.png, report.json.
+Each file is written to a temporary name first and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+# Before bpy loads: a throwaway Blender user folder, never the user's own configuration.
+os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="isynth_demo_user_"))
+
+import bpy  # noqa: E402
+
+import blender_session  # noqa: E402
+
+
+def configure_render(scene: bpy.types.Scene, width: int, height: int) -> None:
+    """Workbench (fast, no GPU needed) with flat material colours, shadows and cavity."""
+    scene.render.engine = "BLENDER_WORKBENCH"
+    scene.render.resolution_x, scene.render.resolution_y = width, height
+    scene.render.resolution_percentage = 100
+    shading = scene.display.shading
+    shading.light = "STUDIO"
+    shading.color_type = "MATERIAL"
+    shading.show_shadows = False  # studio light without shadows keeps the walls readable
+    shading.show_cavity = True
+    scene.render.image_settings.file_format = "PNG"
+
+
+def render_still(scene: bpy.types.Scene, path: Path) -> None:
+    partial = path.with_name(f".{path.name}.partial.png")
+    scene.render.filepath = str(partial)
+    bpy.ops.render.render(write_still=True)
+    os.replace(partial, path)
+
+
+def save_blend(path: Path) -> None:
+    partial = path.with_name(f".{path.name}.partial.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=str(partial), copy=True, compress=True)
+    os.replace(partial, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parents[1] / "out" / "demo")
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=480)
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    timings: dict[str, float] = {}
+
+    def timed(name, function, *a, **k):
+        started = time.perf_counter()
+        result = function(*a, **k)
+        timings[name] = round(time.perf_counter() - started, 3)
+        return result
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    module = timed("enable_extension_s", blender_session.enable_from_source)
+    scene = bpy.context.scene
+    result = timed("add_demo_room_s", bpy.ops.isynth.add_demo_room)
+    if result != {"FINISHED"}:
+        print(f"demo: isynth.add_demo_room returned {result}", file=sys.stderr)
+        return 1
+    configure_render(scene, args.width, args.height)
+    blend, still = args.out / "demo.blend", args.out / "still.png"
+    timed("save_blend_s", save_blend, blend)
+    timed("render_still_s", render_still, scene, still)
+    report = {
+        "blender": bpy.app.version_string,
+        "extension_module": module,
+        "objects": sorted(o.name for o in scene.objects),
+        "camera": scene.camera.name,
+        "render": {"engine": scene.render.engine, "width": args.width, "height": args.height},
+        "files": {"blend": str(blend), "still": str(still)},
+        "timings": timings,
+    }
+    (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    print(f"demo: wrote {blend}, {still} and {args.out / 'report.json'}")
+    print("demo: " + ", ".join(f"{k} {v}" for k, v in timings.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
