@@ -32,6 +32,8 @@ import tomli_w
 REPO_ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = REPO_ROOT / "blender_manifest.toml"
 WORKER_REQUIREMENTS = REPO_ROOT / "requirements-worker.txt"
+# Bump when the way wheels are chosen changes, so cached downloads are redone.
+CACHE_LAYOUT = 2
 CACHE = Path(os.environ.get("ISYNTH_CACHE", Path.home() / ".cache" / "interaction-synth"))
 
 # Blender platform -> wheel platform tags pip may pick for Blender's CPython 3.11.
@@ -42,6 +44,22 @@ PLATFORM_TAGS: dict[str, list[str]] = {
 }
 # PyPI's Linux torch is the CUDA build (gigabytes); the CPU build has a local version.
 PLATFORM_OVERRIDES: dict[str, dict[str, str]] = {"linux-x64": {"torch": "torch==2.13.0+cpu"}}
+# Values of PEP 508 environment markers on each target. pip evaluates markers for the
+# machine it runs on, not for --platform, so a cross-platform download of torch would
+# pull in its Linux-only CUDA wheels; for "target-markers" requirements we evaluate
+# the dependencies' markers ourselves.
+TARGET_MARKERS: dict[str, dict[str, str]] = {
+    "linux-x64": {"sys_platform": "linux", "platform_system": "Linux", "platform_machine": "x86_64", "os_name": "posix"},
+    "windows-x64": {"sys_platform": "win32", "platform_system": "Windows", "platform_machine": "AMD64", "os_name": "nt"},
+    "macos-arm64": {"sys_platform": "darwin", "platform_system": "Darwin", "platform_machine": "arm64", "os_name": "posix"},
+}
+PYTHON_MARKERS = {
+    "python_version": "3.11",
+    "python_full_version": "3.11.9",
+    "implementation_name": "cpython",
+    "platform_python_implementation": "CPython",
+    "extra": "",
+}
 # Shipped with Blender 4.2-5.0 itself: never bundled (a second numpy would break Blender).
 BLENDER_SHIPPED = {"numpy", "requests", "urllib3", "certifi", "charset_normalizer", "idna", "zstandard", "cython"}
 BLENDER_SHIPPED_PINS = ["numpy==1.26.4"]
@@ -67,9 +85,10 @@ def blender_ext_tool() -> Path:
     return found[-1]
 
 
-def parse_worker_requirements(path: Path = WORKER_REQUIREMENTS) -> tuple[list[str], list[str]]:
-    """(requirements resolved with dependencies, requirements taken without) from the file."""
-    with_deps, without_deps = [], []
+def parse_worker_requirements(path: Path = WORKER_REQUIREMENTS) -> tuple[list[str], list[str], list[str]]:
+    """Requirements from the file, by how their dependencies are found:
+    (pip resolves them, none are taken, we evaluate their markers for the target)."""
+    with_deps, without_deps, target_markers = [], [], []
     for number, raw in enumerate(path.read_text().splitlines(), start=1):
         requirement, _, comment = raw.partition("#")
         requirement = requirement.strip()
@@ -77,8 +96,40 @@ def parse_worker_requirements(path: Path = WORKER_REQUIREMENTS) -> tuple[list[st
             continue
         if not re.fullmatch(r"[A-Za-z0-9_.\-]+==[A-Za-z0-9_.+\-]+", requirement):
             raise SystemExit(f"{path}:{number}: expected 'name==version', got {requirement!r}")
-        (without_deps if "no-deps" in comment else with_deps).append(requirement)
-    return with_deps, without_deps
+        if "no-deps" in comment:
+            without_deps.append(requirement)
+        elif "target-markers" in comment:
+            target_markers.append(requirement)
+        else:
+            with_deps.append(requirement)
+    return with_deps, without_deps, target_markers
+
+
+def target_dependencies(wheel: Path, platform: str) -> list[str]:
+    """The wheel's Requires-Dist whose markers hold on ``platform`` (markers dropped)."""
+    import zipfile
+
+    from packaging.requirements import Requirement
+
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        metadata = archive.read(name).decode("utf-8")
+    environment = {**PYTHON_MARKERS, **TARGET_MARKERS[platform]}
+    found = []
+    for line in metadata.splitlines():
+        if not line.startswith("Requires-Dist:"):
+            continue
+        requirement = Requirement(line.partition(":")[2].strip())
+        if requirement.marker is None or requirement.marker.evaluate(environment):
+            found.append(f"{requirement.name}{requirement.specifier}")
+    return found
+
+
+def _project(requirement: str) -> str:
+    """Normalised project name of a requirement string ("Typing-Extensions>=4" -> "typing_extensions")."""
+    from packaging.requirements import Requirement
+
+    return Requirement(requirement).name.lower().replace("-", "_").replace(".", "_")
 
 
 def _distribution(wheel: Path) -> str:
@@ -108,12 +159,38 @@ def _pip_download(dest: Path, platform: str, requirements: list[str], *, deps: b
         )
 
 
+def _complete_for_target(dest: Path, platform: str, constraints: Path, skip: set[str], rounds: int = 5) -> None:
+    """Download dependencies that only the target's markers ask for (e.g. colorama on Windows).
+
+    pip resolved the markers for this machine; here every downloaded wheel's
+    Requires-Dist is evaluated for ``platform`` until nothing is missing.
+    """
+    for _ in range(rounds):
+        present = {_distribution(w) for w in dest.glob("*.whl")}
+        missing = sorted(
+            {
+                dep
+                for wheel in dest.glob("*.whl")
+                if _distribution(wheel) not in skip
+                for dep in target_dependencies(wheel, platform)
+                if _project(dep) not in present | BLENDER_SHIPPED
+            }
+        )
+        if not missing:
+            return
+        _pip_download(dest, platform, missing, deps=True, constraints=constraints)
+    raise SystemExit(f"build: dependencies for {platform} did not settle after {rounds} rounds")
+
+
 def worker_wheels(platform: str) -> list[Path]:
     """The worker's wheels for ``platform``, downloaded once into the cache."""
-    with_deps, without_deps = parse_worker_requirements()
+    with_deps, without_deps, target_markers = parse_worker_requirements()
     overrides = PLATFORM_OVERRIDES.get(platform, {})
+    target_markers = [overrides.get(req.split("==")[0], req) for req in target_markers]
     with_deps = [overrides.get(req.split("==")[0], req) for req in with_deps]
-    key = hashlib.sha256(json.dumps([platform, with_deps, without_deps, PLATFORM_TAGS[platform]]).encode()).hexdigest()[:16]
+    key = hashlib.sha256(
+        json.dumps([CACHE_LAYOUT, platform, with_deps, without_deps, target_markers, PLATFORM_TAGS[platform]]).encode()
+    ).hexdigest()[:16]
     dest = CACHE / "wheels" / f"{platform}-{key}"
     stamp = dest / ".complete"
     if not stamp.exists():
@@ -121,8 +198,19 @@ def worker_wheels(platform: str) -> list[Path]:
         dest.mkdir(parents=True)
         constraints = dest / "constraints.txt"
         constraints.write_text("\n".join(BLENDER_SHIPPED_PINS) + "\n")
-        _pip_download(dest, platform, with_deps, deps=True, constraints=constraints)
+        _pip_download(dest, platform, target_markers, deps=False, constraints=constraints)
+        # Their dependencies (minus what Blender ships), resolved together with the rest.
+        own = {req.split("==")[0].lower().replace("-", "_") for req in target_markers}
+        extra = [
+            dep
+            for wheel in dest.glob("*.whl")
+            if _distribution(wheel) in own
+            for dep in target_dependencies(wheel, platform)
+            if _project(dep) not in BLENDER_SHIPPED
+        ]
+        _pip_download(dest, platform, [*with_deps, *extra], deps=True, constraints=constraints)
         _pip_download(dest, platform, without_deps, deps=False, constraints=constraints)
+        _complete_for_target(dest, platform, constraints, skip={_project(r) for r in without_deps})
         stamp.write_text(time.strftime("%Y-%m-%dT%H:%M:%S"))
     return sorted(w for w in dest.glob("*.whl") if _distribution(w) not in BLENDER_SHIPPED)
 

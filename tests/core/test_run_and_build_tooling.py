@@ -73,3 +73,34 @@ def test_blender_shipped_packages_are_never_bundled():
     assert {"numpy", "requests"} <= build_extension.BLENDER_SHIPPED
     assert build_extension._distribution(Path("numpy-1.26.4-cp311-cp311-win_amd64.whl")) == "numpy"
     assert build_extension._distribution(Path("charset_normalizer-3.5.2-py3-none-any.whl")) == "charset_normalizer"
+
+
+def make_wheel(path: Path, requires: list[str]) -> Path:
+    """A minimal wheel in the official layout: just its dist-info METADATA."""
+    import zipfile
+
+    name, version = path.name.split("-")[:2]
+    metadata = "Metadata-Version: 2.1\nName: {}\nVersion: {}\n{}".format(
+        name, version, "".join(f"Requires-Dist: {r}\n" for r in requires)
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(f"{name}-{version}.dist-info/METADATA", metadata)
+    return path
+
+
+def test_dependency_markers_are_evaluated_for_the_target_not_this_machine(tmp_path):
+    wheel = make_wheel(
+        tmp_path / "torch-2.13.0-cp311-cp311-win_amd64.whl",
+        [
+            "filelock",
+            'nvidia-nccl-cu13==2.29.7; platform_system == "Linux" and platform_machine == "x86_64"',
+            'colorama; platform_system == "Windows"',
+            'setuptools; python_version >= "3.12"',
+            'opt-einsum>=3.3; extra == "opt-einsum"',
+        ],
+    )
+    windows = build_extension.target_dependencies(wheel, "windows-x64")
+    linux = build_extension.target_dependencies(wheel, "linux-x64")
+    assert windows == ["filelock", "colorama"]
+    assert linux == ["filelock", "nvidia-nccl-cu13==2.29.7"]
+    assert build_extension.target_dependencies(wheel, "macos-arm64") == ["filelock"]
