@@ -12,11 +12,12 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="isynth_bench_user_"))
+from throwaway_blender_user import use_throwaway_user_folder  # noqa: E402
+
+use_throwaway_user_folder("isynth_bench_user_")
 
 import bpy  # noqa: E402
 

@@ -7,7 +7,9 @@ package is a symlink to the source tree, then ``addon_utils.enable``.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -26,6 +28,8 @@ def _dev_repository_dir() -> str:
     global _dev_dir
     if _dev_dir is None:
         _dev_dir = tempfile.mkdtemp(prefix="isynth_dev_repo_")
+        # rmtree unlinks the symlink itself and never follows it into the checkout.
+        atexit.register(shutil.rmtree, _dev_dir, ignore_errors=True)
         os.symlink(REPO_ROOT, os.path.join(_dev_dir, EXTENSION_ID))
     return _dev_dir
 

@@ -14,12 +14,13 @@ import argparse
 import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 # Before bpy loads: a throwaway Blender user folder, never the user's own configuration.
-os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="isynth_demo_user_"))
+from throwaway_blender_user import use_throwaway_user_folder  # noqa: E402
+
+use_throwaway_user_folder("isynth_demo_user_")
 
 import bpy  # noqa: E402
 

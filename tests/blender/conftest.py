@@ -1,11 +1,10 @@
 """Blender-tier fixtures: a throwaway Blender user folder, factory settings per test,
 and the extension enabled from this source tree through Blender's extension system."""
 
-import os
-import tempfile
+from throwaway_blender_user import use_throwaway_user_folder
 
 # Before bpy loads: never read or write the developer's own Blender configuration.
-os.environ["BLENDER_USER_RESOURCES"] = tempfile.mkdtemp(prefix="isynth_blender_user_")
+use_throwaway_user_folder("isynth_test_user_")
 
 import bpy  # noqa: E402
 import pytest  # noqa: E402

@@ -43,6 +43,8 @@ probe = (
 result = subprocess.run([sys.executable, "-S", "-c", probe, site_packages], capture_output=True, text=True)
 seen["bundled_torch"] = result.stdout.strip() or result.stderr.strip()[-300:]
 
+seen["disable"] = sorted(bpy.ops.preferences.addon_disable(module="bl_ext.user_default.interaction_synth"))
+seen["classes_disabled"] = sorted(registered_classes())
 seen["uninstall"] = sorted(bpy.ops.extensions.package_uninstall(repo_index=user_index, pkg_id="interaction_synth"))
 seen["enabled_after"] = "bl_ext.user_default.interaction_synth" in bpy.context.preferences.addons
 seen["classes_after"] = sorted(registered_classes())

@@ -44,6 +44,7 @@ def test_zip_installs_enables_runs_and_uninstalls(extension_zip, tmp_path):
     assert seen["torch_unpacked"]
     version, total = seen["bundled_torch"].split()
     assert version.startswith("2.13.0") and float(total) == 12.0
-    # Removal leaves nothing behind.
+    # Disabling unregisters everything; removal leaves nothing behind.
+    assert seen["disable"] == ["FINISHED"] and seen["classes_disabled"] == []
     assert seen["uninstall"] == ["FINISHED"] and not seen["enabled_after"]
     assert seen["classes_after"] == [] and not seen["package_after"] and not seen["torch_after"]
