@@ -1,0 +1,83 @@
+"""Skinned SMPL-family body meshes: vertex groups from LBS weights, betas as shape keys."""
+
+import bpy
+import numpy as np
+
+from .meshes import object_from_mesh
+
+
+def triangle_mesh(name: str, vertices: np.ndarray, faces: np.ndarray) -> bpy.types.Mesh:
+    """A mesh from triangles. vertices: (V, 3) metres; faces: (F, 3) int, counter-clockwise outside."""
+    vertices = np.ascontiguousarray(vertices, dtype=np.float32).reshape(-1, 3)
+    faces = np.ascontiguousarray(faces, dtype=np.int32)
+    if faces.ndim != 2 or faces.shape[1] != 3:
+        raise ValueError(f"mesh {name!r}: faces must be (F, 3) triangles, got {faces.shape}")
+    mesh = bpy.data.meshes.new(name)
+    mesh.vertices.add(len(vertices))
+    mesh.vertices.foreach_set("co", vertices.ravel())
+    mesh.loops.add(faces.size)
+    mesh.loops.foreach_set("vertex_index", faces.ravel())
+    mesh.polygons.add(len(faces))
+    mesh.polygons.foreach_set("loop_start", np.arange(0, faces.size, 3, dtype=np.int32))
+    mesh.update(calc_edges=True)
+    mesh.validate(clean_customdata=False)
+    return mesh
+
+
+def add_vertex_groups(obj: bpy.types.Object, names: tuple[str, ...], weights: np.ndarray) -> None:
+    """One vertex group per joint name from ``weights`` (V, J); zero weights are skipped.
+
+    VertexGroup.add takes one weight for a list of indices, so vertices are
+    grouped by identical weight (exact float32 values) to keep the call count low.
+    """
+    weights = np.asarray(weights, dtype=np.float32)
+    for j, name in enumerate(names):
+        group = obj.vertex_groups.new(name=name)
+        column = weights[:, j]
+        nonzero = np.flatnonzero(column > 0.0)
+        if nonzero.size == 0:
+            continue
+        values, inverse = np.unique(column[nonzero], return_inverse=True)
+        for k, value in enumerate(values):
+            group.add(nonzero[inverse == k].tolist(), float(value), "REPLACE")
+
+
+def add_shape_keys(
+    obj: bpy.types.Object,
+    basis: np.ndarray,
+    directions: np.ndarray,
+    names: list[str],
+    values: np.ndarray,
+    slider_range: float = 5.0,
+) -> None:
+    """A Basis key plus one key per shape direction.
+
+    basis: (V, 3) metres; directions: (V, 3, S) per-unit offsets (already in the
+    mesh's frame); key k holds basis + directions[..., k] so its value is beta_k.
+    """
+    obj.shape_key_add(name="Basis", from_mix=False)
+    for k, name in enumerate(names):
+        block = obj.shape_key_add(name=name, from_mix=False)
+        block.data.foreach_set("co", (basis + directions[:, :, k]).astype(np.float32).ravel())
+        block.slider_min, block.slider_max = -slider_range, slider_range
+        block.value = float(values[k]) if k < len(values) else 0.0
+
+
+def build_skinned_body(
+    name: str,
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    armature: bpy.types.Object,
+    joint_names: tuple[str, ...],
+    weights: np.ndarray,
+    collection: bpy.types.Collection,
+) -> bpy.types.Object:
+    """A mesh object parented to ``armature`` with an Armature modifier and vertex groups."""
+    obj = object_from_mesh(name, triangle_mesh(name, vertices, faces), collection)
+    add_vertex_groups(obj, joint_names, weights)
+    obj.parent = armature
+    modifier = obj.modifiers.new("Armature", "ARMATURE")
+    modifier.object = armature
+    modifier.use_vertex_groups = True
+    obj.data.polygons.foreach_set("use_smooth", np.ones(len(obj.data.polygons), dtype=bool))
+    return obj
