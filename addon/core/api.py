@@ -21,3 +21,28 @@ def check_environment(
 ) -> EnvironmentReport:
     """Probe the interpreter that the preferences choose for generation."""
     return probe_interpreter(select_interpreter(prefs, blender_python, blender_paths))
+
+
+def prepare_motion_import(
+    paths: list[str], prefs: Preferences, scene_fps: float, fps_mode: str = "SCENE", with_body: bool = True
+):
+    """Read motion files and the body model; returns (list of PersonBuild, shared fps).
+
+    Nothing here touches Blender, so a bad file fails before the scene changes.
+    """
+    from .body.model import load_body_model
+    from .people import person_build, read_motions
+
+    motions, fps = read_motions(paths, scene_fps, fps_mode)
+    builds = []
+    for motion in motions:
+        body = load_body_model(prefs.smpl_model_dir or None, gender=motion.gender)
+        builds.append(person_build(motion, body, motion.name or "Person", with_body=with_body))
+    return builds, fps
+
+
+def export_motion(path: str, motion) -> None:
+    """Write one motion as an AMASS-style .npz (atomically)."""
+    from .motion.amass import write_amass_npz
+
+    write_amass_npz(path, motion)

@@ -4,6 +4,30 @@ import bpy
 
 from .add_demo_room import ISYNTH_OT_add_demo_room
 from .check_environment import ISYNTH_OT_check_environment
+from .export_smpl_motion import ISYNTH_OT_export_smpl_motion, menu_export
+from .import_smpl_motion import ISYNTH_OT_import_smpl_motion, menu_import
 
-classes = (ISYNTH_OT_add_demo_room, ISYNTH_OT_check_environment)
-register, unregister = bpy.utils.register_classes_factory(classes)
+classes = (
+    ISYNTH_OT_add_demo_room,
+    ISYNTH_OT_check_environment,
+    ISYNTH_OT_import_smpl_motion,
+    ISYNTH_OT_export_smpl_motion,
+)
+_register_classes, _unregister_classes = bpy.utils.register_classes_factory(classes)
+# (menu, draw function) pairs appended on register and removed on unregister.
+_MENU_ENTRIES = (
+    (bpy.types.TOPBAR_MT_file_import, menu_import),
+    (bpy.types.TOPBAR_MT_file_export, menu_export),
+)
+
+
+def register() -> None:
+    _register_classes()
+    for menu, draw in _MENU_ENTRIES:
+        menu.append(draw)
+
+
+def unregister() -> None:
+    for menu, draw in reversed(_MENU_ENTRIES):
+        menu.remove(draw)
+    _unregister_classes()

@@ -16,6 +16,9 @@ class ISYNTH_PT_interaction(bpy.types.Panel):
         layout = self.layout
         layout.label(text=f"Version {extension_version()}")
         layout.operator("isynth.add_demo_room", icon="HOME")
+        row = layout.row(align=True)
+        row.operator("isynth.import_smpl_motion", text="Import Motion", icon="IMPORT")
+        row.operator("isynth.export_smpl_motion", text="Export", icon="EXPORT")
         box = layout.box()
         box.label(text="Generation environment")
         status = context.window_manager.isynth_status.environment

@@ -18,6 +18,8 @@ EXPECTED_CLASSES = {
     "ISYNTH_PG_status",
     "ISYNTH_OT_add_demo_room",
     "ISYNTH_OT_check_environment",
+    "ISYNTH_OT_import_smpl_motion",
+    "ISYNTH_OT_export_smpl_motion",
     "ISYNTH_PT_interaction",
 }
 
@@ -34,6 +36,11 @@ def global_state() -> dict:
             if isinstance(getattr(handlers, name), list)
         },
         "operators": sorted(dir(bpy.ops.isynth)),
+        # Menu entries appended to File > Import / Export.
+        "menus": {
+            menu.__name__: len(menu._dyn_ui_initialize())
+            for menu in (bpy.types.TOPBAR_MT_file_import, bpy.types.TOPBAR_MT_file_export)
+        },
     }
 
 
@@ -51,6 +58,7 @@ def test_register_unregister_register_leaks_nothing(extension):
     disabled = global_state()
     assert disabled["classes"] == set()
     assert disabled["wm_property"] is False
+    assert all(enabled["menus"][m] == disabled["menus"][m] + 1 for m in enabled["menus"])
     for _ in range(2):
         module.register()
         assert global_state()["classes"] == EXPECTED_CLASSES

@@ -1,0 +1,1 @@
+"""Motions: the ``Motion`` container, AMASS-style ``.npz`` files and time-correct resampling."""
