@@ -1,0 +1,1 @@
+"""Body models: the SMPL-family files a user points at, the bundled stand-in, and skinning."""
