@@ -126,3 +126,19 @@ def test_converted_smpl_parameters_pose_the_converted_body():
     transl_z = axes.transl_y_up_to_z_up(transl, rest[0])
     _, joints_z = forward_kinematics(rot.axis_angle_to_matrix(aa_z), rest, transl_z)
     np.testing.assert_allclose(joints_z, axes.points_y_up_to_z_up(joints_y), atol=1e-12)
+
+
+def test_rigidly_moved_smpl_parameters_pose_the_moved_body():
+    from addon.core.smpl_transform import transform_smpl
+
+    rest = RNG.normal(size=(24, 3)) * 0.3
+    aa = random_axis_angle(3, 24)
+    transl = RNG.normal(size=(3, 3))
+    R = Rotation.random(random_state=9).as_matrix()
+    t = np.array([0.4, -1.2, 2.0])
+    _, before = forward_kinematics(rot.axis_angle_to_matrix(aa), rest, transl)
+    orient, moved = transform_smpl(aa[:, 0], transl, rest[0], R, t)
+    aa_moved = aa.copy()
+    aa_moved[:, 0] = orient
+    _, after = forward_kinematics(rot.axis_angle_to_matrix(aa_moved), rest, moved)
+    np.testing.assert_allclose(after, before @ R.T + t, atol=1e-12)
