@@ -78,13 +78,13 @@ def stash_active_action(obj: bpy.types.Object) -> bpy.types.Action | None:
 
 
 def write_action(
-    obj: bpy.types.Object,
+    obj: bpy.types.ID,
     name: str,
     channels: list[Channel],
     frame_start: float = 1.0,
     interpolation: str = "LINEAR",
 ) -> bpy.types.Action:
-    """A new action on ``obj`` with one F-curve per channel, keyed at every frame.
+    """A new action on ``obj`` (an Object, or e.g. a shape Key) with one F-curve per channel, keyed at every frame.
 
     Frames are ``frame_start + arange(N)``. Any action the object had is stashed on
     the NLA first, never overwritten. Returns the new action (Blender may dedupe
@@ -99,7 +99,8 @@ def write_action(
     action = bpy.data.actions.new(name)
     anim = obj.animation_data or obj.animation_data_create()
     if SLOTTED_ACTIONS:
-        slot = action.slots.new(id_type="OBJECT", name=obj.name)
+        # The slot's type must match the animated ID (an Object, or a shape Key).
+        slot = action.slots.new(id_type=obj.id_type, name=obj.name)
         anim.action = action
         anim.action_slot = slot
         container = _channelbag(action, slot)

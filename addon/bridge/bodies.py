@@ -81,3 +81,25 @@ def build_skinned_body(
     modifier.use_vertex_groups = True
     obj.data.polygons.foreach_set("use_smooth", np.ones(len(obj.data.polygons), dtype=bool))
     return obj
+
+
+POSE_KEY_PREFIX = "pose_"
+
+
+def add_pose_corrective_keys(obj: bpy.types.Object, basis: np.ndarray, posedirs: np.ndarray) -> list[str]:
+    """One shape key per pose-corrective direction (SMPL's 207), value 0 until keyed.
+
+    basis: (V, 3) the mesh's rest vertices; posedirs: (V, 3, P) offsets in the mesh's frame.
+    Returns the key names in ``posedirs`` order.
+    """
+    if obj.data.shape_keys is None:
+        obj.shape_key_add(name="Basis", from_mix=False)
+    names = []
+    for p in range(posedirs.shape[2]):
+        name = f"{POSE_KEY_PREFIX}{p:03d}"
+        block = obj.shape_key_add(name=name, from_mix=False)
+        block.data.foreach_set("co", (basis + posedirs[:, :, p]).astype(np.float32).ravel())
+        # Corrective values are (R - I) entries, within [-2, 2].
+        block.slider_min, block.slider_max = -2.0, 2.0
+        names.append(name)
+    return names

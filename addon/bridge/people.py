@@ -8,12 +8,12 @@ import bpy
 import numpy as np
 
 from ..core.axes import Y_UP_TO_Z_UP
-from ..core.rig_pose import bone_channels_from_smpl, rig_rest, smpl_from_bone_channels
+from ..core.rig_pose import bone_channels_from_smpl, pose_corrective_weights, rig_rest, smpl_from_bone_channels
 from ..core.rotations import matrix_to_axis_angle
 from ..core.skeleton import JOINT_NAMES, NUM_JOINTS
 from .actions import Channel, action_frames, read_action, write_action
 from .armatures import bone_rest_rotations, build_armature
-from .bodies import add_shape_keys, build_skinned_body
+from .bodies import add_pose_corrective_keys, add_shape_keys, build_skinned_body
 
 ROOT_BONE = JOINT_NAMES[0]
 
@@ -37,6 +37,7 @@ def create_person(
     shape_directions_y: np.ndarray | None = None,
     shape_names: list[str] | None = None,
     betas: np.ndarray | None = None,
+    posedirs_y: np.ndarray | None = None,
     metadata: dict | None = None,
 ) -> Person:
     """An SMPL armature for ``rest_joints_y`` (24, 3) (template frame, Y-up) and,
@@ -44,7 +45,8 @@ def create_person(
     skinned body; ``shape_directions_y`` (V, 3, S) become shape keys valued ``betas``.
 
     The body's rest mesh is the template (betas zero) so the shape keys carry the
-    shape; the armature's joints are those of ``betas``. ``metadata`` is stored as
+    shape; the armature's joints are those of ``betas``. ``posedirs_y`` (V, 3, P)
+    adds pose-corrective shape keys (keyed by :func:`apply_pose_correctives`). ``metadata`` is stored as
     ``isynth_*`` custom properties on the armature (kind, gender, role, betas).
     """
     armature = build_armature(name, rig_rest(rest_joints_y), collection)
@@ -59,6 +61,8 @@ def create_person(
         if shape_directions_y is not None and shape_names:
             directions = np.einsum("vcs,dc->vds", shape_directions_y, Y_UP_TO_Z_UP)
             add_shape_keys(body, vertices_y @ to_z, directions, shape_names, np.asarray(betas if betas is not None else []))
+        if posedirs_y is not None:
+            add_pose_corrective_keys(body, vertices_y @ to_z, np.einsum("vcs,dc->vds", posedirs_y, Y_UP_TO_Z_UP))
     return Person(armature=armature, body=body)
 
 
@@ -122,3 +126,17 @@ def read_smpl_poses(armature: bpy.types.Object) -> tuple[np.ndarray, np.ndarray,
     )
     axis_angle = matrix_to_axis_angle(local)
     return axis_angle[:, 0], axis_angle[:, 1:], transl
+
+
+def apply_pose_correctives(
+    body: bpy.types.Object, local_rotations: np.ndarray, action_name: str, frame_start: float = 1.0
+) -> bpy.types.Action:
+    """Key the body's pose-corrective shape keys for SMPL poses (T, 24, 3, 3) as a new Key action."""
+    from .bodies import POSE_KEY_PREFIX
+
+    weights = pose_corrective_weights(local_rotations)
+    channels = [
+        Channel(f'key_blocks["{POSE_KEY_PREFIX}{p:03d}"].value', 0, weights[:, p], "Pose Correctives")
+        for p in range(weights.shape[1])
+    ]
+    return write_action(body.data.shape_keys, action_name, channels, frame_start)

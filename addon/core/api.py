@@ -24,7 +24,12 @@ def check_environment(
 
 
 def prepare_motion_import(
-    paths: list[str], prefs: Preferences, scene_fps: float, fps_mode: str = "SCENE", with_body: bool = True
+    paths: list[str],
+    prefs: Preferences,
+    scene_fps: float,
+    fps_mode: str = "SCENE",
+    with_body: bool = True,
+    pose_correctives: bool = False,
 ):
     """Read motion files and the body model; returns (list of PersonBuild, shared fps).
 
@@ -37,7 +42,9 @@ def prepare_motion_import(
     builds = []
     for motion in motions:
         body = load_body_model(prefs.smpl_model_dir or None, gender=motion.gender)
-        builds.append(person_build(motion, body, motion.name or "Person", with_body=with_body))
+        builds.append(
+            person_build(motion, body, motion.name or "Person", with_body=with_body, pose_correctives=pose_correctives)
+        )
     return builds, fps
 
 
@@ -46,3 +53,18 @@ def export_motion(path: str, motion) -> None:
     from .motion.amass import write_amass_npz
 
     write_amass_npz(path, motion)
+
+
+def prepare_reconstruction_import(path: str, prefs: Preferences, with_body: bool = True):
+    """Read a reconstruction bundle and the body model; returns (Bundle, list of PersonBuild).
+
+    Everything is read and checked here, before Blender is touched.
+    """
+    from .body.model import load_body_model
+    from .people import motions_from_bundle, person_build
+    from .recon.bundle import read_bundle
+
+    bundle = read_bundle(path)
+    body = load_body_model(prefs.smpl_model_dir or None)
+    builds = [person_build(motion, body, motion.name, with_body=with_body) for motion in motions_from_bundle(bundle)]
+    return bundle, builds

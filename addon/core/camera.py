@@ -69,3 +69,45 @@ def project_points(points: np.ndarray, camera_to_world: np.ndarray, K: np.ndarra
     opencv = cam * np.array([1.0, -1.0, -1.0])
     uv = (K @ opencv.T).T
     return uv[:, :2] / uv[:, 2:3]
+
+
+# OpenCV camera axes (x right, y down, z forward) -> Blender camera axes (x right, y up, -z forward).
+OPENCV_TO_BLENDER_CAMERA = np.diag([1.0, -1.0, -1.0, 1.0])
+
+
+def blender_camera_to_world(opencv_camera_to_world: np.ndarray) -> np.ndarray:
+    """(4, 4) matrix_world of a Blender camera equal to an OpenCV camera-to-world (4, 4)."""
+    return np.asarray(opencv_camera_to_world, dtype=np.float64) @ OPENCV_TO_BLENDER_CAMERA
+
+
+def blender_camera_settings(K: np.ndarray, width: int, height: int, sensor_width_mm: float = 36.0) -> dict:
+    """Blender camera and render settings that reproduce pinhole intrinsics K (3, 3) at W x H.
+
+    Returns lens (mm), sensor_width (mm), sensor_fit ("HORIZONTAL"), shift_x, shift_y
+    (fractions of the larger image side, Blender's unit), pixel_aspect_x, pixel_aspect_y.
+    With sensor_fit HORIZONTAL, f_x = lens / sensor_width * W; a principal point right of
+    the centre shifts the frame left. Unequal f_x, f_y become a pixel aspect ratio.
+    """
+    fx, fy, cx, cy = K[0, 0], K[1, 1], K[0, 2], K[1, 2]
+    if fx <= 0 or fy <= 0:
+        raise ValueError(f"intrinsics: focal lengths must be positive, got fx={fx}, fy={fy}")
+    larger = float(max(width, height))
+    # Blender's pixel aspects are >= 1: the longer pixel side gets the ratio.
+    aspect_x, aspect_y = (1.0, fx / fy) if fx >= fy else (fy / fx, 1.0)
+    return {
+        "lens": fx * sensor_width_mm / width,
+        "sensor_width": sensor_width_mm,
+        "sensor_fit": "HORIZONTAL",
+        "shift_x": (width / 2.0 - cx) / larger,
+        "shift_y": (cy - height / 2.0) / larger * fx / fy,
+        "pixel_aspect_x": aspect_x,
+        "pixel_aspect_y": aspect_y,
+    }
+
+
+def project_opencv(points: np.ndarray, opencv_camera_to_world: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """Pixels (N, 2) (origin top-left corner, y down) of world points (N, 3) seen by an OpenCV camera."""
+    world_to_camera = np.linalg.inv(opencv_camera_to_world)
+    cam = np.c_[points, np.ones(len(points))] @ world_to_camera.T
+    uv = cam[:, :3] @ np.asarray(K).T
+    return uv[:, :2] / uv[:, 2:3]

@@ -26,7 +26,8 @@ class PersonBuild:
 
     rest_joints_y: (24, 3) metres for the motion's betas; vertices_y: (V, 3) template
     (betas zero); faces: (F, 3); weights: (V, 24); shape_directions_y: (V, 3, K);
-    shape_names: K names; betas: (K,) the shape-key values; motion: at the target fps.
+    shape_names: K names; betas: (K,) the shape-key values; motion: at the target fps;
+    posedirs_y: (V, 3, 207) pose-corrective offsets when they are wanted and the model has them.
     """
 
     name: str
@@ -39,6 +40,7 @@ class PersonBuild:
     shape_names: list[str]
     betas: np.ndarray
     metadata: dict
+    posedirs_y: np.ndarray | None = None
 
 
 def shape_key_betas(betas: np.ndarray, available: int) -> np.ndarray:
@@ -49,7 +51,9 @@ def shape_key_betas(betas: np.ndarray, available: int) -> np.ndarray:
     return out
 
 
-def person_build(motion: Motion, body, name: str, with_body: bool = True) -> PersonBuild:
+def person_build(
+    motion: Motion, body, name: str, with_body: bool = True, pose_correctives: bool = False
+) -> PersonBuild:
     """Combine a motion with a loaded ``BodyModel`` (see ``core.body.model``)."""
     available = body.shapedirs.shape[-1]
     betas = np.asarray(motion.betas, dtype=np.float64)[:available]
@@ -66,6 +70,7 @@ def person_build(motion: Motion, body, name: str, with_body: bool = True) -> Per
         shape_directions_y=body.shapedirs[:, :, : len(key_betas)] if with_body else None,
         shape_names=names,
         betas=key_betas,
+        posedirs_y=body.posedirs if with_body and pose_correctives and body.has_pose_correctives else None,
         metadata={
             "kind": body.kind,
             "gender": motion.gender,
@@ -93,3 +98,25 @@ def read_motions(paths: list[str | Path], scene_fps: float, fps_mode: FpsMode) -
             motion.name = Path(path).stem
         out.append(motion if abs(motion.fps - target) < 1e-9 else resample(motion, target))
     return out, target
+
+
+def motions_from_bundle(bundle) -> list[Motion]:
+    """One Motion per person of a reconstruction bundle (``core.recon.bundle.Bundle``)."""
+    motions = []
+    for p in range(bundle.num_persons):
+        name = bundle.person_names[p] if p < len(bundle.person_names) and bundle.person_names[p] else (
+            f"{bundle.person_roles[p].title()} {p + 1}"
+        )
+        motions.append(
+            Motion(
+                global_orient=bundle.person_global_orient[p],
+                body_pose=bundle.person_body_pose[p],
+                transl=bundle.person_transl[p],
+                betas=bundle.person_betas[p],
+                fps=bundle.fps,
+                role=bundle.person_roles[p],
+                labels=bundle.person_actions[p],
+                name=name,
+            )
+        )
+    return motions

@@ -111,3 +111,13 @@ def smpl_from_bone_channels(
     j0 = np.asarray(rest_joints_y[0], dtype=np.float64)
     transl = location @ B[0].T + C @ j0 - j0
     return local, transl
+
+
+def pose_corrective_weights(local_rotations: np.ndarray) -> np.ndarray:
+    """SMPL's pose feature (T, 207): (R_j - I) for joints 1..23, each 3x3 row-major.
+
+    These are the values of the 207 pose-corrective shape keys (SMPL's P(theta),
+    Loper et al. 2015, eq. 9), in the order of ``posedirs[..., p]``.
+    """
+    frames = local_rotations.shape[0]
+    return (local_rotations[:, 1:] - np.eye(3)).reshape(frames, -1)

@@ -5,6 +5,8 @@ import bpy
 from .add_demo_room import ISYNTH_OT_add_demo_room
 from .check_environment import ISYNTH_OT_check_environment
 from .export_smpl_motion import ISYNTH_OT_export_smpl_motion, menu_export
+from .import_reconstruction import ISYNTH_OT_import_reconstruction
+from .import_reconstruction import menu_import as menu_import_reconstruction
 from .import_smpl_motion import ISYNTH_OT_import_smpl_motion, menu_import
 
 classes = (
@@ -12,11 +14,13 @@ classes = (
     ISYNTH_OT_check_environment,
     ISYNTH_OT_import_smpl_motion,
     ISYNTH_OT_export_smpl_motion,
+    ISYNTH_OT_import_reconstruction,
 )
 _register_classes, _unregister_classes = bpy.utils.register_classes_factory(classes)
 # (menu, draw function) pairs appended on register and removed on unregister.
 _MENU_ENTRIES = (
     (bpy.types.TOPBAR_MT_file_import, menu_import),
+    (bpy.types.TOPBAR_MT_file_import, menu_import_reconstruction),
     (bpy.types.TOPBAR_MT_file_export, menu_export),
 )
 

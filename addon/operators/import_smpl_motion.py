@@ -37,6 +37,14 @@ class ISYNTH_OT_import_smpl_motion(bpy.types.Operator, ImportHelper):
         default="SCENE",
     )
     with_body: BoolProperty(name="Skinned Body", description="Add a skinned body mesh to each rig", default=True)
+    pose_correctives: BoolProperty(
+        name="Pose Correctives",
+        description=(
+            "Add SMPL's 207 pose-corrective shape keys and key them per frame "
+            "(only models that have them; slower, and usually not needed for training video)"
+        ),
+        default=False,
+    )
     set_frame_range: BoolProperty(
         name="Set Frame Range", description="Extend the scene's frame range to the longest motion", default=True
     )
@@ -51,7 +59,12 @@ class ISYNTH_OT_import_smpl_motion(bpy.types.Operator, ImportHelper):
         scene = context.scene
         try:
             builds, fps = api.prepare_motion_import(
-                self.paths(), preferences_of(context), scene_fps(scene), self.fps_mode, self.with_body
+                self.paths(),
+                preferences_of(context),
+                scene_fps(scene),
+                self.fps_mode,
+                self.with_body,
+                self.pose_correctives,
             )
         except (ValueError, OSError) as error:
             # Nothing has been created yet: the scene is unchanged.
@@ -74,6 +87,7 @@ class ISYNTH_OT_import_smpl_motion(bpy.types.Operator, ImportHelper):
                     shape_directions_y=build.shape_directions_y,
                     shape_names=build.shape_names,
                     betas=build.betas,
+                    posedirs_y=build.posedirs_y,
                     metadata=build.metadata,
                 )
                 people.apply_smpl_poses(
@@ -84,6 +98,10 @@ class ISYNTH_OT_import_smpl_motion(bpy.types.Operator, ImportHelper):
                     fps=fps,
                     frame_start=scene.frame_start,
                 )
+                if person.body is not None and build.posedirs_y is not None:
+                    people.apply_pose_correctives(
+                        person.body, build.motion.local_rotations(), f"{build.name} correctives", scene.frame_start
+                    )
                 window_manager.progress_update(index + 1)
         finally:
             window_manager.progress_end()

@@ -20,6 +20,7 @@ EXPECTED_CLASSES = {
     "ISYNTH_OT_check_environment",
     "ISYNTH_OT_import_smpl_motion",
     "ISYNTH_OT_export_smpl_motion",
+    "ISYNTH_OT_import_reconstruction",
     "ISYNTH_PT_interaction",
 }
 
@@ -58,7 +59,8 @@ def test_register_unregister_register_leaks_nothing(extension):
     disabled = global_state()
     assert disabled["classes"] == set()
     assert disabled["wm_property"] is False
-    assert all(enabled["menus"][m] == disabled["menus"][m] + 1 for m in enabled["menus"])
+    added = {m: enabled["menus"][m] - disabled["menus"][m] for m in enabled["menus"]}
+    assert added == {"TOPBAR_MT_file_import": 2, "TOPBAR_MT_file_export": 1}
     for _ in range(2):
         module.register()
         assert global_state()["classes"] == EXPECTED_CLASSES

@@ -111,6 +111,13 @@ class BodyModel:
         self.faces = _read_only(checked["f"].astype(np.int32))
         self.weights = _read_only(_smpl_weights(checked["weights"], model_kind))
         self.has_pose_correctives = bool(np.any(checked["posedirs"]))
+        # Names of the shape directions where the model documents them (the stand-in does).
+        self.shape_names: tuple[str, ...] = ()
+
+    @property
+    def posedirs(self) -> np.ndarray:
+        """(V, 3, P) pose-corrective offsets per unit of SMPL's pose feature (zeros for the stand-in)."""
+        return self._checked["posedirs"]
 
     @property
     def _layer(self):
@@ -333,4 +340,7 @@ def _load_user_body(path: str, mtime_ns: int, gender: Gender, kind: ModelKind) -
 def _load_standin_body() -> BodyModel:
     from .standin import load_standin_arrays  # written alongside; imported only when needed
 
-    return BodyModel(load_standin_arrays(), kind="standin", gender="neutral", source=STANDIN_SOURCE)
+    arrays = load_standin_arrays()
+    model = BodyModel(arrays, kind="standin", gender="neutral", source=STANDIN_SOURCE)
+    model.shape_names = tuple(str(name) for name in arrays.get("shape_direction_names", ()))
+    return model

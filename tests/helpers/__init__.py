@@ -1,0 +1,1 @@
+"""Test-only helpers that write small files in official layouts."""
