@@ -1,0 +1,1 @@
+"""Reconstruction of a Teton sequence: depth restoration, floor alignment, tracking, smoothing, bundle format."""
