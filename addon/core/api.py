@@ -60,11 +60,31 @@ def prepare_reconstruction_import(path: str, prefs: Preferences, with_body: bool
 
     Everything is read and checked here, before Blender is touched.
     """
-    from .body.model import load_body_model
-    from .people import motions_from_bundle, person_build
     from .recon.bundle import read_bundle
 
     bundle = read_bundle(path)
+    return bundle, person_builds_for_bundle(bundle, prefs, with_body)
+
+
+def person_builds_for_bundle(bundle, prefs: Preferences, with_body: bool = True) -> list:
+    """One PersonBuild per person of a bundle, with the preferred body model."""
+    from .body.model import load_body_model
+    from .people import motions_from_bundle, person_build
+
     body = load_body_model(prefs.smpl_model_dir or None)
-    builds = [person_build(motion, body, motion.name, with_body=with_body) for motion in motions_from_bundle(bundle)]
-    return bundle, builds
+    return [person_build(motion, body, motion.name, with_body=with_body) for motion in motions_from_bundle(bundle)]
+
+
+def reconstruct_sequence(folder: str, prefs: Preferences, config=None, progress=None, *, refine: bool = False):
+    """Read a Teton sequence folder and reconstruct it into a bundle (see core.recon.pipeline).
+
+    config: a ReconstructionConfig (None: the defaults, with ``refine``). The pipeline
+    and scipy load here, on use, not when Blender starts.
+    """
+    from .body.model import load_body_model
+    from .recon.pipeline import ReconstructionConfig, reconstruct
+    from .recon.sequence import read_sequence
+
+    sequence = read_sequence(folder)
+    body = load_body_model(prefs.smpl_model_dir or None)
+    return reconstruct(sequence, body, config or ReconstructionConfig(refine=refine), progress)

@@ -16,6 +16,9 @@ class ISYNTH_PT_interaction(bpy.types.Panel):
         layout = self.layout
         layout.label(text=f"Version {extension_version()}")
         layout.operator("isynth.add_demo_room", icon="HOME")
+        room = layout.row(align=True)
+        room.operator("isynth.import_reconstruction", text="Import Room", icon="SCENE_DATA")
+        room.operator("isynth.reconstruct_and_import", text="Reconstruct", icon="FILE_FOLDER")
         row = layout.row(align=True)
         row.operator("isynth.import_smpl_motion", text="Import Motion", icon="IMPORT")
         row.operator("isynth.export_smpl_motion", text="Export", icon="EXPORT")

@@ -21,6 +21,7 @@ EXPECTED_CLASSES = {
     "ISYNTH_OT_import_smpl_motion",
     "ISYNTH_OT_export_smpl_motion",
     "ISYNTH_OT_import_reconstruction",
+    "ISYNTH_OT_reconstruct_and_import",
     "ISYNTH_PT_interaction",
 }
 
