@@ -1,0 +1,1 @@
+"""Training data: readers for HumanML3D, InterHuman and reconstruction bundles, all giving ``Clip`` items."""
