@@ -1,10 +1,14 @@
 """The product's main job on its embedded defaults (`./run demo`).
 
 Today: enable the extension headless, build the demo care room with its
-monitoring camera, save a .blend and render a still. Later issues extend this
-until it renders a labelled clip of a generated interaction in a reconstructed room.
+monitoring camera, save a .blend and render a still; then write a short
+procedural motion as an AMASS-style .npz, import it through
+``isynth.import_smpl_motion`` onto the bundled stand-in body, and render it posed.
+Later issues extend this until it renders a labelled clip of a generated
+interaction in a reconstructed room.
 
-Writes under --out (default out/demo/): demo.blend, still.png, report.json.
+Writes under --out (default out/demo/): demo.blend, still.png, wave.npz,
+person.blend, person.png, report.json.
 Each file is written to a temporary name first and renamed when complete.
 """
 
@@ -25,6 +29,11 @@ use_throwaway_user_folder("isynth_demo_user_")
 import bpy  # noqa: E402
 
 import blender_session  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from addon.core.body.model import load_body_model  # noqa: E402
+from addon.core.demo_motion import grounded, waving_motion  # noqa: E402
+from addon.core.motion.amass import write_amass_npz  # noqa: E402
 
 
 def configure_render(scene: bpy.types.Scene, width: int, height: int) -> None:
@@ -79,17 +88,42 @@ def main(argv: list[str] | None = None) -> int:
     blend, still = args.out / "demo.blend", args.out / "still.png"
     timed("save_blend_s", save_blend, blend)
     timed("render_still_s", render_still, scene, still)
+    # The stand-in body, posed: a procedural motion written to disk and imported
+    # the way a user imports AMASS files (File > Import > SMPL Motion).
+    motion = waving_motion()
+    body = load_body_model(None)
+    first = body.forward(motion.global_orient[:1], motion.body_pose[:1], motion.transl[:1])
+    motion = grounded(motion, float(first.vertices[0, :, 2].min()))
+    npz = args.out / "wave.npz"
+    write_amass_npz(npz, motion)
+    scene.render.fps = int(motion.fps)
+    result = timed("import_motion_s", bpy.ops.isynth.import_smpl_motion, filepath=str(npz))
+    if result != {"FINISHED"}:
+        print(f"demo: isynth.import_smpl_motion returned {result}", file=sys.stderr)
+        return 1
+    scene.frame_set(scene.frame_start + 12)
+    person_blend, person_png = args.out / "person.blend", args.out / "person.png"
+    timed("save_person_blend_s", save_blend, person_blend)
+    timed("render_person_s", render_still, scene, person_png)
+
     report = {
         "blender": bpy.app.version_string,
         "extension_module": module,
         "objects": sorted(o.name for o in scene.objects),
         "camera": scene.camera.name,
         "render": {"engine": scene.render.engine, "width": args.width, "height": args.height},
-        "files": {"blend": str(blend), "still": str(still)},
+        "files": {
+            "blend": str(blend),
+            "still": str(still),
+            "motion": str(npz),
+            "person_blend": str(person_blend),
+            "person_still": str(person_png),
+        },
+        "person": {"frames": motion.num_frames, "fps": motion.fps, "body": body.kind, "vertices": body.num_vertices},
         "timings": timings,
     }
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"demo: wrote {blend}, {still} and {args.out / 'report.json'}")
+    print(f"demo: wrote {blend}, {still}, {npz}, {person_blend}, {person_png} and {args.out / 'report.json'}")
     print("demo: " + ", ".join(f"{k} {v}" for k, v in timings.items()))
     return 0
 

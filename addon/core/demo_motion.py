@@ -44,9 +44,10 @@ def waving_motion(
 
     set_joint("left_shoulder", _about("z", np.full(frames, -np.radians(72.0))))
     set_joint("left_elbow", _about("y", np.full(frames, np.radians(15.0))))
-    set_joint("right_shoulder", _about("z", np.full(frames, np.radians(35.0))))
-    # The forearm swings about the upper arm's forward axis, twice a second.
-    set_joint("right_elbow", _about("z", np.radians(70.0) + np.radians(25.0) * np.sin(2 * np.pi * 2.0 * t)))
+    # The right arm lies along -X in the template: a negative turn about +Z raises it.
+    set_joint("right_shoulder", _about("z", np.full(frames, -np.radians(40.0))))
+    # The forearm swings up and down about the same axis, twice a second.
+    set_joint("right_elbow", _about("z", -np.radians(55.0) + np.radians(25.0) * np.sin(2 * np.pi * 2.0 * t)))
     set_joint("left_knee", _about("x", np.full(frames, np.radians(4.0))))
     set_joint("right_knee", _about("x", np.full(frames, np.radians(4.0))))
     set_joint("neck", _about("y", np.radians(8.0) * np.sin(2 * np.pi * 0.5 * t)))
