@@ -4,11 +4,14 @@ Today: enable the extension headless, build the demo care room with its
 monitoring camera, save a .blend and render a still; then write a short
 procedural motion as an AMASS-style .npz, import it through
 ``isynth.import_smpl_motion`` onto the bundled stand-in body, and render it posed.
+Last, the bundled sample Teton sequence is reconstructed, imported with
+``isynth.import_reconstruction`` and rendered through its recorded camera.
 Later issues extend this until it renders a labelled clip of a generated
 interaction in a reconstructed room.
 
 Writes under --out (default out/demo/): demo.blend, still.png, wave.npz,
-person.blend, person.png, report.json.
+person.blend, person.png, sample_reconstruction.npz, reconstruction.blend,
+reconstruction.png, report.json.
 Each file is written to a temporary name first and renamed when complete.
 """
 
@@ -34,6 +37,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from addon.core.body.model import load_body_model  # noqa: E402
 from addon.core.demo_motion import grounded, waving_motion  # noqa: E402
 from addon.core.motion.amass import write_amass_npz  # noqa: E402
+from addon.core.recon.bundle import write_bundle  # noqa: E402
+from addon.core.recon.pipeline import ReconstructionConfig, reconstruct  # noqa: E402
+from addon.core.recon.sequence import read_sequence  # noqa: E402
+
+SAMPLE_SEQUENCE = Path(__file__).resolve().parents[1] / "addon" / "assets" / "sample_sequence"
 
 
 def configure_render(scene: bpy.types.Scene, width: int, height: int) -> None:
@@ -106,10 +114,28 @@ def main(argv: list[str] | None = None) -> int:
     timed("save_person_blend_s", save_blend, person_blend)
     timed("render_person_s", render_still, scene, person_png)
 
+    # The bundled sample Teton sequence: reconstructed, imported, seen through the recorded camera.
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    blender_session.enable_from_source()
+    scene = bpy.context.scene
+    bundle = timed("reconstruct_s", reconstruct, read_sequence(SAMPLE_SEQUENCE), body, ReconstructionConfig(point_budget=120_000))
+    bundle_path = args.out / "sample_reconstruction.npz"
+    write_bundle(bundle_path, bundle)
+    result = timed("import_reconstruction_s", bpy.ops.isynth.import_reconstruction, filepath=str(bundle_path))
+    if result != {"FINISHED"}:
+        print(f"demo: isynth.import_reconstruction returned {result}", file=sys.stderr)
+        return 1
+    configure_render(scene, *bundle.image_size)
+    scene.display.shading.color_type = "VERTEX"  # the active colour attribute: the points. colours
+    scene.frame_set(scene.frame_start + bundle.num_frames // 2)
+    recon_blend, recon_png = args.out / "reconstruction.blend", args.out / "reconstruction.png"
+    timed("save_reconstruction_blend_s", save_blend, recon_blend)
+    timed("render_reconstruction_s", render_still, scene, recon_png)
+
     report = {
         "blender": bpy.app.version_string,
         "extension_module": module,
-        "objects": sorted(o.name for o in scene.objects),
+        "objects_in_last_scene": sorted(o.name for o in scene.objects),
         "camera": scene.camera.name,
         "render": {"engine": scene.render.engine, "width": args.width, "height": args.height},
         "files": {
@@ -118,12 +144,21 @@ def main(argv: list[str] | None = None) -> int:
             "motion": str(npz),
             "person_blend": str(person_blend),
             "person_still": str(person_png),
+            "reconstruction_bundle": str(bundle_path),
+            "reconstruction_blend": str(recon_blend),
+            "reconstruction_still": str(recon_png),
+        },
+        "reconstruction": {
+            "points": int(len(bundle.points)),
+            "people": bundle.person_roles,
+            "furniture": bundle.furniture_labels,
+            "frames": bundle.num_frames,
         },
         "person": {"frames": motion.num_frames, "fps": motion.fps, "body": body.kind, "vertices": body.num_vertices},
         "timings": timings,
     }
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"demo: wrote {blend}, {still}, {npz}, {person_blend}, {person_png} and {args.out / 'report.json'}")
+    print(f"demo: wrote {blend}, {still}, {npz}, {person_blend}, {person_png}, {bundle_path}, {recon_blend}, {recon_png} and {args.out / 'report.json'}")
     print("demo: " + ", ".join(f"{k} {v}" for k, v in timings.items()))
     return 0
 

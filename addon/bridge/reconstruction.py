@@ -38,6 +38,9 @@ def floor_plane(name: str, points: np.ndarray, collection: bpy.types.Collection,
     mesh.materials.append(flat_material("isynth_floor", (0.5, 0.5, 0.5, 1.0)))
     obj = object_from_mesh(name, mesh, collection)
     obj["isynth_label"] = "floor"
+    # The room points already show the floor; the plane is for placement and snapping.
+    obj.display_type = "WIRE"
+    obj.hide_render = True
     return obj
 
 
