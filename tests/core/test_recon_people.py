@@ -443,3 +443,20 @@ def test_refinement_leaves_a_perfect_track_unchanged():
     np.testing.assert_allclose(posed_joints(orient, pose, transl, person["rest"]), person["joints"], atol=1e-6)
     with pytest.raises(ValueError, match="keypoints2d"):
         refine_track(person["orient"], person["pose"], person["transl"], person["rest"], keypoints[:5], K)
+
+
+def test_a_spurious_neighbour_track_does_not_steal_the_person():
+    # One person; at frame 5 a spurious second detection 30 cm away starts a second track.
+    # Without the gap penalty the two tracks would take turns; with it the person stays put.
+    rng = np.random.default_rng(8)
+    person = walker(rng, np.linspace(-1, 1, 30), np.full(30, 4.0))
+    frames = np.arange(30)
+    joints = person["joints"] + rng.normal(scale=0.03, size=person["joints"].shape)
+    spurious = person["joints"][5] + np.array([0.3, 0.0, 0.0])
+    all_frames = np.concatenate([frames, [5]])
+    all_joints = np.concatenate([joints, spurious[None]])
+    classes = np.full(31, STAFF)
+    ids = track(all_frames, all_joints, classes)
+    assert len(set(ids[:30])) == 1, "the real person keeps one track"
+    alternating = track(all_frames, all_joints, classes, gap_weight=0.0)
+    assert len(set(alternating[:30])) > 1, "negative control: without the penalty the tracks take turns"

@@ -105,6 +105,7 @@ def track(
     max_cost: float = 2.0,
     max_gap: int = 10,
     keep: np.ndarray | None = None,
+    gap_weight: float = 0.1,
 ) -> np.ndarray:
     """Track ids for per-frame predictions (thesis draft eq. 4.1-4.2).
 
@@ -120,6 +121,10 @@ def track(
         than ``max_gap`` frames, is not continued.
     keep: (N,) bool, rows to track (e.g. :func:`.duplicates.remove_occlusion_duplicates`);
         the others get id -1. None: all.
+    gap_weight: cost added per frame a track has been absent (metres-equivalent). Without
+        it, a spurious second track next to a person (from a duplicate or a wrong class)
+        stays alive for max_gap frames and steals every other detection; with it the track
+        that saw the person last keeps them (an addition to eq. 4.2).
     Returns (N,) int64 track ids 0, 1, ... in order of creation; -1 for rows not kept.
 
     Per frame t, in ascending order:
@@ -165,7 +170,9 @@ def track(
                 np.array([tracks[k].class_id for k in active]),
                 alpha=alpha, beta=beta,
             )
-            cost = np.where(cost <= max_cost, cost, np.inf)
+            # The gap penalty ranks candidates; it does not gate them (max_gap does that).
+            absent = np.array([t - tracks[k].last_frame - 1 for k in active], dtype=np.float64)
+            cost = np.where(cost <= max_cost, cost + gap_weight * absent[None, :], np.inf)
             # 3. Eq. 4.1: greedy minimum-cost pairs.
             assigned = greedy_assignment(cost)
         taken = np.zeros(len(rows), dtype=bool)

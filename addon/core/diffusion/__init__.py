@@ -1,0 +1,1 @@
+"""Diffusion: noise schedules, samplers (pure functions), guidance, losses and the denoiser."""
