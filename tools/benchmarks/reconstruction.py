@@ -1,7 +1,6 @@
 """Reconstructing a 100-frame synthetic sequence; importing a 500k-point bundle with two people."""
 
 import tempfile
-import time
 from pathlib import Path
 
 import bpy
