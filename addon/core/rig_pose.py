@@ -87,9 +87,12 @@ def bone_channels_from_smpl(
     """
     B = np.asarray(bone_rest, dtype=np.float64)
     Bt = np.swapaxes(B, -1, -2)
-    conj = C @ local_rotations @ C.T  # (T, 24, 3, 3): R_j seen in armature space
-    conj[:, 0] = local_rotations[:, 0] @ C.T  # the root maps template -> world
-    Q = Bt[None] @ conj @ B[None]
+    # Q_j = (B_j^T C) R_j (C^T B_j) for children and Q_0 = B_0^T G_0 (C^T B_0) for the
+    # root: two batched products with per-bone factors folded in once.
+    left = Bt @ C
+    left[0] = Bt[0]
+    right = C.T @ B
+    Q = left[None] @ np.asarray(local_rotations, dtype=np.float64) @ right[None]
     quaternions = quaternion_continuity(matrix_to_quaternion(Q), axis=0)
     j0 = np.asarray(rest_joints_y[0], dtype=np.float64)
     location = (j0 + transl - C @ j0) @ B[0]  # B_0^T v for each row v

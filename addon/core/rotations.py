@@ -158,9 +158,11 @@ def quaternion_continuity(quaternions: Array, axis: int = 0) -> Array:
 
     quaternions: (T, ..., 4) for axis 0. q and -q are the same rotation; Blender
     interpolates components, so a sign jump would spin the bone the long way round.
+    Flipping q_{t-1} flips the sign of its dot with q_t too, so the sign to apply at t
+    is the running product of the original neighbours' dot signs (no loop over time).
     """
-    q = np.moveaxis(np.array(quaternions, dtype=np.float64, copy=True), axis, 0)
-    for t in range(1, len(q)):
-        flip = (q[t] * q[t - 1]).sum(-1, keepdims=True) < 0
-        q[t] = np.where(flip, -q[t], q[t])
-    return np.moveaxis(q, 0, axis).astype(np.asarray(quaternions).dtype)
+    q = np.moveaxis(np.asarray(quaternions, dtype=np.float64), axis, 0)
+    dots = (q[1:] * q[:-1]).sum(-1, keepdims=True)
+    steps = np.where(dots < 0, -1.0, 1.0)
+    signs = np.concatenate([np.ones_like(steps[:1]), np.cumprod(steps, axis=0)], axis=0)
+    return np.moveaxis(q * signs, 0, axis).astype(np.asarray(quaternions).dtype)

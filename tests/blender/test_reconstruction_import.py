@@ -134,3 +134,26 @@ def test_pose_corrective_keys_reproduce_smpl_skinning(tiny_smpl_preference, tmp_
         got = co.reshape(-1, 3)
         assert np.abs(got - with_correctives.vertices[t]).max() < 1e-3
         assert np.abs(with_correctives.vertices[t] - without.vertices[t]).max() > 5e-3, "correctives matter here"
+
+
+def test_reconstruct_and_import_from_the_sample_sequence(extension, tmp_path):
+    from pathlib import Path
+
+    from addon.core.recon.bundle import read_bundle
+
+    sample = Path(__file__).resolve().parents[2] / "addon" / "assets" / "sample_sequence"
+    saved = tmp_path / "sample.npz"
+    result = bpy.ops.isynth.reconstruct_and_import(directory=str(sample), bundle_path=str(saved), with_body=False)
+    assert result == {"FINISHED"}
+    bundle = read_bundle(saved)
+    rigs = [o for o in bpy.data.objects if o.type == "ARMATURE"]
+    assert sorted(r["isynth_role"] for r in rigs) == sorted(bundle.person_roles) and len(rigs) == 2
+    assert bpy.context.scene.camera.name == "Recorded Camera"
+    assert bpy.context.scene.frame_end - bpy.context.scene.frame_start + 1 == bundle.num_frames
+
+
+def test_reconstruct_and_import_reports_a_bad_folder(extension, tmp_path):
+    before = len(bpy.data.objects)
+    with pytest.raises(RuntimeError, match="sequence.json"):
+        bpy.ops.isynth.reconstruct_and_import(directory=str(tmp_path))
+    assert len(bpy.data.objects) == before
