@@ -79,7 +79,12 @@ class DenoiserConfig:
 
 
 def default_config() -> DenoiserConfig:
-    """The shipped size: a guided forward (B=2, P=2, T=200) in ~tens of ms on 2 CPU cores (see report)."""
+    """The shipped size, 2.57 M parameters, for <= 1 s of guided 10-step sampling on 2 CPU cores.
+
+    Measured (torch 2.14, 2-core Xeon VM, 2 threads, inference_mode): one forward of B = 2
+    (conditional + unconditional), P = 2, T = 200 takes 55-64 ms with 32 scene tokens and
+    45-55 ms without (min-median of 80), so 10 steps cost ~0.6 s.
+    """
     return DenoiserConfig()
 
 
