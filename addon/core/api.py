@@ -35,13 +35,13 @@ def prepare_motion_import(
 
     Nothing here touches Blender, so a bad file fails before the scene changes.
     """
-    from .body.model import load_body_model
+    from .body.model import preferred_body_model
     from .people import person_build, read_motions
 
     motions, fps = read_motions(paths, scene_fps, fps_mode)
     builds = []
     for motion in motions:
-        body = load_body_model(prefs.smpl_model_dir or None, gender=motion.gender)
+        body = preferred_body_model(prefs.smpl_model_dir or None, motion.gender, hands=motion.hand_pose is not None)
         builds.append(
             person_build(motion, body, motion.name or "Person", with_body=with_body, pose_correctives=pose_correctives)
         )
@@ -68,10 +68,10 @@ def prepare_reconstruction_import(path: str, prefs: Preferences, with_body: bool
 
 def person_builds_for_bundle(bundle, prefs: Preferences, with_body: bool = True) -> list:
     """One PersonBuild per person of a bundle, with the preferred body model."""
-    from .body.model import load_body_model
+    from .body.model import preferred_body_model
     from .people import motions_from_bundle, person_build
 
-    body = load_body_model(prefs.smpl_model_dir or None)
+    body = preferred_body_model(prefs.smpl_model_dir or None)
     return [person_build(motion, body, motion.name, with_body=with_body) for motion in motions_from_bundle(bundle)]
 
 
@@ -81,10 +81,10 @@ def reconstruct_sequence(folder: str, prefs: Preferences, config=None, progress=
     config: a ReconstructionConfig (None: the defaults, with ``refine``). The pipeline
     and scipy load here, on use, not when Blender starts.
     """
-    from .body.model import load_body_model
+    from .body.model import preferred_body_model
     from .recon.pipeline import ReconstructionConfig, reconstruct
     from .recon.sequence import read_sequence
 
     sequence = read_sequence(folder)
-    body = load_body_model(prefs.smpl_model_dir or None)
+    body = preferred_body_model(prefs.smpl_model_dir or None)
     return reconstruct(sequence, body, config or ReconstructionConfig(refine=refine), progress)

@@ -302,3 +302,17 @@ def test_rest_arrays_do_not_import_torch(tmp_path):
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_preferred_body_falls_back_to_neutral_and_names_what_it_tried(tmp_path):
+    from helpers.tiny_smpl import write_tiny_smpl
+
+    from addon.core.body.model import preferred_body_model
+
+    write_tiny_smpl(tmp_path / "models")
+    body = preferred_body_model(str(tmp_path / "models"), "female")
+    assert body.kind == "smpl" and body.gender == "neutral"
+    assert preferred_body_model("", "male").kind == "standin"
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="no SMPL or SMPL-H model file"):
+        preferred_body_model(str(tmp_path / "empty"))

@@ -344,3 +344,24 @@ def _load_standin_body() -> BodyModel:
     model = BodyModel(arrays, kind="standin", gender="neutral", source=STANDIN_SOURCE)
     model.shape_names = tuple(str(name) for name in arrays.get("shape_direction_names", ()))
     return model
+
+
+def preferred_body_model(model_dir: str | None, gender: Gender = "neutral", hands: bool = False) -> BodyModel:
+    """The best body the user's folder offers, falling back sensibly.
+
+    Tries SMPL then SMPL-H (SMPL-H first when ``hands``), in ``gender``, then in
+    "neutral"; an empty folder gives the stand-in. Raises FileNotFoundError listing
+    what was tried when the folder has none of them.
+    """
+    if not model_dir or not str(model_dir).strip():
+        return load_body_model(None)
+    kinds: tuple[ModelKind, ...] = ("smplh", "smpl") if hands else ("smpl", "smplh")
+    genders: list[Gender] = [gender] + (["neutral"] if gender != "neutral" else [])
+    errors = []
+    for wanted_gender in genders:
+        for kind in kinds:
+            try:
+                return load_body_model(model_dir, wanted_gender, kind)
+            except FileNotFoundError as error:
+                errors.append(str(error).splitlines()[0])
+    raise FileNotFoundError(f"{model_dir}: no SMPL or SMPL-H model file found ({'; '.join(errors)})")
