@@ -2,7 +2,7 @@
 
 Writes --out/results.json (default out/bench/) and prints a table. Ratios are
 measured side by side in the same process because this machine is shared and noisy.
-Groups live in tools/benchmarks/ (``--only foundation,people,reconstruction``).
+Groups live in tools/benchmarks/ (``--only foundation,people,reconstruction,generation``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import blender_session  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # core and bridge modules are imported directly too
-GROUPS = ("foundation", "people", "reconstruction")
+GROUPS = ("foundation", "people", "reconstruction", "generation")
 
 
 def summarise(row: dict) -> dict:

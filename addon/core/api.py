@@ -88,3 +88,36 @@ def reconstruct_sequence(folder: str, prefs: Preferences, config=None, progress=
     sequence = read_sequence(folder)
     body = preferred_body_model(prefs.smpl_model_dir or None)
     return reconstruct(sequence, body, config or ReconstructionConfig(refine=refine), progress)
+
+
+def generation_checkpoint(prefs: Preferences) -> str:
+    """The checkpoint generation uses: ``prefs.checkpoint_path``, or the bundled one when empty.
+
+    Raises FileNotFoundError when the preference is empty and no checkpoint is bundled yet.
+    """
+    if prefs.checkpoint_path.strip():
+        return prefs.checkpoint_path
+    from .generate import BUNDLED_CHECKPOINT
+
+    if not BUNDLED_CHECKPOINT.is_file():
+        raise FileNotFoundError(
+            f"No generation checkpoint is set, and the bundled one ({BUNDLED_CHECKPOINT}) is not trained yet. "
+            "Set Preferences > Add-ons > Interaction Synth > Checkpoint to a generation checkpoint "
+            "(a .safetensors with its .json beside it), or pass --checkpoint PATH to ./run generate."
+        )
+    return str(BUNDLED_CHECKPOINT)
+
+
+def generate(prefs: Preferences, request, callback=None):
+    """Run a GenerationRequest with the preferred checkpoint; returns a GenerationResult.
+
+    The checkpoint comes from ``generation_checkpoint(prefs)`` and stays warm between calls
+    (``core.generate.load_generator``). Device: the request's, or the preference's when the
+    request says "auto". callback(step, total) -> True cancels (raises SamplingCancelled).
+    torch loads here, on the first generation, not when Blender starts.
+    """
+    from .generate import load_generator
+
+    device = prefs.compute_device.lower() if request.device == "auto" else request.device
+    generator = load_generator(generation_checkpoint(prefs), device, prefs.clip_weights_path or None)
+    return generator.generate(request, callback)
