@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from ..files import atomic_write
 
 FORMAT = "isynth-checkpoint"
 VERSION = 1
@@ -105,17 +106,6 @@ def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:
     return stem.with_suffix(".safetensors"), stem.with_suffix(".json")
 
 
-def _atomic_write(path: Path, write) -> None:
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    os.close(handle)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def save_checkpoint(path: str | os.PathLike, meta: CheckpointMeta, arrays: CheckpointArrays) -> Path:
     """Write both files atomically (weights first, metadata last: a JSON present means complete)."""
     import torch
@@ -129,8 +119,8 @@ def save_checkpoint(path: str | os.PathLike, meta: CheckpointMeta, arrays: Check
     tensors["stats.mean"] = torch.as_tensor(np.asarray(arrays.stats_mean, dtype=np.float32))
     tensors["stats.std"] = torch.as_tensor(np.asarray(arrays.stats_std, dtype=np.float32))
     tensors["body.rest_joints"] = torch.as_tensor(np.asarray(arrays.rest_joints, dtype=np.float32))
-    _atomic_write(weights, lambda p: save_file(tensors, p))
-    _atomic_write(metadata, lambda p: Path(p).write_text(json.dumps(meta.to_json(), indent=2) + "\n"))
+    atomic_write(weights, lambda p: save_file(tensors, p))
+    atomic_write(metadata, lambda p: Path(p).write_text(json.dumps(meta.to_json(), indent=2) + "\n"))
     return weights
 
 

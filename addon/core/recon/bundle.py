@@ -31,11 +31,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from ..files import atomic_write
 
 FORMAT = "isynth-reconstruction"
 VERSION = 1
@@ -180,14 +181,11 @@ def write_bundle(path: str | os.PathLike, bundle: Bundle) -> None:
     bundle.validate(str(path))
     arrays = {key: np.asarray(getattr(bundle, key), dtype=dtype) for key, dtype in _ARRAY_KEYS.items()}
     arrays["meta_json"] = np.array(json.dumps(_meta(bundle)))
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
+    def write(temporary: str) -> None:
+        with open(temporary, "wb") as stream:
             np.savez_compressed(stream, **arrays)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+
+    atomic_write(path, write)
 
 
 def read_bundle(path: str | os.PathLike) -> Bundle:
