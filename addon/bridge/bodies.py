@@ -3,25 +3,7 @@
 import bpy
 import numpy as np
 
-from .meshes import object_from_mesh
-
-
-def triangle_mesh(name: str, vertices: np.ndarray, faces: np.ndarray) -> bpy.types.Mesh:
-    """A mesh from triangles. vertices: (V, 3) metres; faces: (F, 3) int, counter-clockwise outside."""
-    vertices = np.ascontiguousarray(vertices, dtype=np.float32).reshape(-1, 3)
-    faces = np.ascontiguousarray(faces, dtype=np.int32)
-    if faces.ndim != 2 or faces.shape[1] != 3:
-        raise ValueError(f"mesh {name!r}: faces must be (F, 3) triangles, got {faces.shape}")
-    mesh = bpy.data.meshes.new(name)
-    mesh.vertices.add(len(vertices))
-    mesh.vertices.foreach_set("co", vertices.ravel())
-    mesh.loops.add(faces.size)
-    mesh.loops.foreach_set("vertex_index", faces.ravel())
-    mesh.polygons.add(len(faces))
-    mesh.polygons.foreach_set("loop_start", np.arange(0, faces.size, 3, dtype=np.int32))
-    mesh.update(calc_edges=True)
-    mesh.validate(clean_customdata=False)
-    return mesh
+from .meshes import mesh_from_arrays, object_from_mesh
 
 
 def add_vertex_groups(obj: bpy.types.Object, names: tuple[str, ...], weights: np.ndarray) -> None:
@@ -73,7 +55,7 @@ def build_skinned_body(
     collection: bpy.types.Collection,
 ) -> bpy.types.Object:
     """A mesh object parented to ``armature`` with an Armature modifier and vertex groups."""
-    obj = object_from_mesh(name, triangle_mesh(name, vertices, faces), collection)
+    obj = object_from_mesh(name, mesh_from_arrays(name, vertices, faces), collection)
     add_vertex_groups(obj, joint_names, weights)
     obj.parent = armature
     modifier = obj.modifiers.new("Armature", "ARMATURE")

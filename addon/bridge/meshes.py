@@ -5,24 +5,25 @@ import numpy as np
 
 
 def mesh_from_arrays(name: str, vertices: np.ndarray, faces: np.ndarray) -> bpy.types.Mesh:
-    """A mesh datablock from quads.
+    """A mesh datablock from polygons that all have the same corner count.
 
-    vertices: (V, 3) metres; faces: (F, 4) int vertex indices, counter-clockwise
-    seen from outside.
+    vertices: (V, 3) metres; faces: (F, k) int vertex indices (k = 3 triangles, 4 quads),
+    counter-clockwise seen from outside.
     """
     vertices = np.ascontiguousarray(vertices, dtype=np.float32).reshape(-1, 3)
     faces = np.ascontiguousarray(faces, dtype=np.int32)
-    if faces.ndim != 2 or faces.shape[1] != 4:
-        raise ValueError(f"mesh {name!r}: faces must be (F, 4) quads, got {faces.shape}")
+    if faces.ndim != 2 or faces.shape[1] < 3:
+        raise ValueError(f"mesh {name!r}: faces must be (F, k >= 3), got {faces.shape}")
     if faces.size and (faces.min() < 0 or faces.max() >= len(vertices)):
         raise ValueError(f"mesh {name!r}: face index out of range for {len(vertices)} vertices")
+    corners = faces.shape[1]
     mesh = bpy.data.meshes.new(name)
     mesh.vertices.add(len(vertices))
     mesh.vertices.foreach_set("co", vertices.ravel())
     mesh.loops.add(faces.size)
     mesh.loops.foreach_set("vertex_index", faces.ravel())
     mesh.polygons.add(len(faces))
-    mesh.polygons.foreach_set("loop_start", np.arange(0, faces.size, 4, dtype=np.int32))
+    mesh.polygons.foreach_set("loop_start", np.arange(0, faces.size, corners, dtype=np.int32))
     # loop_total is read-only on some versions and derived from loop_start on 4.x+.
     mesh.update(calc_edges=True)
     mesh.validate(clean_customdata=False)

@@ -140,3 +140,33 @@ def apply_pose_correctives(
         for p in range(weights.shape[1])
     ]
     return write_action(body.data.shape_keys, action_name, channels, frame_start)
+
+
+def create_person_from_build(
+    collection: bpy.types.Collection,
+    build,
+    fps: float,
+    frame_start: float,
+    action_name: str,
+    extra_metadata: dict | None = None,
+) -> Person:
+    """One person from a core ``PersonBuild``: rig (+ body, shape keys), its motion keyed as
+    ``action_name`` and, when the build carries pose correctives, their shape-key action."""
+    person = create_person(
+        collection,
+        build.name,
+        build.rest_joints_y,
+        vertices_y=build.vertices_y,
+        faces=build.faces,
+        weights=build.weights,
+        shape_directions_y=build.shape_directions_y,
+        shape_names=build.shape_names,
+        betas=build.betas,
+        posedirs_y=build.posedirs_y,
+        metadata={**build.metadata, **(extra_metadata or {})},
+    )
+    local_rotations = build.motion.local_rotations()
+    apply_smpl_poses(person.armature, local_rotations, build.motion.transl, action_name, fps, frame_start)
+    if person.body is not None and build.posedirs_y is not None:
+        apply_pose_correctives(person.body, local_rotations, f"{build.name} correctives", frame_start)
+    return person

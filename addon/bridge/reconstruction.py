@@ -13,8 +13,9 @@ from .cameras import camera_from_intrinsics
 from .collections import new_child_collection
 from .materials import flat_material
 from .meshes import mesh_from_arrays, object_from_mesh
-from .people import Person, apply_smpl_poses, create_person
+from .people import Person, create_person_from_build
 from .point_clouds import point_cloud_object
+from .scene_time import set_scene_fps
 
 
 @dataclass
@@ -79,24 +80,14 @@ def import_reconstruction(
     camera = camera_from_intrinsics("Recorded Camera", bundle.K, bundle.image_size, bundle.camera_to_world, collection, scene)
     scene.camera = camera
     fps = float(bundle.fps)
-    scene.render.fps, scene.render.fps_base = max(1, round(fps)), max(1, round(fps)) / fps
+    set_scene_fps(scene, fps)
     scene.frame_end = scene.frame_start + max(bundle.num_frames, 1) - 1
     imported = ImportedReconstruction(collection, points, floor, camera, furniture_proxies(bundle, collection))
     for index, build in enumerate(builds):
-        person = create_person(
-            collection,
-            build.name,
-            build.rest_joints_y,
-            vertices_y=build.vertices_y,
-            faces=build.faces,
-            weights=build.weights,
-            shape_directions_y=build.shape_directions_y,
-            shape_names=build.shape_names,
-            betas=build.betas,
-            metadata={**build.metadata, "track": int(bundle.person_tracks[index]) if index < len(bundle.person_tracks) else index},
+        track = int(bundle.person_tracks[index]) if index < len(bundle.person_tracks) else index
+        person = create_person_from_build(
+            collection, build, fps, scene.frame_start, f"{build.name} track", {"track": track}
         )
-        motion = build.motion
-        apply_smpl_poses(person.armature, motion.local_rotations(), motion.transl, f"{build.name} track", fps, scene.frame_start)
         valid = bundle.person_valid[index]
         if person.body is not None and not valid.all():
             # The armature never renders; hiding the body hides the person.

@@ -62,13 +62,7 @@ def project_points(points: np.ndarray, camera_to_world: np.ndarray, K: np.ndarra
 
     Pixel origin is the top-left corner, x to the right, y downwards.
     """
-    world_to_camera = np.linalg.inv(camera_to_world)
-    homogeneous = np.c_[points, np.ones(len(points))]
-    cam = (world_to_camera @ homogeneous.T).T[:, :3]
-    # Blender camera: -Z forward, +Y up -> OpenCV camera: +Z forward, +Y down.
-    opencv = cam * np.array([1.0, -1.0, -1.0])
-    uv = (K @ opencv.T).T
-    return uv[:, :2] / uv[:, 2:3]
+    return project_opencv(points, np.asarray(camera_to_world, dtype=np.float64) @ OPENCV_TO_BLENDER_CAMERA, K)
 
 
 # OpenCV camera axes (x right, y down, z forward) -> Blender camera axes (x right, y up, -z forward).
@@ -105,9 +99,25 @@ def blender_camera_settings(K: np.ndarray, width: int, height: int, sensor_width
     }
 
 
+def project_camera_points(points: np.ndarray, K: np.ndarray, min_depth: float = 1e-6) -> np.ndarray:
+    """Pinhole projection (draft eq. 4.4) of OpenCV camera-frame points (..., 3) to pixels (..., 2).
+
+    Pixels: u right, v down, pixel centres at half-integers. Points with z <= ``min_depth``
+    (on or behind the camera plane) have no image: their row is NaN.
+    """
+    K = np.asarray(K, dtype=np.float64)
+    if K.shape != (3, 3):
+        raise ValueError(f"K must be (3, 3), got {K.shape}")
+    points = np.asarray(points, dtype=np.float64)
+    if points.shape[-1:] != (3,):
+        raise ValueError(f"points must be (..., 3), got {points.shape}")
+    homogeneous = points @ K.T
+    in_front = points[..., 2:3] > min_depth
+    return np.where(in_front, homogeneous[..., :2] / np.where(in_front, homogeneous[..., 2:3], 1.0), np.nan)
+
+
 def project_opencv(points: np.ndarray, opencv_camera_to_world: np.ndarray, K: np.ndarray) -> np.ndarray:
     """Pixels (N, 2) (origin top-left corner, y down) of world points (N, 3) seen by an OpenCV camera."""
     world_to_camera = np.linalg.inv(opencv_camera_to_world)
-    cam = np.c_[points, np.ones(len(points))] @ world_to_camera.T
-    uv = cam[:, :3] @ np.asarray(K).T
-    return uv[:, :2] / uv[:, 2:3]
+    camera = np.asarray(points, dtype=np.float64) @ world_to_camera[:3, :3].T + world_to_camera[:3, 3]
+    return project_camera_points(camera, K)

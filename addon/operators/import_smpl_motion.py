@@ -8,12 +8,9 @@ from bpy_extras.io_utils import ImportHelper
 
 from ..bridge import people
 from ..bridge.collections import new_child_collection
+from ..bridge.scene_time import scene_fps, set_scene_fps
 from ..core import api
 from ..preferences import preferences_of
-
-
-def scene_fps(scene: bpy.types.Scene) -> float:
-    return scene.render.fps / scene.render.fps_base
 
 
 class ISYNTH_OT_import_smpl_motion(bpy.types.Operator, ImportHelper):
@@ -71,37 +68,15 @@ class ISYNTH_OT_import_smpl_motion(bpy.types.Operator, ImportHelper):
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
         if self.fps_mode == "MOTION":
-            scene.render.fps, scene.render.fps_base = round(fps), round(fps) / fps
+            set_scene_fps(scene, fps)
         window_manager = context.window_manager
         window_manager.progress_begin(0, len(builds))
         collection = new_child_collection(scene, "SMPL Motions")
         try:
             for index, build in enumerate(builds):
-                person = people.create_person(
-                    collection,
-                    build.name,
-                    build.rest_joints_y,
-                    vertices_y=build.vertices_y,
-                    faces=build.faces,
-                    weights=build.weights,
-                    shape_directions_y=build.shape_directions_y,
-                    shape_names=build.shape_names,
-                    betas=build.betas,
-                    posedirs_y=build.posedirs_y,
-                    metadata=build.metadata,
+                people.create_person_from_build(
+                    collection, build, fps, scene.frame_start, f"{build.name} motion"
                 )
-                people.apply_smpl_poses(
-                    person.armature,
-                    build.motion.local_rotations(),
-                    build.motion.transl,
-                    f"{build.name} motion",
-                    fps=fps,
-                    frame_start=scene.frame_start,
-                )
-                if person.body is not None and build.posedirs_y is not None:
-                    people.apply_pose_correctives(
-                        person.body, build.motion.local_rotations(), f"{build.name} correctives", scene.frame_start
-                    )
                 window_manager.progress_update(index + 1)
         finally:
             window_manager.progress_end()

@@ -8,6 +8,7 @@ from addon.bridge import people
 from addon.bridge.actions import read_action
 from addon.core.rotations import axis_angle_to_matrix
 from addon.core.skeleton import JOINT_NAMES, forward_kinematics
+from helpers.tiny_smpl import SKELETON_Y_UP
 
 pytestmark = pytest.mark.compat
 RNG = np.random.default_rng(11)
@@ -15,14 +16,7 @@ RNG = np.random.default_rng(11)
 
 def skeleton_y_up() -> np.ndarray:
     """Rest joints (24, 3) of a T-posed adult, Y-up, with random jitter so no symmetry hides bugs."""
-    base = np.array([
-        [0.0, -0.22, 0.03], [0.06, -0.31, 0.02], [-0.06, -0.31, 0.02], [0.0, -0.11, 0.0],
-        [0.11, -0.68, 0.02], [-0.11, -0.68, 0.02], [0.0, 0.03, 0.03], [0.07, -1.08, -0.02],
-        [-0.07, -1.08, -0.02], [0.0, 0.08, 0.03], [0.12, -1.14, 0.1], [-0.12, -1.14, 0.1],
-        [0.0, 0.29, 0.0], [0.08, 0.2, 0.01], [-0.08, 0.2, 0.01], [0.01, 0.38, 0.05],
-        [0.19, 0.23, -0.02], [-0.19, 0.23, -0.02], [0.45, 0.21, -0.04], [-0.45, 0.21, -0.04],
-        [0.71, 0.22, -0.04], [-0.71, 0.22, -0.04], [0.8, 0.21, -0.05], [-0.8, 0.21, -0.05],
-    ])
+    base = SKELETON_Y_UP
     return base + RNG.normal(scale=0.005, size=base.shape)
 
 

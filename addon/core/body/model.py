@@ -139,7 +139,27 @@ class BodyModel:
 
     def rest_joints(self, betas: np.ndarray | None = None) -> np.ndarray:
         """(24, 3) float64 metres in the template frame: J_regressor @ rest_vertices(betas)."""
-        return self._J_regressor @ self.rest_vertices(betas)
+        return self._joint_template + self._joint_shapedirs @ self._betas(betas)
+
+    def rest_joints_batch(self, betas: np.ndarray) -> np.ndarray:
+        """(N, 24, 3) rest joints for N shapes ``betas`` (N, k), k <= num_betas, in one product."""
+        values = np.asarray(betas, dtype=np.float64)
+        if values.ndim != 2 or values.shape[1] > self.num_betas:
+            raise ValueError(f"betas must be (N, k) with k <= {self.num_betas} for {self.source}, got {values.shape}")
+        if not np.all(np.isfinite(values)):
+            raise ValueError("betas contain NaN or infinite values")
+        return self._joint_template + np.einsum("jcs,ns->njc", self._joint_shapedirs[..., : values.shape[1]], values)
+
+    @functools.cached_property
+    def _joint_template(self) -> np.ndarray:
+        """(24, 3) J_regressor @ v_template: the joints are linear in the betas, so the
+        regressor is folded into the template and shape basis once."""
+        return self._J_regressor @ self._v_template
+
+    @functools.cached_property
+    def _joint_shapedirs(self) -> np.ndarray:
+        """(24, 3, S) J_regressor applied to every shape direction."""
+        return np.einsum("jv,vcs->jcs", self._J_regressor, self.shapedirs)
 
     def forward(
         self,

@@ -14,7 +14,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..camera import intrinsics_from_fov
+from ..camera import intrinsics_from_fov, project_camera_points
 
 DEFAULT_HORIZONTAL_FOV_DEG = 90.0
 
@@ -90,12 +90,11 @@ def project(points: np.ndarray, K: np.ndarray) -> np.ndarray:
     Returns (N, 2) float64 continuous pixel coordinates (pixel (i, j) has its centre at
     (i + 0.5, j + 0.5)); NaN for points not in front of the camera (Z <= 0).
     """
-    fx, fy, cx, cy = _intrinsics(K)
+    _intrinsics(K)  # checks K
     p = np.asarray(points, dtype=np.float64)
     if p.ndim != 2 or p.shape[1] != 3:
         raise ValueError(f"project: points must be (N, 3), got shape {p.shape}")
-    z = np.where(p[:, 2] > 0.0, p[:, 2], np.nan)
-    return np.stack([fx * p[:, 0] / z + cx, fy * p[:, 1] / z + cy], axis=-1)
+    return project_camera_points(p, K, min_depth=0.0)
 
 
 def point_cloud(

@@ -37,10 +37,10 @@ from pathlib import Path
 import numpy as np
 
 from ..files import atomic_write
+from ..motion.motion import ROLES
 
 FORMAT = "isynth-reconstruction"
 VERSION = 1
-ROLES = ("staff", "patient", "person")
 
 
 class BundleError(ValueError):

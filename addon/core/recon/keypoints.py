@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..camera import project_camera_points
 from ..skeleton import JOINT_INDEX, NUM_JOINTS
 
 COCO_NAMES: tuple[str, ...] = (
@@ -54,25 +55,9 @@ def smpl_joints_to_coco(joints: np.ndarray) -> np.ndarray:
 
 
 def project_opencv(points: np.ndarray, K: np.ndarray) -> np.ndarray:
-    """Pinhole projection of camera-frame points to pixels.
-
-    points: (..., 3) metres in the OpenCV camera frame (x right, y down, z forward).
-    K: (3, 3) intrinsics in pixels ([[fx, s, cx], [0, fy, cy], [0, 0, 1]]).
-    Returns (..., 2) pixels (u right, v down; pixel centres at half-integers, the
-    convention of ``docs/teton_sequence.md``). Points with z <= 1e-6 m (behind or on the
-    camera plane) have no image: their row is NaN, which every distance here ignores.
-    """
-    K = np.asarray(K, dtype=np.float64)
-    if K.shape != (3, 3):
-        raise ValueError(f"K must be (3, 3), got {K.shape}")
-    points = np.asarray(points, dtype=np.float64)
-    if points.shape[-1:] != (3,):
-        raise ValueError(f"points must be (..., 3), got {points.shape}")
-    # 1. Homogeneous image coordinates p = K X, then the perspective division u = p / p_z.
-    homogeneous = points @ K.T
-    depth = points[..., 2:3]
-    safe = np.where(depth > _MIN_DEPTH, homogeneous[..., 2:3], 1.0)
-    return np.where(depth > _MIN_DEPTH, homogeneous[..., :2] / safe, np.nan)
+    """Pinhole projection of camera-frame points (..., 3) to pixels (..., 2); NaN behind the
+    camera, which every distance here ignores (see :func:`..camera.project_camera_points`)."""
+    return project_camera_points(points, K, min_depth=_MIN_DEPTH)
 
 
 def keypoint_distance(

@@ -19,6 +19,7 @@ from typing import Callable, Literal
 
 import numpy as np
 
+from ..motion.motion import ROLES
 from ..rotations import axis_angle_to_matrix
 from ..skeleton import forward_kinematics
 from ..smpl_transform import transform_smpl
@@ -35,7 +36,6 @@ from .smoothing import lam_for_cutoff, smooth_track
 from .tracking import match_tracks_to_annotations, track
 
 Progress = Callable[[str, float], None]
-ROLES = ("staff", "patient", "person")
 
 
 @dataclass(frozen=True)
@@ -92,11 +92,6 @@ class ReconstructionError(ValueError):
     """The sequence cannot be reconstructed (e.g. no floor visible); the message says why."""
 
 
-def _rest_joints(body, betas: np.ndarray) -> np.ndarray:
-    """(N, 24, 3) rest joints for per-row betas (N, S)."""
-    return np.stack([body.rest_joints(b) for b in betas]) if len(betas) else np.zeros((0, 24, 3))
-
-
 def _room_cloud(sequence: Sequence, config: ReconstructionConfig, rng, progress: Progress):
     meta, K = sequence.meta, sequence.intrinsics()
     labels = list(meta.mask_labels)
@@ -135,14 +130,14 @@ def _people(sequence: Sequence, body, R, t, K, config: ReconstructionConfig, pro
         return []
     T = meta.num_frames
     betas = det.betas.astype(np.float64)
-    rest = _rest_joints(body, betas)
+    rest = body.rest_joints_batch(betas)
     pose = np.concatenate([det.global_orient[:, None], det.body_pose], axis=1).astype(np.float64)
     local = axis_angle_to_matrix(pose)
     _, joints_camera = forward_kinematics(local, rest, det.cam_t.astype(np.float64))
     # 5a. The thesis' occlusion rule: a prediction closer to someone else's keypoints is a duplicate.
+    projected = project_opencv(smpl_joints_to_coco(joints_camera), K)  # (N, 17, 2) pixels
     keep = np.ones(len(det), bool)
     if config.remove_duplicates:
-        projected = project_opencv(smpl_joints_to_coco(joints_camera), K)[..., :2]
         keep = remove_occlusion_duplicates(det.frame, det.keypoints, projected)
     # 5b. Roots into the world frame (eq. 5.5 for positions, R @ O for orientations, see floor.py).
     orient_w, transl_w = align_smpl_roots(det.global_orient.astype(np.float64), det.cam_t.astype(np.float64), rest[:, 0], R, t)
@@ -159,7 +154,7 @@ def _people(sequence: Sequence, body, R, t, K, config: ReconstructionConfig, pro
     names: dict[int, int] = {}
     if (det.track_id >= 0).any():
         names = match_tracks_to_annotations(
-            ids, det.track_id, det.frame, project_opencv(smpl_joints_to_coco(joints_camera), K)[..., :2],
+            ids, det.track_id, det.frame, projected,
             det.keypoints, config.match_gamma,
         )
     people = []
