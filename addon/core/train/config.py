@@ -30,8 +30,9 @@ from typing import Any, Callable, Literal, NoReturn
 from ..diffusion.denoiser import DenoiserConfig, default_config, tiny_config
 from ..text.encoders import MINILM_ID
 
-SourceKind = Literal["humanml3d", "interhuman", "bundles", "clips_npz", "synthetic"]
-SOURCE_KINDS: tuple[str, ...] = ("humanml3d", "interhuman", "bundles", "clips_npz", "synthetic")
+SourceKind = Literal["humanml3d", "interhuman", "bundles", "clips_npz", "synthetic", "procedural"]
+SOURCE_KINDS: tuple[str, ...] = ("humanml3d", "interhuman", "bundles", "clips_npz", "synthetic", "procedural")
+GENERATED_KINDS = ("synthetic", "procedural")  # made in memory, no path
 Precision = Literal["fp32", "bf16", "fp16"]
 Device = Literal["auto", "cpu", "cuda"]
 NETWORK_PRESETS: dict[str, Callable[..., DenoiserConfig]] = {"default": lambda: default_config(), "tiny": tiny_config}
@@ -55,7 +56,9 @@ class DataSource:
     kind: reader to use. path: folder (humanml3d, interhuman, clips_npz, bundles) or one bundle
     .npz (bundles); unused by "synthetic". weight: copies of each of its clips per epoch (0.5 =
     half of them, drawn afresh each epoch; 2 = each twice). split: split file for humanml3d and
-    interhuman. count/frames/persons: size of a "synthetic" toy source (smoke runs and tests).
+    interhuman, and which procedural split ("train", "val", "test") to generate.
+    count/frames/persons: size of a "synthetic" toy source (smoke runs and tests); count and
+    data_seed: how many procedural care clips, from which seed (core/data/procedural).
     """
 
     kind: SourceKind
@@ -65,12 +68,15 @@ class DataSource:
     count: int = 16
     frames: int = 60
     persons: int = 1
+    data_seed: int = 0
 
     def describe(self) -> dict[str, Any]:
         """JSON provenance for the checkpoint."""
         info: dict[str, Any] = {"kind": self.kind, "weight": self.weight}
         if self.kind == "synthetic":
             info.update(count=self.count, frames=self.frames, persons=self.persons)
+        elif self.kind == "procedural":
+            info.update(count=self.count, split=self.split, data_seed=self.data_seed)
         else:
             info["path"] = str(self.path)
         if self.kind in ("humanml3d", "interhuman"):
@@ -254,13 +260,19 @@ def parse_train_config(raw: dict[str, Any], path: Path) -> TrainConfig:
 
 def _data_source(table: _Table, base: Path) -> DataSource:
     kind = table.choice("kind", None, SOURCE_KINDS)
-    path = None if kind == "synthetic" else _resolve(base, table.string("path", None))
+    path = None if kind in GENERATED_KINDS else _resolve(base, table.string("path", None))
+    split = "train"
+    if kind in ("humanml3d", "interhuman"):
+        split = table.string("split", "train")
+    elif kind == "procedural":
+        split = table.choice("split", "train", ("train", "val", "test"))
     source = DataSource(
         kind=kind,
         path=path,
         weight=table.number("weight", 1.0, low=0.0),
-        split=table.string("split", "train") if kind in ("humanml3d", "interhuman") else "train",
-        count=table.integer("count", 16, low=1) if kind == "synthetic" else 16,
+        split=split,
+        count=table.integer("count", 16, low=1) if kind in GENERATED_KINDS else 16,
+        data_seed=table.integer("data_seed", 0, low=0) if kind == "procedural" else 0,
         frames=table.integer("frames", 60, low=2) if kind == "synthetic" else 60,
         persons=table.integer("persons", 1, low=1, high=4) if kind == "synthetic" else 1,
     )

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.bundles import read_bundle_clips
-from ..data.clip import Clip, DatasetError
+from ..data.clip import Clip, DatasetError, resample_clip
 from ..data.humanml3d import read_humanml3d
 from ..data.interhuman import read_interhuman
 from ..motion.motion import Motion
@@ -90,7 +90,21 @@ def _read_clips(source: DataSource, fps: float, rest_joints: np.ndarray, seed: i
         return [clip for file in files for clip in read_bundle_clips(file, fps)]
     if source.kind == "synthetic":
         return toy_clips(source.count, source.frames, source.persons, fps, seed)
+    if source.kind == "procedural":
+        return procedural_clips(source.count, source.data_seed, source.split, fps)
     raise DatasetError(f"unknown data source kind {source.kind!r}")
+
+
+def procedural_clips(count: int, data_seed: int, split: str, fps: float) -> list[Clip]:
+    """``count`` procedural care clips of ``split`` (core/data/procedural), resampled to ``fps``."""
+    from ..data.procedural.dataset import FPS, make_clips
+
+    def progress(done: int, total: int) -> None:
+        if done % 500 == 0 or done == total:
+            log.info("data: %d/%d procedural %s clips", done, total, split)
+
+    clips = [pc.clip for pc in make_clips(count, data_seed, split, progress=progress)]
+    return clips if fps == FPS else [resample_clip(clip, fps) for clip in clips]
 
 
 # ---------------------------------------------------------------------------------------------

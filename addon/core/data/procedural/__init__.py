@@ -1,0 +1,1 @@
+"""Procedural care-room interactions: rooms, single- and two-person scripts, labels and captions."""

@@ -1,0 +1,216 @@
+"""Bodies, quaternion blending, forward kinematics and two-bone IK for the procedural scripts.
+
+Frames: joint rotations live in SMPL's template frame (Y up, the body faces +z, its left is
++x); the world is Z up. A person's root rotation is Rz(yaw) @ Y_UP_TO_Z_UP @ tilt, with
+``tilt`` a template-frame rotation (identity when upright, a quarter turn when lying).
+Quaternions are (w, x, y, z) as in :mod:`...rotations`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...axes import Y_UP_TO_Z_UP
+from ...rotations import axis_angle_to_matrix, axis_angle_to_quaternion, matrix_to_quaternion
+from ...skeleton import JOINT_INDEX, NUM_JOINTS, PARENTS, forward_kinematics
+from ..joint_ik import minimal_rotation
+
+J = JOINT_INDEX
+FOOT_JOINT_Z = 0.03  # a flat foot's foot joint (SMPL's toe base) above the floor, metres
+LEGS = ((J["left_hip"], J["left_knee"], J["left_ankle"]), (J["right_hip"], J["right_knee"], J["right_ankle"]))
+ARMS = ((J["left_shoulder"], J["left_elbow"], J["left_wrist"]), (J["right_shoulder"], J["right_elbow"], J["right_wrist"]))
+
+
+@dataclass(frozen=True)
+class Body:
+    """One person's skeleton. rest: (24, 3) template-frame rest joints (m); betas: (10,)."""
+
+    rest: np.ndarray
+    betas: np.ndarray
+
+    @property
+    def ankle_z(self) -> float:
+        """Height of a flat foot's ankle above the floor (m)."""
+        return float(self.rest[J["left_ankle"], 1] - self.rest[J["left_foot"], 1]) + FOOT_JOINT_Z
+
+    @property
+    def leg_length(self) -> float:
+        r = self.rest
+        return float(np.linalg.norm(r[4] - r[1]) + np.linalg.norm(r[7] - r[4]))
+
+
+def quats(rotvecs: np.ndarray) -> np.ndarray:
+    """(..., 3) axis-angle -> (..., 4) quaternions."""
+    return axis_angle_to_quaternion(np.asarray(rotvecs, dtype=np.float64))
+
+
+def slerp(q0: np.ndarray, q1: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Spherical interpolation of (..., 4) quaternions by w (broadcasts against (...,))."""
+    q1 = np.where((q0 * q1).sum(-1, keepdims=True) < 0, -q1, q1)
+    w = np.asarray(w, dtype=np.float64)[..., None]
+    dot = np.clip((q0 * q1).sum(-1, keepdims=True), -1.0, 1.0)
+    omega = np.arccos(dot)
+    small = omega < 1e-6
+    s = np.sin(np.where(small, 1.0, omega))
+    a = np.where(small, 1.0 - w, np.sin((1.0 - w) * omega) / s)
+    b = np.where(small, w, np.sin(w * omega) / s)
+    q = a * q0 + b * q1
+    return q / np.linalg.norm(q, axis=-1, keepdims=True)
+
+
+def rot_z(yaw: np.ndarray) -> np.ndarray:
+    """(...,) radians -> (..., 3, 3) rotations about world +z."""
+    yaw = np.asarray(yaw, dtype=np.float64)
+    c, s = np.cos(yaw), np.sin(yaw)
+    zero, one = np.zeros_like(yaw), np.ones_like(yaw)
+    return np.stack([np.stack([c, -s, zero], -1), np.stack([s, c, zero], -1), np.stack([zero, zero, one], -1)], -2)
+
+
+def root_rotation(yaw: np.ndarray, tilt: np.ndarray) -> np.ndarray:
+    """(T,) yaw, (T, 3, 3) tilt -> (T, 3, 3) world root rotations."""
+    return rot_z(yaw) @ Y_UP_TO_Z_UP @ tilt
+
+
+def pose_fk(body: Body, yaw: np.ndarray, local: np.ndarray, pelvis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """World rotations (T, 24, 3, 3) and joints (T, 24, 3) of a person.
+
+    yaw: (T,) radians. local: (T, 24, 3, 3) with local[:, 0] the tilt. pelvis: (T, 3) m.
+    """
+    rotations = local.copy()
+    rotations[:, 0] = root_rotation(yaw, local[:, 0])
+    return forward_kinematics(rotations, body.rest, pelvis - body.rest[0])
+
+
+def two_bone_ik(
+    body: Body,
+    chain: tuple[int, int, int],
+    world: np.ndarray,
+    joints: np.ndarray,
+    local: np.ndarray,
+    target: np.ndarray,
+    weight: np.ndarray,
+    pole: np.ndarray,
+    keep_end_rotation: np.ndarray | None = None,
+) -> None:
+    """Bend a three-joint chain (hip-knee-ankle, shoulder-elbow-wrist) so its end reaches ``target``.
+
+    world (T, 24, 3, 3), joints (T, 24, 3): the current FK; local (T, 24, 3, 3) is updated IN
+    PLACE for the chain's three joints on frames with weight > 0. target (T, 3) m; weight (T,) in
+    [0, 1] blends the end from where it is towards the target; pole (T, 3): the side the middle
+    joint bends to when the chain is straight. keep_end_rotation (T, 3, 3): world rotation the
+    end joint keeps (default: its current world rotation). Unreachable targets are approached
+    along the line from the root joint.
+    """
+    a, b, c = chain
+    frames = np.flatnonzero(weight > 0)
+    if len(frames) == 0:
+        return
+    w = weight[frames, None]
+    pa, pb, pc = joints[frames, a], joints[frames, b], joints[frames, c]
+    l1 = np.linalg.norm(body.rest[b] - body.rest[a])
+    l2 = np.linalg.norm(body.rest[c] - body.rest[b])
+    goal = pc + w * (target[frames] - pc)
+    d = goal - pa
+    dist = np.clip(np.linalg.norm(d, axis=-1), abs(l1 - l2) + 1e-3, (l1 + l2) * 0.9995)
+    direction = d / np.maximum(np.linalg.norm(d, axis=-1, keepdims=True), 1e-9)
+    hint = pb - pa
+    hint = hint - (hint * direction).sum(-1, keepdims=True) * direction
+    fallback = pole[frames] - (pole[frames] * direction).sum(-1, keepdims=True) * direction
+    bent = np.linalg.norm(hint, axis=-1, keepdims=True) > 0.02
+    side = np.where(bent, hint, fallback)
+    side = side / np.maximum(np.linalg.norm(side, axis=-1, keepdims=True), 1e-9)
+    cos_a = np.clip((l1 ** 2 + dist ** 2 - l2 ** 2) / (2 * l1 * dist), -1.0, 1.0)[:, None]
+    middle = pa + l1 * (cos_a * direction + np.sqrt(1 - cos_a ** 2) * side)
+    end = pa + dist[:, None] * direction
+    parent_a = world[frames, PARENTS[a]]
+    ga = minimal_rotation(pb - pa, middle - pa) @ world[frames, a]
+    gb = ga @ local[frames, b]
+    end_now = middle + (gb @ (body.rest[c] - body.rest[b])[:, None])[..., 0]
+    gb = minimal_rotation(end_now - middle, end - middle) @ gb
+    gc = world[frames, c] if keep_end_rotation is None else keep_end_rotation[frames]
+    local[frames, a] = np.swapaxes(parent_a, -1, -2) @ ga
+    local[frames, b] = np.swapaxes(ga, -1, -2) @ gb
+    local[frames, c] = np.swapaxes(gb, -1, -2) @ gc
+
+
+def lock_runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """(T,) bool -> [(start, stop)) of the runs of True."""
+    padded = np.concatenate([[False], flags, [False]]).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return [(int(s), int(e)) for s, e in zip(edges[::2], edges[1::2])]
+
+
+def foot_targets(body: Body, world: np.ndarray, joints: np.ndarray, planted: np.ndarray,
+                 blend_frames: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Foot locking: (targets (T, 2, 3), weights (T, 2), flat ankle rotations (T, 2, 3, 3)).
+
+    Over each run of ``planted`` frames (T, 2) a foot's ankle is held where it was at the run's
+    first frame, at flat-foot height, with a flat foot turned as it was then. A run is split
+    (the foot steps anew) where the pose carries the foot more than 0.35 m from its lock or the
+    hip out of the leg's reach of it. The weight fades in over ``blend_frames`` - 1 frames
+    before a run and out over ``blend_frames`` after it, so feet settle and lift without a pop.
+    """
+    T = len(joints)
+    targets = joints[:, [LEGS[0][2], LEGS[1][2]]].copy()
+    weights = np.zeros((T, 2))
+    flat = world[:, [LEGS[0][2], LEGS[1][2]]].copy()
+    for side in range(2):
+        hip, _, ankle = LEGS[side]
+        for start, stop in _split_runs(lock_runs(planted[:, side]), joints[:, ankle], joints[:, hip], body):
+            forward = world[start, ankle] @ np.array([0.0, 0.0, 1.0])  # the foot's toe direction
+            yaw = np.arctan2(forward[0], -forward[1])
+            rotation = rot_z(np.array(yaw)) @ Y_UP_TO_Z_UP
+            point = joints[start, ankle].copy()
+            point[2] = body.ankle_z
+            end = min(T, stop + blend_frames)
+            begin = max(0, start - blend_frames + 1)
+            targets[begin:end, side] = point
+            flat[begin:end, side] = rotation
+            weights[start:stop, side] = 1.0
+            fade = np.arange(1, end - stop + 1) / (blend_frames + 1)
+            weights[stop:end, side] = np.maximum(weights[stop:end, side], 1.0 - fade)
+            rise = np.arange(1, start - begin + 1) / (start - begin + 1)
+            weights[begin:start, side] = np.maximum(weights[begin:start, side], rise)
+    return targets, weights, flat
+
+
+def _split_runs(runs: list[tuple[int, int]], ankle: np.ndarray, hip: np.ndarray, body: Body,
+                max_drift: float = 0.35) -> list[tuple[int, int]]:
+    """Runs cut where the posed ankle (T, 3) drifts > ``max_drift`` m (floor plane) from where
+    the run began, or the hip (T, 3) gets farther than the leg's length from that spot."""
+    out = []
+    for start, stop in runs:
+        begin = start
+        for t in range(start + 1, stop):
+            lock = np.array([ankle[begin, 0], ankle[begin, 1], body.ankle_z])
+            drift = np.linalg.norm(ankle[t, :2] - lock[:2])
+            if drift > max_drift or np.linalg.norm(hip[t] - lock) > 1.05 * body.leg_length:
+                out.append((begin, t))
+                begin = t
+        out.append((begin, stop))
+    return out
+
+
+def to_axis_angle_pose(local: np.ndarray, yaw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(T, 24, 3, 3) local with the tilt in slot 0, (T,) yaw -> (global_orient (T, 3), body_pose (T, 23, 3))."""
+    from ...rotations import matrix_to_axis_angle
+
+    rotations = local.copy()
+    rotations[:, 0] = root_rotation(yaw, local[:, 0])
+    axis_angle = matrix_to_axis_angle(rotations)
+    return axis_angle[:, 0], axis_angle[:, 1:]
+
+
+def pose_matrix(spec: dict[str, tuple[float, float, float]]) -> np.ndarray:
+    """{joint name: axis-angle (3,) radians} -> (24, 3, 3) local rotations (identity elsewhere);
+    the key "tilt" fills slot 0."""
+    rotvecs = np.zeros((NUM_JOINTS, 3))
+    for name, value in spec.items():
+        rotvecs[0 if name == "tilt" else J[name]] = value
+    return axis_angle_to_matrix(rotvecs)
+
+
+def matrix_quats(matrices: np.ndarray) -> np.ndarray:
+    return matrix_to_quaternion(matrices)

@@ -1,0 +1,27 @@
+"""The one list of action labels (per frame, per person) and of scripts (per clip).
+
+A clip's Motions carry ``labels`` (T,) int32 indices into :data:`ACTIONS`; a clip's script is
+one of :data:`SCRIPTS`, the class the evaluator's clip classifier predicts.
+"""
+
+from __future__ import annotations
+
+ACTIONS: tuple[str, ...] = (
+    "stand", "walk", "hurry", "turn", "sit_down", "sit", "stand_up", "lie_down", "lie",
+    "get_out_of_bed", "turn_in_bed", "fall", "lie_on_floor", "try_to_get_up", "kneel", "crouch",
+    "bend_over", "help_up", "assist_transfer", "support_walk", "attend", "talk", "hand_over",
+)
+ACTION_INDEX = {name: index for index, name in enumerate(ACTIONS)}
+
+# One per clip. Single-person scripts first, then the two-person ones.
+SCRIPTS: tuple[str, ...] = (
+    "walk_through", "stand_and_turn", "sit_on_chair", "sit_on_bed_edge", "go_to_bed",
+    "get_out_of_bed", "turn_in_bed", "fall_standing", "fall_walking", "fall_from_bed",
+    "fall_and_try_to_get_up", "kneel_or_crouch", "bend_over_bed",
+    "help_up_from_floor", "help_out_of_bed", "support_walking", "attend_in_bed",
+    "fall_while_staff_present", "talk", "hand_over",
+)
+SCRIPT_INDEX = {name: index for index, name in enumerate(SCRIPTS)}
+TWO_PERSON_SCRIPTS = frozenset(SCRIPTS[SCRIPTS.index("help_up_from_floor"):])
+# Scripts whose caption says that the two people touch (assisting hands reach the other person).
+TOUCH_SCRIPTS = frozenset({"help_up_from_floor", "help_out_of_bed", "support_walking", "hand_over"})

@@ -1,0 +1,290 @@
+"""The evaluation of a generation checkpoint: rows of clips, their metrics, the acceptance checks.
+
+Two tables, as issue 6 asks: held-out procedural test scenes (each test clip's caption, roles,
+length and room are the request), and reworded prompts (words no training caption uses, each
+generated ``reworded_seeds`` times in test rooms). Rows: the real data; the model at its
+default (DDIM, 25 steps) and its fast-solver setting (DPM-Solver++ 2M, 10 steps); baselines
+run with the default sampler: no scene, independent single-person sampling, nearest-neighbour
+retrieval. Every row is scored with one frozen evaluator (:mod:`.evaluator`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..data.procedural.labels import ACTIONS, SCRIPT_INDEX, SCRIPTS
+from ..data.procedural.prompts import REWORDED, vocabulary_overlap
+from ..generate import BUNDLED_CHECKPOINT, load_generator
+from ..text.encoders import MiniLMEncoder
+from . import distribution as dist
+from .baselines import independent_features, nearest_neighbour_features
+from .clips import EvalClip, generated_clip, touch_of
+from .contact_sheet import SheetClip, save_contact_sheet
+from .evaluator import EvaluatorConfig, EvaluatorLabels
+from .evaluator_batches import EvalItem
+from .evaluator_file import load_evaluator, save_evaluator
+from .evaluator_inference import embed_clips, embed_texts, predict
+from .evaluator_training import train_evaluator
+from .physical_report import physical_metrics
+
+log = logging.getLogger("isynth.eval")
+
+DEFAULT_SAMPLER = ("ddim", 25)
+FAST_SAMPLER = ("dpmpp_2m", 10)
+GUIDANCE = 2.5
+REWORDED_FRAMES = 80
+
+
+@dataclasses.dataclass
+class Row:
+    name: str
+    clips: list[EvalClip]
+    kind: str  # "real", "model", "baseline"
+    mm_groups: np.ndarray | None = None  # (prompts, generations, E) evaluator embeddings
+
+
+def evaluate(checkpoint: str | None, splits: dict[str, list[EvalClip]], sizes: Any, work: Path, out_dir: Path,
+             rest_joints: np.ndarray, refresh: bool = False) -> dict:
+    """Run everything; write eval.md, eval.json and eval_contact_sheet.png into ``out_dir``."""
+    started = time.perf_counter()
+    path = Path(checkpoint) if checkpoint else BUNDLED_CHECKPOINT
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such checkpoint (train one: ./run train configs/care.toml)")
+    generator = load_generator(path, device="cpu")
+    if not np.allclose(generator.rest_joints, rest_joints, atol=1e-6):
+        raise ValueError(f"{path}: its rest skeleton differs from the stand-in body's; the evaluation encodes "
+                         "real clips with the stand-in's")
+    text_encoder = MiniLMEncoder()
+
+    def minilm(texts: Sequence[str]) -> np.ndarray:
+        return text_encoder.encode(list(texts)).cpu().numpy().astype(np.float32)
+
+    evaluator = _evaluator(splits["train"], splits["val"], sizes, work, refresh, minilm)
+    test = splits["test"]
+    train = splits["train"]
+    train_text = minilm([c.text for c in train])
+    requests = [_request(c.text, c.roles, c.features.shape[1], c.scene_points) for c in test]
+
+    def model_rows(reqs, likes, tag: str, with_mm: bool) -> list[Row]:
+        rows = []
+        for sampler, steps, label in ((*DEFAULT_SAMPLER, "default"), (*FAST_SAMPLER, "fast")):
+            log.info("%s: model, %s %d steps (%d clips)", tag, sampler, steps, len(reqs))
+            features = _sample(generator, reqs, sampler, steps)
+            rows.append(Row(f"Model, {_sampler_name(sampler, steps)} ({label})",
+                            [generated_clip(f, c, rest_joints, r.prompt, r.roles, c.script)
+                             for f, c, r in zip(features, likes, reqs)], "model"))
+        sampler, steps = DEFAULT_SAMPLER
+        log.info("%s: baseline without the scene", tag)
+        features = _sample(generator, [dataclasses.replace(r, scene_points=None) for r in reqs], sampler, steps)
+        rows.append(Row("Baseline: model without scene", [generated_clip(f, c, rest_joints, r.prompt, r.roles, c.script)
+                                                          for f, c, r in zip(features, likes, reqs)], "baseline"))
+        log.info("%s: baseline, independent single-person sampling", tag)
+        features = independent_features(generator, reqs, sampler=sampler, steps=steps, guidance=GUIDANCE, seed=3)
+        rows.append(Row("Baseline: each role sampled alone, no scene",
+                        [generated_clip(f, c, rest_joints, r.prompt, r.roles, c.script)
+                         for f, c, r in zip(features, likes, reqs)], "baseline"))
+        features, _ = nearest_neighbour_features(train, train_text, minilm([r.prompt for r in reqs]), reqs)
+        rows.append(Row("Baseline: nearest-neighbour retrieval", [generated_clip(f, c, rest_joints, r.prompt, r.roles,
+                                                                                 c.script)
+                                                                   for f, c, r in zip(features, likes, reqs)],
+                        "baseline"))
+        return rows
+
+    # Table 1: held-out test scenes.
+    test_rows = [Row("Real test data", test, "real")] + model_rows(requests, test, "test scenes", True)
+    mm = _multimodality_groups(generator, evaluator, test, sizes, minilm)
+    test_rows[2].mm_groups = mm  # the fast-solver row
+    # Table 2: reworded prompts, in test rooms.
+    rw_requests, rw_likes = [], []
+    for seed in range(sizes.reworded_seeds):
+        for k, prompt in enumerate(REWORDED):
+            room = test[(k + seed * len(REWORDED)) % len(test)]
+            like = dataclasses.replace(room, script=SCRIPT_INDEX[prompt.script], touch=touch_of(prompt.script),
+                                       roles=prompt.roles, text=prompt.text)
+            rw_requests.append(_request(prompt.text, prompt.roles, REWORDED_FRAMES, room.scene_points))
+            rw_likes.append(like)
+    reworded_real = [dataclasses.replace(c, text=_reworded_for(c.script, i)) for i, c in enumerate(test)]
+    reworded_rows = [Row("Real test data (reworded captions)", reworded_real, "real")] + \
+        model_rows(rw_requests, rw_likes, "reworded prompts", False)
+
+    reference = embed_clips(evaluator, _items(test, minilm))
+    val_reference = embed_clips(evaluator, _items(splits["val"], minilm))
+    tables = {
+        "test_scenes": [_score(row, evaluator, minilm, reference, val_reference, sizes) for row in test_rows],
+        "reworded_prompts": [_score(row, evaluator, minilm, reference, val_reference, sizes) for row in reworded_rows],
+    }
+    checks = acceptance(tables)
+    summary = _summary(tables, checks)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    sheet = _contact_sheet(out_dir / "eval_contact_sheet.png", reworded_rows[1])
+    meta = {
+        "checkpoint": str(path), "evaluator": str(work / "evaluator.safetensors"),
+        "sizes": dataclasses.asdict(sizes), "default_sampler": DEFAULT_SAMPLER, "fast_sampler": FAST_SAMPLER,
+        "guidance": GUIDANCE, "r_precision_batch": sizes.batch, "replications": sizes.replications,
+        "reworded_prompts": [dataclasses.asdict(p) | {"training_vocabulary_overlap": round(vocabulary_overlap(p.text), 3)}
+                             for p in REWORDED],
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    result = {"meta": meta, "tables": tables, "checks": checks, "summary": summary}
+    from .report import write_report
+
+    write_report(out_dir, result, sheet)
+    return result
+
+
+def _request(prompt, roles, frames, scene_points):
+    from .sampling import SampleRequest
+
+    return SampleRequest(prompt, tuple(roles), int(frames), scene_points)
+
+
+def _sample(generator, requests, sampler: str, steps: int) -> list[np.ndarray]:
+    from .sampling import sample_features
+
+    return sample_features(generator, requests, sampler=sampler, steps=steps, guidance=GUIDANCE, seed=1)
+
+
+def _sampler_name(sampler: str, steps: int) -> str:
+    return {"ddim": "DDIM", "dpmpp_2m": "DPM-Solver++ 2M", "ddpm": "DDPM"}.get(sampler, sampler) + f" {steps} steps"
+
+
+def _reworded_for(script: int, index: int) -> str:
+    options = [p.text for p in REWORDED if p.script == SCRIPTS[script]]
+    return options[index % len(options)]
+
+
+def _items(clips: Sequence[EvalClip], minilm) -> list[EvalItem]:
+    texts = minilm([c.text for c in clips])
+    return [EvalItem(c.features, t, c.roles, c.action_labels, c.script, c.text) for c, t in zip(clips, texts)]
+
+
+def _evaluator(train: list[EvalClip], val: list[EvalClip], sizes, work: Path, refresh: bool, minilm):
+    path = work / "evaluator.safetensors"
+    if path.is_file() and not refresh:
+        model, _ = load_evaluator(path)
+        return model
+    log.info("training the evaluator on %d clips (%d steps)", len(train), sizes.evaluator_steps)
+    config = EvaluatorConfig(num_actions=len(ACTIONS), num_scripts=len(SCRIPTS), max_frames=100, max_persons=4)
+    labels = EvaluatorLabels(actions=ACTIONS, scripts=SCRIPTS)
+    model, summary = train_evaluator(_items(train, minilm), _items(val, minilm), config, sizes.evaluator_steps,
+                                     batch_size=32, lr=5e-4, seed=0, log=log.info, labels=labels, threads=2,
+                                     log_every=100)
+    save_evaluator(path, model, summary)
+    return model
+
+
+def _multimodality_groups(generator, evaluator, test, sizes, minilm) -> np.ndarray:
+    """(prompts, generations, E): the first ``mm_prompts`` test prompts, ``mm_generations`` each,
+    at the fast-solver setting."""
+    chosen = test[: sizes.mm_prompts]
+    requests = [_request(c.text, c.roles, c.features.shape[1], c.scene_points) for c in chosen
+                for _ in range(sizes.mm_generations)]
+    from .sampling import sample_features
+
+    features = sample_features(generator, requests, sampler=FAST_SAMPLER[0], steps=FAST_SAMPLER[1],
+                               guidance=GUIDANCE, seed=7)
+    clips = [generated_clip(f, c, generator.rest_joints) for f, c in
+             zip(features, [c for c in chosen for _ in range(sizes.mm_generations)])]
+    emb = embed_clips(evaluator, _items(clips, minilm))
+    return emb.reshape(len(chosen), sizes.mm_generations, -1)
+
+
+def _score(row: Row, evaluator, minilm, reference: np.ndarray, val_reference: np.ndarray, sizes) -> dict:
+    items = _items(row.clips, minilm)
+    motion = embed_clips(evaluator, items)
+    text = embed_texts(evaluator, np.stack([i.text_embedding for i in items]))
+    batch = min(sizes.batch, len(items))
+    r_mean, r_half = dist.replicate(lambda rng: dist.r_precision(text, motion, batch, 3, rng=rng),
+                                    sizes.replications, seed=0)
+    pairs = min(300, len(motion))
+    div_mean, div_half = dist.replicate(lambda rng: dist.diversity(motion, pairs, rng=rng), sizes.replications, seed=1)
+    fid = dist.fid(val_reference, motion) if row.kind == "real" else dist.fid(reference, motion)
+    predicted = predict(evaluator, items)
+    script_acc = float(np.mean([p == c.script for p, c in zip(predicted["script"], row.clips)]))
+    roles = np.concatenate([[evaluator.labels.roles[r] == want for r, want in zip(pr, c.roles)]
+                            for pr, c in zip(predicted["roles"], row.clips)])
+    physical = physical_metrics(row.clips).to_json()
+    scores = {
+        "name": row.name, "kind": row.kind, "clips": len(row.clips),
+        "r_precision": {"top1": r_mean[0], "top2": r_mean[1], "top3": r_mean[2],
+                        "half_width": [float(h) for h in r_half]},
+        "fid": float(fid), "mm_dist": dist.matching_score(text, motion),
+        "diversity": {"mean": div_mean, "half_width": div_half},
+        "classifier_agreement": script_acc, "role_accuracy": float(roles.mean()),
+        "physical": physical,
+    }
+    if row.mm_groups is not None:
+        mm_pairs = min(10, row.mm_groups.shape[1])
+        mm_mean, mm_half = dist.replicate(lambda rng: dist.multimodality(row.mm_groups, mm_pairs, rng=rng),
+                                          sizes.replications, seed=2)
+        scores["multimodality"] = {"mean": mm_mean, "half_width": mm_half, "prompts": int(row.mm_groups.shape[0]),
+                                   "generations": int(row.mm_groups.shape[1])}
+    return scores
+
+
+def _metric(row: dict, name: str) -> tuple[float, float]:
+    value = row["physical"][name]
+    mean = np.nan if value["mean"] is None else value["mean"]
+    half = np.nan if value["half_width"] is None else value["half_width"]
+    return float(mean), float(half)
+
+
+def acceptance(tables: dict) -> list[dict]:
+    """The issue's acceptance checks, each {"check", "measured", "passed"}."""
+    test = tables["test_scenes"]
+    real, default = test[0], test[1]
+    baselines = [r for r in test if r["kind"] == "baseline"]
+    checks = []
+    for metric in ("foot_skating_ratio", "floor_penetration_m"):
+        m, _ = _metric(default, metric)
+        r, h = _metric(real, metric)
+        checks.append({"check": f"{metric}: model <= real mean + its 95% half-width",
+                       "measured": f"model {m:.4f}, real {r:.4f} +- {h:.4f}", "passed": bool(m <= r + h)})
+    for metric in ("person_penetration_frames", "scene_penetration_frames"):
+        m, _ = _metric(default, metric)
+        others = {b["name"]: _metric(b, metric)[0] for b in baselines}
+        checks.append({"check": f"{metric}: model below every baseline",
+                       "measured": f"model {m:.4f}; " + ", ".join(f"{k}: {v:.4f}" for k, v in others.items()),
+                       "passed": bool(all(m < v for v in others.values()))})
+    ratio = default["r_precision"]["top3"] / max(real["r_precision"]["top3"], 1e-9)
+    checks.append({"check": "R-precision top-3 >= 80% of real", "measured": f"{ratio:.1%} "
+                   f"({default['r_precision']['top3']:.3f} vs {real['r_precision']['top3']:.3f})",
+                   "passed": bool(ratio >= 0.8)})
+    independent = next(r for r in baselines if "alone" in r["name"])
+    checks.append({"check": "FID below the independent-sampling baseline",
+                   "measured": f"model {default['fid']:.3f}, independent {independent['fid']:.3f}",
+                   "passed": bool(default["fid"] < independent["fid"])})
+    rw = tables["reworded_prompts"]
+    ratio = rw[1]["classifier_agreement"] / max(rw[0]["classifier_agreement"], 1e-9)
+    checks.append({"check": "reworded prompts: classifier agreement >= 70% of real",
+                   "measured": f"{ratio:.1%} ({rw[1]['classifier_agreement']:.3f} vs {rw[0]['classifier_agreement']:.3f})",
+                   "passed": bool(ratio >= 0.7)})
+    return checks
+
+
+def _summary(tables: dict, checks: list[dict]) -> dict:
+    test, rw = tables["test_scenes"], tables["reworded_prompts"]
+    return {
+        "checks_passed": sum(c["passed"] for c in checks), "checks": len(checks),
+        "test_r_precision_top3": {r["name"]: round(r["r_precision"]["top3"], 3) for r in test},
+        "test_fid": {r["name"]: round(r["fid"], 3) for r in test},
+        "reworded_classifier_agreement": {r["name"]: round(r["classifier_agreement"], 3) for r in rw},
+    }
+
+
+def _contact_sheet(path: Path, row: Row) -> Path:
+    """One generated clip per script (the first seed of each reworded prompt), captioned."""
+    seen, panels = set(), []
+    for clip in row.clips:
+        if clip.script in seen:
+            continue
+        seen.add(clip.script)
+        panels.append(SheetClip(clip.joints, clip.roles, clip.text, clip.boxes, None))
+    return save_contact_sheet(path, panels, columns=5,
+                              title=f"{row.name}: one clip per reworded prompt (staff blue, patients orange)")

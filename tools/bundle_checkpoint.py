@@ -1,0 +1,86 @@
+"""Put a trained checkpoint into the extension as its default (`./run bundle-checkpoint`).
+
+Copies the EMA weights (the ones generation uses; the raw weights and the optimiser state stay
+behind), the normalisation statistics and the rest skeleton into
+addon/assets/checkpoint/default.safetensors, and writes default.json with the network config,
+the training provenance (the config's data sources, steps, seed, the procedural generator's
+source hash), the default and fast sampler settings and the evaluation summary of
+reports/eval.json when there is one. Refuses a result over 40 MB.
+
+    ./run bundle-checkpoint                                # the newest checkpoint of out/train/care
+    ./run bundle-checkpoint out/train/care/checkpoints/step_00003000.safetensors
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from addon.core.diffusion.checkpoint import CheckpointError, load_checkpoint_files, save_checkpoint  # noqa: E402
+from addon.core.generate import BUNDLED_CHECKPOINT  # noqa: E402
+
+LIMIT_BYTES = 40 * 1024 * 1024
+
+
+def newest_checkpoint(run: Path) -> Path:
+    found = sorted(p for p in (run / "checkpoints").glob("step_*.safetensors") if not p.name.endswith(".state.safetensors"))
+    if not found:
+        raise CheckpointError(f"{run / 'checkpoints'}: no checkpoints (train first: ./run train configs/care.toml)")
+    return found[-1]
+
+
+def evaluation_summary(report: Path) -> dict:
+    """The acceptance checks and headline numbers of reports/eval.json (empty if absent)."""
+    if not report.is_file():
+        return {}
+    data = json.loads(report.read_text())
+    return {"report": str(report.relative_to(ROOT)) if report.is_relative_to(ROOT) else str(report),
+            "checks": data["checks"], "summary": data["summary"]}
+
+
+def bundle(source: Path, target: Path = BUNDLED_CHECKPOINT, report: Path | None = None) -> Path:
+    meta, arrays = load_checkpoint_files(source)
+    if arrays.ema:
+        arrays = dataclasses.replace(arrays, model=arrays.ema, ema=None)
+    from eval import data_version  # the generator source hash the caches and this checkpoint share
+
+    meta.training = {**meta.training, "source_checkpoint": source.name, "procedural_data_version": data_version(),
+                     "weights": "EMA"}
+    meta.evaluation = {"default_sampler": {"sampler": "ddim", "steps": 25}, "fast_sampler": {"sampler": "dpmpp_2m",
+                                                                                            "steps": 10},
+                       **evaluation_summary(report or ROOT / "reports" / "eval.json")}
+    written = save_checkpoint(target, meta, arrays)
+    size = written.stat().st_size + written.with_suffix(".json").stat().st_size
+    if size > LIMIT_BYTES:
+        written.unlink()
+        written.with_suffix(".json").unlink()
+        raise CheckpointError(f"{source}: the bundled checkpoint would be {size / 2**20:.1f} MB, over 40 MB")
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("checkpoint", nargs="?", default=None, help="a training checkpoint (.safetensors)")
+    parser.add_argument("--run", default=str(ROOT / "out" / "train" / "care"), help="run folder to take the newest from")
+    parser.add_argument("--report", default=None, help="eval.json whose summary goes into the metadata")
+    args = parser.parse_args(argv)
+    try:
+        source = Path(args.checkpoint) if args.checkpoint else newest_checkpoint(Path(args.run))
+        written = bundle(source, report=Path(args.report) if args.report else None)
+    except (CheckpointError, OSError) as error:
+        print(f"bundle-checkpoint: {error}", file=sys.stderr)
+        return 2
+    size = written.stat().st_size / 2**20
+    print(f"bundle-checkpoint: {source} -> {written} ({size:.1f} MB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
