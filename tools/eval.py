@@ -90,6 +90,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="eval: %(message)s")
+    if not args.prepare_only:
+        from addon.core.generate import BUNDLED_CHECKPOINT
+
+        checkpoint = Path(args.checkpoint) if args.checkpoint else BUNDLED_CHECKPOINT
+        if not checkpoint.is_file():
+            print(f"eval: {checkpoint}: no such checkpoint (train one: ./run train configs/care.toml, then "
+                  "./run bundle-checkpoint)", file=sys.stderr)
+            return 2
     sizes = QUICK if args.quick else Sizes()
     work = Path(args.work) / ("quick" if args.quick else "full")
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .environment import (
     EnvironmentReport,
     probe_interpreter,
     select_interpreter,
 )
 from .room import RoomLayout, RoomScene, demo_room_scene
-from .settings import Preferences
+from .settings import BUNDLED_CHECKPOINT, Preferences
 
 
 def demo_room(layout: RoomLayout) -> RoomScene:
@@ -97,7 +99,6 @@ def generation_checkpoint(prefs: Preferences) -> str:
     """
     if prefs.checkpoint_path.strip():
         return prefs.checkpoint_path
-    from .generate import BUNDLED_CHECKPOINT
 
     if not BUNDLED_CHECKPOINT.is_file():
         raise FileNotFoundError(
@@ -121,3 +122,22 @@ def generate(prefs: Preferences, request, callback=None):
     device = prefs.compute_device.lower() if request.device == "auto" else request.device
     generator = load_generator(generation_checkpoint(prefs), device, prefs.clip_weights_path or None)
     return generator.generate(request, callback)
+
+
+def checkpoint_summary(prefs: Preferences) -> tuple[str, bool]:
+    """(a one-line description of the checkpoint generation will use, whether it exists).
+
+    Reads only the file system and the checkpoint's JSON (no torch), so a panel can draw it.
+    """
+    import json
+
+    path = Path(prefs.checkpoint_path) if prefs.checkpoint_path.strip() else BUNDLED_CHECKPOINT
+    which = "Bundled" if not prefs.checkpoint_path.strip() else "Custom"
+    if not path.is_file():
+        return f"{which} checkpoint missing: {path.name}", False
+    try:
+        meta = json.loads(path.with_suffix(".json").read_text())
+        rep = meta["representation"]
+        return f"{which}: {path.stem}, {rep['fps']:g} fps, up to {rep['max_frames'] / rep['fps']:g} s", True
+    except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError):
+        return f"{which}: {path.name} (metadata unreadable)", False

@@ -27,7 +27,6 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal, get_args
 
 import numpy as np
@@ -43,6 +42,7 @@ from .diffusion.schedule import DiffusionSchedule, cosine_schedule
 from .motion.motion import Motion
 from .motion.representation import FEATURE_DIM, NormalizationStats, RepresentationError, decode_features
 from .motion.resample import resample
+from .settings import BUNDLED_CHECKPOINT  # noqa: F401  (re-exported: where generation looks by default)
 from .skeleton import NUM_BODY_JOINTS, forward_kinematics
 from .text.encoders import CachedTextEncoder, load_text_encoder
 
@@ -68,7 +68,7 @@ DEVICES: tuple[str, ...] = get_args(Device)
 MAX_PERSONS = 4  # the thesis' 1 to 4 persons per clip
 REPRESENTATION = "positions-velocities-6d"
 # Where the add-on's own checkpoint will ship (not trained yet; see core.api.generate).
-BUNDLED_CHECKPOINT = Path(__file__).resolve().parents[1] / "assets" / "checkpoint" / "default.safetensors"
+
 
 # callback(step, total): step = steps finished (1..total); returning True cancels.
 ProgressCallback = Callable[[int, int], "bool | None"]

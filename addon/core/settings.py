@@ -13,6 +13,9 @@ from typing import Literal
 ComputeDevice = Literal["AUTO", "CUDA", "CPU"]
 PythonMode = Literal["BLENDER", "EXTERNAL"]
 
+# The generation checkpoint that ships with the extension (trained by configs/care.toml).
+BUNDLED_CHECKPOINT = Path(__file__).resolve().parents[1] / "assets" / "checkpoint" / "default.safetensors"
+
 COMPUTE_DEVICES: tuple[ComputeDevice, ...] = ("AUTO", "CUDA", "CPU")
 PYTHON_MODES: tuple[PythonMode, ...] = ("BLENDER", "EXTERNAL")
 

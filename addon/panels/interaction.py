@@ -2,7 +2,9 @@
 
 import bpy
 
+from ..core import api
 from ..core.version import extension_version
+from ..preferences import preferences_of
 
 
 class ISYNTH_PT_interaction(bpy.types.Panel):
@@ -24,6 +26,8 @@ class ISYNTH_PT_interaction(bpy.types.Panel):
         row.operator("isynth.export_smpl_motion", text="Export", icon="EXPORT")
         box = layout.box()
         box.label(text="Generation environment")
+        summary, present = api.checkpoint_summary(preferences_of(context))
+        box.label(text=summary, icon="CHECKMARK" if present else "ERROR")
         status = context.window_manager.isynth_status.environment
         box.label(text=status or "Not checked yet", icon="INFO" if status else "QUESTION")
         box.operator("isynth.check_environment", icon="CHECKMARK")

@@ -4,8 +4,9 @@
   role, the prompt, no scene), the persons then put together: what a single-person text-to-
   motion model gives when asked once per role.
 * Nearest neighbour: the training clip whose caption embedding is nearest (cosine) to the
-  prompt's, among clips with the same roles, its motion as it is, cropped or held at its last
-  frame to the requested length. It ignores the scene it is put in.
+  prompt's, among clips with the same roles (else the same number of persons, else more), its
+  motion as it is, cropped or held at its last frame to the requested length. It ignores the
+  scene it is put in.
 """
 
 from __future__ import annotations
@@ -46,8 +47,10 @@ def nearest_neighbour_features(train: Sequence[EvalClip], train_text: np.ndarray
     for m, request in enumerate(requests):
         want = tuple(sorted(request.roles))
         allowed = np.array([k == want for k in keys])
-        if not allowed.any():
-            allowed = np.array([len(k) == len(want) for k in keys])
+        for fallback in (lambda k: len(k) == len(want), lambda k: len(k) >= len(want), lambda k: True):
+            if allowed.any():
+                break
+            allowed = np.array([fallback(k) for k in keys])
         scores = np.where(allowed, similarity[m], -np.inf)
         index = int(np.argmax(scores))
         clip = train[index]
@@ -70,6 +73,8 @@ def _match_roles(have: tuple[str, ...], want: tuple[str, ...]) -> list[int]:
     left = list(range(len(have)))
     order = []
     for role in want:
+        if not left:  # fewer persons than asked for (no larger clip to retrieve): repeat them
+            left = list(range(len(have)))
         pick = next((i for i in left if have[i] == role), left[0])
         order.append(pick)
         left.remove(pick)
