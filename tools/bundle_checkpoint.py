@@ -1,7 +1,7 @@
 """Put a trained checkpoint into the extension as its default (`./run bundle-checkpoint`).
 
-Copies the EMA weights (the ones generation uses; the raw weights and the optimiser state stay
-behind), the normalisation statistics and the rest skeleton into
+Copies one set of weights (the EMA by default, or the latest raw ones, or the average of the
+raw weights of the last few checkpoints; the optimiser state stays behind), the normalisation statistics and the rest skeleton into
 addon/assets/checkpoint/default.safetensors, and writes default.json with the network config,
 the training provenance (the config's data sources, steps, seed, the procedural generator's
 source hash), the default and fast sampler settings and the evaluation summary of
@@ -45,14 +45,39 @@ def evaluation_summary(report: Path) -> dict:
             "checks": data["checks"], "summary": data["summary"]}
 
 
-def bundle(source: Path, target: Path = BUNDLED_CHECKPOINT, report: Path | None = None) -> Path:
+def averaged_weights(source: Path, count: int) -> tuple[dict, list[str]]:
+    """The mean of the raw weights of ``source`` and the checkpoints just before it (up to
+    ``count`` in all, from the same folder): checkpoint averaging."""
+    import torch
+
+    folder = source.parent
+    found = sorted(p for p in folder.glob("step_*.safetensors") if not p.name.endswith(".state.safetensors"))
+    chosen = [p for p in found if p.name <= source.name][-count:]
+    states = [load_checkpoint_files(p)[1].model for p in chosen]
+    mean = {k: torch.stack([s[k].to(torch.float64) for s in states]).mean(0).to(states[-1][k].dtype)
+            if states[-1][k].is_floating_point() else states[-1][k] for k in states[-1]}
+    return mean, [p.name for p in chosen]
+
+
+def bundle(source: Path, target: Path = BUNDLED_CHECKPOINT, report: Path | None = None, weights: str = "ema",
+           average: int = 3) -> Path:
+    """weights: "ema" (the run's EMA), "raw" (the optimiser's latest weights) or "average" (the raw
+    weights of the newest ``average`` checkpoints, averaged)."""
     meta, arrays = load_checkpoint_files(source)
-    if arrays.ema:
+    described = {"ema": "EMA", "raw": "raw (latest)"}.get(weights, "")
+    if weights == "ema" and arrays.ema:
         arrays = dataclasses.replace(arrays, model=arrays.ema, ema=None)
+    elif weights == "average":
+        mean, names = averaged_weights(source, average)
+        arrays = dataclasses.replace(arrays, model=mean, ema=None)
+        described = "average of the raw weights of " + ", ".join(names)
+    else:
+        arrays = dataclasses.replace(arrays, ema=None)
+        described = described or "raw (latest)"
     from eval import data_version  # the generator source hash the caches and this checkpoint share
 
     meta.training = {**meta.training, "source_checkpoint": source.name, "procedural_data_version": data_version(),
-                     "weights": "EMA"}
+                     "weights": described}
     meta.evaluation = {"default_sampler": {"sampler": "ddim", "steps": 25}, "fast_sampler": {"sampler": "dpmpp_2m",
                                                                                             "steps": 10},
                        **evaluation_summary(report or ROOT / "reports" / "eval.json")}
@@ -70,10 +95,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("checkpoint", nargs="?", default=None, help="a training checkpoint (.safetensors)")
     parser.add_argument("--run", default=str(ROOT / "out" / "train" / "care"), help="run folder to take the newest from")
     parser.add_argument("--report", default=None, help="eval.json whose summary goes into the metadata")
+    parser.add_argument("--weights", choices=("ema", "raw", "average"), default="ema",
+                        help="which weights ship: the EMA, the latest raw ones, or the average of the last --average")
+    parser.add_argument("--average", type=int, default=3, help="checkpoints averaged by --weights average")
     args = parser.parse_args(argv)
     try:
         source = Path(args.checkpoint) if args.checkpoint else newest_checkpoint(Path(args.run))
-        written = bundle(source, report=Path(args.report) if args.report else None)
+        written = bundle(source, report=Path(args.report) if args.report else None, weights=args.weights,
+                         average=args.average)
     except (CheckpointError, OSError) as error:
         print(f"bundle-checkpoint: {error}", file=sys.stderr)
         return 2

@@ -39,7 +39,7 @@ class Sizes:
     train: int = 2000
     val: int = 192
     test: int = 128
-    evaluator_steps: int = 1500
+    evaluator_steps: int = 1000
     reworded_seeds: int = 3
     mm_prompts: int = 16
     mm_generations: int = 8
@@ -86,11 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "reports"), help="report folder")
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
     parser.add_argument("--prepare-only", action="store_true", help="build the real-clip caches and stop")
+    parser.add_argument("--evaluator-only", action="store_true", help="build the caches, train the evaluator, stop")
     parser.add_argument("--refresh", action="store_true", help="rebuild the caches and the evaluator")
     parser.add_argument("--threads", type=int, default=2, help="torch threads")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="eval: %(message)s")
-    if not args.prepare_only:
+    if not (args.prepare_only or args.evaluator_only):
         from addon.core.generate import BUNDLED_CHECKPOINT
 
         checkpoint = Path(args.checkpoint) if args.checkpoint else BUNDLED_CHECKPOINT
@@ -111,6 +112,12 @@ def main(argv: list[str] | None = None) -> int:
               for name, count in (("test", sizes.test), ("val", sizes.val), ("train", sizes.train))}
     if args.prepare_only:
         log.info("caches ready in %s", work / "cache")
+        return 0
+    if args.evaluator_only:
+        from addon.core.eval.run import prepare_evaluator
+
+        prepare_evaluator(splits["train"], splits["val"], sizes, work / data_version(), args.refresh)
+        log.info("evaluator ready in %s", work / data_version())
         return 0
     from addon.core.diffusion.checkpoint import CheckpointError
     from addon.core.eval.run import evaluate

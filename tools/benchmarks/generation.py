@@ -158,7 +158,30 @@ def run(context: dict) -> list[dict]:
             torch.set_num_threads(threads)
         if torch.cuda.is_available():
             rows += rows_for_device(Generator(checkpoint, "cuda"), f"cuda ({torch.cuda.get_device_name()})")
+    rows += bundled_rows()
     return rows
+
+
+def bundled_rows() -> list[dict]:
+    """The bundled checkpoint (10 fps, so 10 s = 100 frames): its default and fast settings."""
+    from addon.core.generate import BUNDLED_CHECKPOINT
+
+    if not BUNDLED_CHECKPOINT.is_file():
+        return []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(CPU_THREADS)
+    try:
+        generator = Generator(BUNDLED_CHECKPOINT, "cpu")
+        rows = []
+        for sampler, steps in (("ddim", 25), ("dpmpp_2m", 10)):
+            request = GenerationRequest(prompt=PROMPT, roles=ROLES, seconds=SECONDS, fps=None, seed=0, guidance=2.5,
+                                        sampler=sampler, steps=steps, device="cpu")
+            generator.generate(request)  # warm the text cache
+            rows.append({"name": f"bundled checkpoint, 2 persons x 10 s at 10 fps, {sampler} {steps} steps, "
+                                 f"cpu {CPU_THREADS} threads", **time_requests(generator, request, 5)})
+        return rows
+    finally:
+        torch.set_num_threads(threads)
 
 
 if __name__ == "__main__":

@@ -102,7 +102,8 @@ class OptimConfig:
     """[optim]. AdamW (decoupled weight decay, on matrices only), linear warm-up over
     ``warmup_steps`` then cosine decay to ``final_lr_fraction`` x ``learning_rate`` at ``steps``
     (constant after warm-up when ``cosine_decay`` is false). ``grad_clip``: max global L2 norm
-    (0 = off). ``ema_decay``: weight of the old EMA per step. ``precision``: autocast dtype on
+    (0 = off). ``ema_decay``: weight of the old EMA per step, after a warm-up of
+    min(ema_decay, (1 + t) / (10 + t)) at update t. ``precision``: autocast dtype on
     CUDA; CPU runs always train in fp32."""
 
     batch_size: int = 32
