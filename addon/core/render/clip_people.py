@@ -1,0 +1,105 @@
+"""A job's people: generate the motions in-process, then place and shape them as the manifest says.
+
+1. Generation: the job's prompt, roles, seconds, fps and ``motion_seed`` through the job's
+   checkpoint (the bundled one when none is given), with the room's points in the model's frame
+   (room corner at the origin) when the scene has points and ``scene_aware`` is on.
+2. Placement: motions shifted back by the corner; with a scene anchor, all people shifted together
+   so their mean starting root position lies on it.
+3. Bodies: each person's avatar and betas from the manifest; the root is shifted vertically so
+   the new body's lowest point on the first frame is where the generated body's was (a taller
+   body would otherwise sink into the floor).
+
+Headless batch may call core in-process (DESIGN.md, Processes); torch loads here, on first use.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ..motion.motion import Motion
+from .annotations import PersonTrack
+from .jobspec import SceneSpec
+from .scenes import scene_info
+
+
+def scene_spec_of(job: dict) -> SceneSpec:
+    """The SceneSpec a manifest job was made from (enough for :func:`.scenes.scene_info`)."""
+    scene = job["scene"]
+    return SceneSpec(name=scene["name"], kind=scene["kind"], path=scene["path"], procedural=scene["procedural"],
+                     anchor=None if scene["anchor"] is None else tuple(scene["anchor"]))
+
+
+def generate_motions(job: dict, callback=None):
+    """Run the job's generation request; returns (motions placed in the world, GenerationResult)."""
+    from ..api import generation_checkpoint
+    from ..generate import GenerationRequest, load_generator
+    from ..settings import Preferences
+
+    generation, clip, prompt = job["generation"], job["clip"], job["prompt"]
+    corner = np.asarray(job["scene"]["corner"], dtype=np.float64)
+    info = scene_info(scene_spec_of(job))
+    points = None
+    if generation["scene_aware"] and info.points is not None:
+        points = info.points - corner
+    request = GenerationRequest(
+        prompt=prompt["text"], roles=tuple(prompt["roles"]), seconds=float(clip["seconds"]), fps=float(clip["fps"]),
+        seed=int(generation["seed"]), guidance=float(generation["guidance"]), sampler=generation["sampler"],
+        steps=int(generation["steps"]), scene_points=points, device=generation["device"],
+    )
+    checkpoint = generation["checkpoint"] or generation_checkpoint(Preferences())
+    result = load_generator(checkpoint, request.device).generate(request, callback)
+    frames = int(clip["frames"])
+    motions = [_fit_frames(dataclasses.replace(m, transl=m.transl + corner), frames) for m in result.motions]
+    anchor = job["scene"]["anchor"]
+    if anchor is not None:
+        start = np.mean([m.transl[0, :2] for m in motions], axis=0)
+        shift = np.array([*(np.asarray(anchor) - start), 0.0])
+        motions = [dataclasses.replace(m, transl=m.transl + shift) for m in motions]
+    return motions, result
+
+
+def body_for_avatar(avatar: str, body_model_dir: str):
+    """The BodyModel of a manifest avatar ("standin", "smpl-neutral", "smpl-female", "smpl-male")."""
+    from ..body.model import load_body_model
+
+    if avatar == "standin":
+        return load_body_model(None)
+    gender = avatar.split("-", 1)[1]
+    return load_body_model(body_model_dir, gender, "smpl")  # type: ignore[arg-type]
+
+
+def person_tracks(job: dict, motions: list[Motion]) -> list[PersonTrack]:
+    """Each generated motion on its manifest body (avatar, betas), grounded; with per-frame actions."""
+    tracks = []
+    for index, motion in enumerate(motions):
+        look = job["look"]["persons"][index]
+        body = body_for_avatar(look["avatar"], job.get("body_model_dir", ""))
+        betas = np.zeros(body.num_betas)
+        wanted = np.asarray(look["betas"], dtype=np.float64)[: body.num_betas]
+        betas[: len(wanted)] = wanted
+        before = body.forward(motion.global_orient[:1], motion.body_pose[:1], motion.transl[:1],
+                              np.asarray(motion.betas, dtype=np.float64)[: body.num_betas]).vertices
+        after = body.forward(motion.global_orient[:1], motion.body_pose[:1], motion.transl[:1], betas).vertices
+        lift = float(before[0, :, 2].min() - after[0, :, 2].min())
+        placed = dataclasses.replace(
+            motion, betas=betas, transl=motion.transl + np.array([0.0, 0.0, lift]),
+            name=f"{motion.role.title()} {index + 1}", labels=None,
+        )
+        actions = np.full(placed.num_frames, int(job["prompt"]["person_label_ids"][index]), dtype=np.int32)
+        tracks.append(PersonTrack(motion=placed, rest_joints_y=body.rest_joints(betas), body=body, betas=betas,
+                                  actions=actions))
+    return tracks
+
+
+def _fit_frames(motion: Motion, frames: int) -> Motion:
+    """Exactly ``frames`` frames: generation rounds seconds x fps, which may differ by one."""
+    if motion.num_frames == frames:
+        return motion
+    if motion.num_frames > frames:
+        return motion.slice(0, frames)
+    pad = frames - motion.num_frames
+    last = lambda a: np.concatenate([a, np.repeat(a[-1:], pad, axis=0)])  # noqa: E731  (hold the last pose)
+    return dataclasses.replace(motion, global_orient=last(motion.global_orient), body_pose=last(motion.body_pose),
+                               transl=last(motion.transl), labels=None)
