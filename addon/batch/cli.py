@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
                              f"{args.config} gives); choose another --out")
     mine = shard(manifest["jobs"], index, count)
     finished = {job["clip_id"] for job in finished_clips(out, manifest)}
-    if finished & {job["clip_id"] for job in mine} and not args.resume and not args.assemble:
+    if finished & {job["clip_id"] for job in mine} and not (args.resume or args.assemble or args.dry_run):
         raise UsageError(f"{out} already holds {len(finished)} finished clips of this job; pass --resume to keep "
                          "them and render the rest, or choose another --out")
     write_manifest(path, manifest)

@@ -109,7 +109,7 @@ class Table:
 
     def tables(self, key: str) -> list["Table"]:
         """An array of tables ``[[key]]``, required and non-empty."""
-        value = self.get(key, None)
+        value = self.get(key, [])
         if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
             self.fail(key, f"expected one or more [[{self.name(key)}]] tables, got {_show(value)}")
         return [Table(v, self.file, f"{self.name(key)}[{i}]") for i, v in enumerate(value)]

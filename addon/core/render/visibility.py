@@ -86,7 +86,7 @@ def segments_hit_triangles(origin: np.ndarray, targets: np.ndarray, triangles: n
             q = np.cross(s, e1)  # (F, 3)
             v = np.einsum("rc,fc->rf", direction, q) * inv
             t = np.einsum("fc,fc->f", e2, q)[None, :] * inv
-        inside = (np.abs(det) > 1e-12) & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 1e-9) & (t < t_max[:, None])
+            inside = (np.abs(det) > 1e-12) & (u >= 0) & (v >= 0) & (u + v <= 1) & (t > 1e-9) & (t < t_max[:, None])
         hit |= inside.any(axis=1)
     return hit
 
