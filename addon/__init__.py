@@ -8,9 +8,9 @@ Modules register in dependency order and unregister in reverse.
 
 def _blender_modules():
     """The modules that register Blender classes, in dependency order."""
-    from . import operators, panels, preferences, properties
+    from . import batch, operators, panels, preferences, properties
 
-    return (preferences, properties, operators, panels)
+    return (preferences, properties, operators, panels, batch)
 
 
 def register() -> None:

@@ -151,8 +151,10 @@ def render_override_pass(scene: bpy.types.Scene, kind: str, folder: Path, hidden
         cycles.samples, cycles.use_denoising, cycles.max_bounces = 1, False, 0
         cycles.use_adaptive_sampling = False
         cycles.filter_width = 0.01  # one sample at the pixel centre: hard edges, exact values
-        transforms = scene.view_settings.bl_rna.properties["view_transform"].enum_items.keys()
-        scene.view_settings.view_transform = "Raw" if "Raw" in transforms else "Standard"
+        try:  # the enum is filled from the colour configuration at run time: ask by setting it
+            scene.view_settings.view_transform = "Raw"
+        except TypeError:
+            scene.view_settings.view_transform = "Standard"
         render.use_motion_blur = False
         scene.world = world
         view_layer.material_override = emission_override(f"isynth {kind}", kind, near, far)
