@@ -1,0 +1,157 @@
+"""The quality score of a retarget: bone directions, planted feet and person-person penetration.
+
+- Bone-direction error: for every mapped bone with a direction (not head, toes, hands), the
+  angle between the target bone's posed direction (its rest direction towards the next
+  mapped bone, turned by its world rotation) and the SMPL segment it stands for.
+- Foot-height error: at the source's contact frames, how far the target foot's lowest
+  joint is from its rest height above the floor (|.|, metres).
+- Penetration: the deepest overlap of two persons' bone capsules
+  (:func:`..eval.physical.penetration_depths`) after retargeting, next to the source's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..eval.physical import PENETRATION_TOLERANCE_M, penetration_depths
+from ..skeleton import JOINT_NAMES, NUM_BODY_JOINTS, PARENTS
+from .feet import foot_height_error
+from .plan import RetargetPlan
+from .rig import WorldRest
+from .rotmath import angle_between_deg
+from .smpl_world import SmplWorld
+from .solve import Solution
+
+
+@dataclass(frozen=True)
+class RetargetScore:
+    """direction_mean_deg / direction_max_deg over mapped bones and frames; worst_joint: the SMPL
+    joint with the largest error; foot_mean_m / foot_max_m: |foot height error| at contact frames
+    (NaN without contacts); contact_frames: foot-frames in contact; leg_scale; missing: SMPL body
+    joints without a bone; penetration_max_m / penetration_fraction: deepest capsule overlap with
+    the other persons and the fraction of frames beyond 2 cm (NaN for one person);
+    source_penetration_max_m: the same for the SMPL sources."""
+
+    direction_mean_deg: float
+    direction_max_deg: float
+    worst_joint: str
+    foot_mean_m: float
+    foot_max_m: float
+    contact_frames: int
+    leg_scale: float
+    missing: tuple[str, ...] = ()
+    penetration_max_m: float = float("nan")
+    penetration_fraction: float = float("nan")
+    source_penetration_max_m: float = float("nan")
+
+    def summary(self) -> str:
+        """One line for the panel and the log."""
+        parts = [f"direction {self.direction_mean_deg:.2f} deg mean, {self.direction_max_deg:.2f} max ({self.worst_joint})"]
+        if self.contact_frames:
+            parts.append(f"feet {100 * self.foot_mean_m:.1f} cm mean, {100 * self.foot_max_m:.1f} max at {self.contact_frames} contacts")
+        else:
+            parts.append("no foot contacts")
+        if np.isfinite(self.penetration_max_m):
+            parts.append(
+                f"penetration {100 * self.penetration_max_m:.1f} cm max (source {100 * self.source_penetration_max_m:.1f})"
+            )
+        parts.append(f"scale {self.leg_scale:.3f}")
+        return "; ".join(parts)
+
+    def as_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+
+def direction_errors(plan: RetargetPlan, smpl: SmplWorld, solution: Solution) -> np.ndarray:
+    """(T, M) degrees for the measured joints ``plan.measured_joints`` (M,)."""
+    joints = plan.measured_joints
+    bones = plan.bone_of_joint[joints]
+    target = np.einsum("tmij,mj->tmi", solution.deltas[:, bones], plan.target_axis[joints])
+    source = smpl.joints[:, plan.reference_child[joints]] - smpl.joints[:, joints]
+    return angle_between_deg(target, source)
+
+
+def score(plan: RetargetPlan, rest: WorldRest, smpl: SmplWorld, solution: Solution, missing=()) -> RetargetScore:
+    errors = direction_errors(plan, smpl, solution)
+    joints = plan.measured_joints
+    if errors.size:
+        worst = JOINT_NAMES[joints[int(np.argmax(errors.max(axis=0)))]]
+        mean, top = float(errors.mean()), float(errors.max())
+    else:
+        worst, mean, top = "-", float("nan"), float("nan")
+    feet = []
+    for leg in plan.legs:
+        planted = solution.contacts[leg.side].any(axis=1)
+        feet.append(np.abs(foot_height_error(leg, rest, solution.heads))[planted])
+    feet = np.concatenate(feet) if feet else np.zeros(0)
+    return RetargetScore(
+        direction_mean_deg=mean,
+        direction_max_deg=top,
+        worst_joint=worst,
+        foot_mean_m=float(feet.mean()) if feet.size else float("nan"),
+        foot_max_m=float(feet.max()) if feet.size else float("nan"),
+        contact_frames=int(feet.size),
+        leg_scale=solution.leg_scale,
+        missing=tuple(missing),
+    )
+
+
+def target_joints(plan: RetargetPlan, smpl: SmplWorld, solution: Solution) -> np.ndarray:
+    """(T, 22, 3) world positions standing in for SMPL's body joints on the target: the heads of
+    the mapped bones; an unmapped joint sits at its SMPL offset from the nearest mapped ancestor
+    joint, turned by that bone and scaled by the leg-length ratio."""
+    T = smpl.num_frames
+    out = np.empty((T, NUM_BODY_JOINTS, 3))
+    for j in range(NUM_BODY_JOINTS):
+        b = plan.bone_of_joint[j]
+        if b >= 0:
+            out[:, j] = solution.heads[:, b]
+            continue
+        a = PARENTS[j]
+        while a >= 0 and plan.bone_of_joint[a] < 0:
+            a = PARENTS[a]
+        offset = solution.leg_scale * (smpl.rest_joints[j] - smpl.rest_joints[a])
+        out[:, j] = out[:, a] + solution.deltas[:, plan.bone_of_joint[a]] @ offset
+    return out
+
+
+PENETRATION_FRAMES = 400  # longer overlaps are sampled evenly: capsule distances cost O(T x 19^2)
+
+
+def add_penetration(scores: list[RetargetScore], targets: list[np.ndarray], sources: list[np.ndarray],
+                    offsets: list[int]) -> list[RetargetScore]:
+    """Scores with the person-person penetration filled in.
+
+    targets / sources: per person (T_i, 22, 3) world joints; offsets: each person's first frame
+    on a shared timeline (persons are compared where they overlap, at most
+    :data:`PENETRATION_FRAMES` evenly spaced frames of it)."""
+    if len(scores) < 2:
+        return scores
+    start = max(offsets)
+    stop = min(o + len(t) for o, t in zip(offsets, targets))
+    if stop <= start:
+        return scores
+
+    step = max(1, -(-(stop - start) // PENETRATION_FRAMES))
+
+    def window(items):
+        return np.stack([x[start - o : stop - o : step] for x, o in zip(items, offsets)])
+
+    depth_target = penetration_depths(window(targets))  # (pairs, T)
+    depth_source = penetration_depths(window(sources))
+    P = len(scores)
+    pairs = [(a, b) for a in range(P) for b in range(a + 1, P)]
+    out = []
+    for person, item in enumerate(scores):
+        rows = [k for k, pair in enumerate(pairs) if person in pair]
+        mine, theirs = depth_target[rows].max(axis=0), depth_source[rows].max(axis=0)
+        out.append(replace(
+            item,
+            penetration_max_m=float(max(mine.max(), 0.0)),
+            penetration_fraction=float((mine > PENETRATION_TOLERANCE_M).mean()),
+            source_penetration_max_m=float(max(theirs.max(), 0.0)),
+        ))
+    return out
+
