@@ -9,6 +9,7 @@ from .import_reconstruction import ISYNTH_OT_import_reconstruction
 from .import_reconstruction import menu_import as menu_import_reconstruction
 from .import_smpl_motion import ISYNTH_OT_import_smpl_motion, menu_import
 from .reconstruct_and_import import ISYNTH_OT_reconstruct_and_import
+from .retarget import classes as retarget_classes
 
 classes = (
     ISYNTH_OT_add_demo_room,
@@ -17,6 +18,7 @@ classes = (
     ISYNTH_OT_export_smpl_motion,
     ISYNTH_OT_import_reconstruction,
     ISYNTH_OT_reconstruct_and_import,
+    *retarget_classes,
 )
 _register_classes, _unregister_classes = bpy.utils.register_classes_factory(classes)
 # (menu, draw function) pairs appended on register and removed on unregister.

@@ -3,6 +3,8 @@
 import bpy
 
 from .interaction import ISYNTH_PT_interaction
+from .retarget import classes as retarget_classes
 
-classes = (ISYNTH_PT_interaction,)
+# Parents before their sub-panels.
+classes = (ISYNTH_PT_interaction, *retarget_classes)
 register, unregister = bpy.utils.register_classes_factory(classes)

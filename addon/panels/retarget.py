@@ -1,0 +1,97 @@
+"""3D Viewport > Sidebar > Interaction > Retarget: SMPL persons onto the user's avatars.
+
+The settings live on the scene (``scene.isynth_retarget``), so the pairs are saved with the
+file. The panel class registers that property itself (Blender calls its ``register`` when
+the class is registered, after the property groups listed before it).
+"""
+
+import bpy
+from bpy.props import CollectionProperty, PointerProperty, StringProperty
+
+from ..operators.retarget import config_properties, copy_config
+
+
+def _is_armature(_, obj) -> bool:
+    return obj.type == "ARMATURE"
+
+
+class ISYNTH_PG_retarget_pair(bpy.types.PropertyGroup):
+    source: PointerProperty(name="Person", type=bpy.types.Object, poll=_is_armature)
+    target: PointerProperty(name="Avatar", type=bpy.types.Object, poll=_is_armature)
+
+
+@config_properties
+class ISYNTH_PG_retarget_settings(bpy.types.PropertyGroup):
+    source: PointerProperty(name="Source", type=bpy.types.Object, poll=_is_armature,
+                            description="The SMPL rig (a generated or imported person)")
+    target: PointerProperty(name="Avatar", type=bpy.types.Object, poll=_is_armature,
+                            description="Your humanoid armature")
+    pairs: CollectionProperty(type=ISYNTH_PG_retarget_pair)
+    report: StringProperty(name="Last Result", default="")
+
+
+class ISYNTH_PT_retarget(bpy.types.Panel):
+    bl_idname = "ISYNTH_PT_retarget"
+    bl_label = "Retarget"
+    bl_parent_id = "ISYNTH_PT_interaction"
+    bl_space_type = "VIEW_3D"
+    bl_region_type = "UI"
+    bl_category = "Interaction"
+    bl_options = {"DEFAULT_CLOSED"}
+
+    @classmethod
+    def register(cls):
+        bpy.types.Scene.isynth_retarget = PointerProperty(type=ISYNTH_PG_retarget_settings)
+
+    @classmethod
+    def unregister(cls):
+        del bpy.types.Scene.isynth_retarget
+
+    def draw(self, context):
+        layout = self.layout
+        settings = context.scene.isynth_retarget
+        col = layout.column(align=True)
+        col.prop(settings, "source")
+        col.prop(settings, "target")
+        col = layout.column(align=True)
+        col.prop(settings, "mapping")
+        if settings.mapping == "FILE":
+            col.prop(settings, "mapping_file", text="")
+        col.prop(settings, "calibration")
+        if settings.calibration == "MATCH_POSE":
+            col.prop(settings, "match_frame")
+        col.prop(settings, "root_motion")
+        row = col.row(align=True)
+        row.prop(settings, "scale_root", toggle=True)
+        row.prop(settings, "foot_cleanup", toggle=True)
+        row = layout.row(align=True)
+        op = row.operator("isynth.retarget", icon="ARMATURE_DATA")
+        copy_config(settings, op)
+        op.source = settings.source.name if settings.source else ""
+        op.target = settings.target.name if settings.target else ""
+        export = row.operator("isynth.retarget_export_mapping", text="", icon="EXPORT")
+        copy_config(settings, export)
+        export.target = settings.target.name if settings.target else ""
+
+        box = layout.box()
+        box.label(text="All persons", icon="COMMUNITY")
+        for index, pair in enumerate(settings.pairs):
+            row = box.row(align=True)
+            row.prop(pair, "source", text="")
+            row.prop(pair, "target", text="")
+            row.operator("isynth.retarget_pair_remove", text="", icon="X").index = index
+        row = box.row(align=True)
+        row.operator("isynth.retarget_pairs_from_scene", icon="ADD")
+        op = row.operator("isynth.retarget", text="Retarget All", icon="PLAY")
+        copy_config(settings, op)
+        op.use_scene_pairs = True
+
+        if settings.report:
+            box = layout.box()
+            box.label(text="Quality", icon="INFO")
+            for line in settings.report.splitlines():
+                for part in line.split("; "):
+                    box.label(text=part)
+
+
+classes = (ISYNTH_PG_retarget_pair, ISYNTH_PG_retarget_settings, ISYNTH_PT_retarget)
