@@ -1,7 +1,105 @@
-"""Window-manager state the panel shows (not saved in .blend files)."""
+"""Properties the panel edits and shows.
+
+``Scene.isynth_generation``: the Generate Interaction settings (saved with the .blend).
+``WindowManager.isynth_status``: what is happening now (not saved): the environment check,
+the running generation's progress and its last message.
+"""
 
 import bpy
-from bpy.props import PointerProperty, StringProperty
+from bpy.props import (
+    BoolProperty,
+    EnumProperty,
+    FloatProperty,
+    IntProperty,
+    PointerProperty,
+    StringProperty,
+)
+
+from .core.generation_settings import MAX_PERSONS, MAX_VARIATIONS, QUALITY_PRESETS
+
+ROLE_ITEMS = (
+    ("staff", "Staff", "A nurse, carer or other staff member"),
+    ("patient", "Patient", "A patient or resident"),
+    ("person", "Person", "Someone whose role is unknown"),
+)
+DEFAULT_ROLES = ("staff", "patient", "person", "person")
+QUALITY_ITEMS = (
+    ("DRAFT", "Draft", "Fastest: DPM-Solver++ 2M, {1} steps"),
+    ("STANDARD", "Standard", "DPM-Solver++ 2M, {1} steps"),
+    ("BEST", "Best", "DDIM, {1} steps (the evaluation's default setting)"),
+)
+SAMPLER_ITEMS = (
+    ("PRESET", "Preset", "The quality preset's sampler"),
+    ("dpmpp_2m", "DPM-Solver++ 2M", "Second-order multistep solver: good results in 5-10 steps"),
+    ("ddim", "DDIM", "Deterministic DDIM"),
+    ("ddpm", "DDPM", "Ancestral DDPM (needs many steps)"),
+)
+DEVICE_ITEMS = (
+    ("AUTO", "Auto", "The preference's device (CUDA when the generation Python sees a GPU)"),
+    ("CUDA", "CUDA", "NVIDIA GPU; needs a generation Python with CUDA torch (Preferences)"),
+    ("CPU", "CPU", "Always the CPU"),
+)
+STATE_ITEMS = tuple((s, s.title(), "") for s in ("IDLE", "RUNNING", "CANCELLING", "DONE", "CANCELLED", "ERROR"))
+
+
+def _armature_poll(self, obj):
+    return obj.type == "ARMATURE"
+
+
+def _collection_property(name: str, description: str):
+    return PointerProperty(name=name, description=description, type=bpy.types.Collection)
+
+
+def _role_property(index: int):
+    return EnumProperty(name=f"Role {index + 1}", items=ROLE_ITEMS, default=DEFAULT_ROLES[index])
+
+
+def _target_property(index: int):
+    return PointerProperty(
+        name=f"Target {index + 1}", type=bpy.types.Object, poll=_armature_poll,
+        description="An existing SMPL rig to animate (its current animation is stashed). Empty: a new rig",
+    )
+
+
+class ISYNTH_PG_generation(bpy.types.PropertyGroup):
+    prompt: StringProperty(name="Prompt", description="What the people do",
+                           default="a nurse helps a patient who fell get up")
+    persons: IntProperty(name="Persons", description="How many people act", default=2, min=1, max=MAX_PERSONS)
+    role_1: _role_property(0)
+    role_2: _role_property(1)
+    role_3: _role_property(2)
+    role_4: _role_property(3)
+    target_1: _target_property(0)
+    target_2: _target_property(1)
+    target_3: _target_property(2)
+    target_4: _target_property(3)
+    scene_collection: _collection_property(
+        "Scene", "An imported reconstruction or room collection the people act in (its points condition the "
+                 "model; start positions land on its free floor). Empty: no scene")
+    seconds: FloatProperty(name="Duration", description="Clip length", default=6.0, min=0.1, max=60.0,
+                           unit="TIME_ABSOLUTE", subtype="TIME_ABSOLUTE")
+    use_scene_fps: BoolProperty(name="Scene fps", description="Resample to the scene's frame rate "
+                                "(off: the checkpoint's own rate)", default=False)
+    seed: IntProperty(name="Seed", description="Same seed, same motion", default=0, min=0)
+    guidance: FloatProperty(name="Guidance", description="Classifier-free guidance scale: how strongly to "
+                            "follow the prompt", default=2.5, min=0.0, max=10.0)
+    quality: EnumProperty(name="Quality", items=[(k, n, d.format(*QUALITY_PRESETS[k])) for k, n, d in QUALITY_ITEMS],
+                          default="STANDARD")
+    show_advanced: BoolProperty(name="Advanced", default=False)
+    sampler: EnumProperty(name="Sampler", items=SAMPLER_ITEMS, default="PRESET")
+    steps: IntProperty(name="Steps", description="Model evaluations (0: the preset's)", default=0, min=0, max=1000)
+    device: EnumProperty(name="Device", items=DEVICE_ITEMS, default="AUTO")
+    variations: IntProperty(name="Variations", description="Seeds to generate (seed, seed + 1, ...), one action "
+                            "each; extra ones go on muted NLA tracks to compare", default=1, min=1,
+                            max=MAX_VARIATIONS)
+    set_frame_range: BoolProperty(name="Set Frame Range", description="Set the scene's fps and frame range to "
+                                  "the generated clip", default=True)
+
+    def roles(self) -> tuple[str, ...]:
+        return tuple(getattr(self, f"role_{i + 1}") for i in range(self.persons))
+
+    def targets(self) -> list:
+        return [getattr(self, f"target_{i + 1}") for i in range(self.persons)]
 
 
 class ISYNTH_PG_status(bpy.types.PropertyGroup):
@@ -10,17 +108,23 @@ class ISYNTH_PG_status(bpy.types.PropertyGroup):
         description="What the last environment check found",
         default="",
     )
+    generation_state: EnumProperty(name="Generation", items=STATE_ITEMS, default="IDLE")
+    generation_progress: FloatProperty(name="Progress", default=0.0, min=0.0, max=1.0, subtype="FACTOR")
+    generation_message: StringProperty(name="Message", default="")
+    generation_device: StringProperty(name="Device", description="Where the last generation ran", default="")
 
 
-classes = (ISYNTH_PG_status,)
+classes = (ISYNTH_PG_generation, ISYNTH_PG_status)
 _register_classes, _unregister_classes = bpy.utils.register_classes_factory(classes)
 
 
 def register() -> None:
     _register_classes()
+    bpy.types.Scene.isynth_generation = PointerProperty(type=ISYNTH_PG_generation)
     bpy.types.WindowManager.isynth_status = PointerProperty(type=ISYNTH_PG_status)
 
 
 def unregister() -> None:
     del bpy.types.WindowManager.isynth_status
+    del bpy.types.Scene.isynth_generation
     _unregister_classes()

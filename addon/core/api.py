@@ -141,3 +141,40 @@ def checkpoint_summary(prefs: Preferences) -> tuple[str, bool]:
         return f"{which}: {path.stem}, {rep['fps']:g} fps, up to {rep['max_frames'] / rep['fps']:g} s", True
     except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError):
         return f"{which}: {path.name} (metadata unreadable)", False
+
+
+# ---------------------------------------------------------------------------------------------
+# Generate Interaction (the panel and isynth.generate_interaction)
+
+
+def plan_generation(prefs: Preferences, settings, scene_points=None):
+    """Check everything about one Generate click before a worker runs or the scene changes.
+
+    settings: a ``GenerationSettings``; scene_points: (N, 3) world metres of the chosen scene,
+    or None. Returns a ``GenerationPlan``; raises ``SettingsError`` (missing checkpoint,
+    duration beyond its limit, too many persons, a scene without a floor).
+    """
+    from .generation_plan import make_plan
+
+    return make_plan(prefs, settings, generation_checkpoint_or_error(prefs), scene_points)
+
+
+def generation_checkpoint_or_error(prefs: Preferences) -> str:
+    """``generation_checkpoint`` with its FileNotFoundError as a SettingsError (for the panel)."""
+    from .generation_settings import SettingsError
+
+    try:
+        return generation_checkpoint(prefs)
+    except FileNotFoundError as error:
+        raise SettingsError(f"checkpoint: {error}") from None
+
+
+def generated_people(plan, results, prefs: Preferences):
+    """The finished job's motions as PersonBuilds in the scene's floor frame, placed on free floor.
+
+    results: the job's ``VariationResult`` list. Returns one ``GeneratedVariation`` per result.
+    Reads every file before returning, so a bad file changes nothing in Blender.
+    """
+    from .generation_plan import people_from_results
+
+    return people_from_results(plan, results, prefs)

@@ -2,9 +2,15 @@
 
 import bpy
 
+from ..core import worker_service
 from .add_demo_room import ISYNTH_OT_add_demo_room
 from .check_environment import ISYNTH_OT_check_environment
 from .export_smpl_motion import ISYNTH_OT_export_smpl_motion, menu_export
+from .generate_interaction import (
+    ISYNTH_OT_cancel_generation,
+    ISYNTH_OT_generate_interaction,
+    ISYNTH_OT_randomize_seed,
+)
 from .import_reconstruction import ISYNTH_OT_import_reconstruction
 from .import_reconstruction import menu_import as menu_import_reconstruction
 from .import_smpl_motion import ISYNTH_OT_import_smpl_motion, menu_import
@@ -18,6 +24,9 @@ classes = (
     ISYNTH_OT_export_smpl_motion,
     ISYNTH_OT_import_reconstruction,
     ISYNTH_OT_reconstruct_and_import,
+    ISYNTH_OT_generate_interaction,
+    ISYNTH_OT_cancel_generation,
+    ISYNTH_OT_randomize_seed,
     *retarget_classes,
 )
 _register_classes, _unregister_classes = bpy.utils.register_classes_factory(classes)
@@ -36,6 +45,8 @@ def register() -> None:
 
 
 def unregister() -> None:
+    # The warm worker goes with the extension (a running generation ends with it).
+    worker_service.stop_worker()
     for menu, draw in reversed(_MENU_ENTRIES):
         menu.remove(draw)
     _unregister_classes()

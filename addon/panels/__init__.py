@@ -2,9 +2,10 @@
 
 import bpy
 
+from .generate import ISYNTH_PT_generate
 from .interaction import ISYNTH_PT_interaction
 from .retarget import classes as retarget_classes
 
 # Parents before their sub-panels.
-classes = (ISYNTH_PT_interaction, *retarget_classes)
+classes = (ISYNTH_PT_interaction, ISYNTH_PT_generate, *retarget_classes)
 register, unregister = bpy.utils.register_classes_factory(classes)

@@ -23,6 +23,11 @@ EXPECTED_CLASSES = {
     "ISYNTH_OT_import_reconstruction",
     "ISYNTH_OT_reconstruct_and_import",
     "ISYNTH_PT_interaction",
+    "ISYNTH_PG_generation",
+    "ISYNTH_OT_generate_interaction",
+    "ISYNTH_OT_cancel_generation",
+    "ISYNTH_OT_randomize_seed",
+    "ISYNTH_PT_generate",
 }
 
 
@@ -32,6 +37,7 @@ def global_state() -> dict:
     return {
         "classes": registered_isynth_classes(),
         "wm_property": hasattr(bpy.types.WindowManager, "isynth_status"),
+        "scene_property": hasattr(bpy.types.Scene, "isynth_generation"),
         "handlers": {
             name: len(getattr(handlers, name))
             for name in dir(handlers)
@@ -59,7 +65,7 @@ def test_register_unregister_register_leaks_nothing(extension):
     blender_session.disable(extension)
     disabled = global_state()
     assert disabled["classes"] == set()
-    assert disabled["wm_property"] is False
+    assert disabled["wm_property"] is False and disabled["scene_property"] is False
     added = {m: enabled["menus"][m] - disabled["menus"][m] for m in enabled["menus"]}
     assert added == {"TOPBAR_MT_file_import": 2, "TOPBAR_MT_file_export": 1}
     for _ in range(2):

@@ -1,0 +1,290 @@
+"""``isynth.generate_interaction``: prompt + roles (+ scene) -> keyed rigs, without freezing Blender.
+
+From the panel (INVOKE) the sampler runs in the warm worker process while a modal timer
+polls it: progress in the panel and the status bar, Esc or Cancel stops within one sampler
+step. In background mode (``blender -b``) or from a script (EXEC) the same work runs
+synchronously. Either way nothing in the scene changes until every variation is finished;
+then one step builds it all (one undo step).
+
+Every panel setting is also an operator argument; an argument that is not given takes the
+panel's value, so scripts can call ``bpy.ops.isynth.generate_interaction(prompt=...,
+roles="staff,patient", seconds=6, seed=3)`` without touching the panel.
+"""
+
+import sys
+
+import bpy
+from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
+
+from ..bridge.generated import add_generated_interaction, is_smpl_rig
+from ..bridge.scene_points import collection_scene_points
+from ..bridge.scene_time import scene_fps
+from ..core import api, generation_runtime, worker_service
+from ..core.environment import GenerationEnvironmentError, select_interpreter
+from ..core.generation_plan import new_job
+from ..core.generation_settings import GenerationSettings, SettingsError, parse_roles
+from ..preferences import preferences_of
+from ..properties import DEVICE_ITEMS, QUALITY_ITEMS, SAMPLER_ITEMS
+
+TIMER_S = 0.1
+BLOCKING_TIMEOUT_S = 1800.0
+
+
+def _argument(prop, **kwargs):
+    return prop(options={"SKIP_SAVE"}, **kwargs)
+
+
+class ISYNTH_OT_generate_interaction(bpy.types.Operator):
+    """Generate the interaction the prompt describes and key it onto rigs in the scene"""
+
+    bl_idname = "isynth.generate_interaction"
+    bl_label = "Generate Interaction"
+    bl_options = {"REGISTER", "UNDO"}
+
+    prompt: _argument(StringProperty, name="Prompt")
+    roles: _argument(StringProperty, name="Roles", description="Comma-separated, e.g. 'staff,patient'")
+    seconds: _argument(FloatProperty, name="Duration (s)", min=0.0)
+    fps: _argument(FloatProperty, name="fps", description="Output frame rate (0: the checkpoint's)", min=0.0)
+    seed: _argument(IntProperty, name="Seed", min=0)
+    guidance: _argument(FloatProperty, name="Guidance")
+    quality: _argument(EnumProperty, name="Quality", items=[(k, n, "") for k, n, _ in QUALITY_ITEMS])
+    sampler: _argument(EnumProperty, name="Sampler", items=SAMPLER_ITEMS)
+    steps: _argument(IntProperty, name="Steps", min=0)
+    device: _argument(EnumProperty, name="Device", items=DEVICE_ITEMS)
+    variations: _argument(IntProperty, name="Variations", min=1)
+    scene: _argument(StringProperty, name="Scene", description="Scene collection by name ('' with the "
+                     "argument given: no scene)")
+    targets: _argument(StringProperty, name="Targets", description="Comma-separated SMPL rig names per person "
+                       "('' or '-': a new rig)")
+    set_frame_range: _argument(BoolProperty, name="Set Frame Range", default=True)
+
+    _job = None
+    _plan = None
+    _timer = None
+
+    # -- reading the settings -----------------------------------------------------------------
+
+    def _value(self, panel, name: str, panel_name: str | None = None):
+        """The argument when given, else the panel's setting."""
+        if self.properties.is_property_set(name):
+            return getattr(self, name)
+        return getattr(panel, panel_name or name)
+
+    def _settings(self, context):
+        """(GenerationSettings, targets, scene collection or None); SettingsError on bad input."""
+        panel = context.scene.isynth_generation
+        roles = parse_roles(self.roles) if self.properties.is_property_set("roles") else panel.roles()
+        if self.properties.is_property_set("fps"):
+            fps = self.fps or None
+        else:
+            fps = scene_fps(context.scene) if panel.use_scene_fps else None
+        sampler = self._value(panel, "sampler")
+        settings = GenerationSettings(
+            prompt=self._value(panel, "prompt"), roles=roles, seconds=float(self._value(panel, "seconds")),
+            fps=fps, seed=int(self._value(panel, "seed")), guidance=float(self._value(panel, "guidance")),
+            quality=self._value(panel, "quality"), sampler="" if sampler == "PRESET" else sampler,
+            steps=int(self._value(panel, "steps")), device=self._value(panel, "device"),
+            variations=int(self._value(panel, "variations")),
+        )
+        return settings, self._targets(panel, len(roles)), self._scene_collection(panel)
+
+    def _targets(self, panel, persons: int) -> list:
+        if self.properties.is_property_set("targets"):
+            names = [n.strip() for n in self.targets.split(",")] if self.targets.strip() else []
+            found = []
+            for name in names[:persons]:
+                if name in ("", "-"):
+                    found.append(None)
+                elif name not in bpy.data.objects:
+                    raise SettingsError(f"targets: no object named {name!r}")
+                else:
+                    found.append(bpy.data.objects[name])
+        else:
+            found = panel.targets()[:persons]
+        for index, obj in enumerate(found):
+            if obj is not None and not is_smpl_rig(obj):
+                raise SettingsError(
+                    f"person {index + 1}: target '{obj.name}' is not an SMPL rig; generate onto a new rig and "
+                    "retarget it onto the avatar (Retarget)")
+        return found + [None] * (persons - len(found))
+
+    def _scene_collection(self, panel):
+        if not self.properties.is_property_set("scene"):
+            return panel.scene_collection
+        if not self.scene.strip():
+            return None
+        collection = bpy.data.collections.get(self.scene)
+        if collection is None:
+            raise SettingsError(f"scene: no collection named {self.scene!r}")
+        return collection
+
+    def _prepare(self, context):
+        """Everything checked, the worker started: (plan, job, targets); raises on any problem."""
+        settings, targets, collection = self._settings(context)
+        points = collection_scene_points(collection, settings.seed) if collection is not None else None
+        prefs = preferences_of(context)
+        plan = api.plan_generation(prefs, settings, points)
+        interpreter = select_interpreter(prefs, sys.executable, tuple(sys.path))
+        job = new_job(plan)
+        job.start(worker_service.client_for(interpreter))
+        return plan, job, targets
+
+    # -- running --------------------------------------------------------------------------------
+
+    def execute(self, context):
+        """Synchronous: background mode and scripts."""
+        if generation_runtime.active_job() is not None:
+            self.report({"ERROR"}, "A generation is already running; cancel it or wait")
+            return {"CANCELLED"}
+        status = context.window_manager.isynth_status
+        try:
+            plan, job, targets = self._prepare(context)
+        except (SettingsError, GenerationEnvironmentError, ValueError, OSError) as error:
+            return self._fail(status, str(error))
+        generation_runtime.begin(job)
+
+        def on_progress(job_status):
+            generation_runtime.update(job_status)
+            if generation_runtime.cancel_requested.is_set():
+                job.cancel()
+
+        try:
+            final = job.run_blocking(BLOCKING_TIMEOUT_S, on_progress)
+            return self._finish(context, plan, job, targets, final)
+        finally:
+            generation_runtime.end()
+            job.cleanup()
+
+    def invoke(self, context, event):
+        if bpy.app.background or context.window is None:
+            return self.execute(context)
+        if generation_runtime.active_job() is not None:
+            self.report({"ERROR"}, "A generation is already running; cancel it or wait")
+            return {"CANCELLED"}
+        status = context.window_manager.isynth_status
+        try:
+            self._plan, self._job, self._targets_found = self._prepare(context)
+        except (SettingsError, GenerationEnvironmentError, ValueError, OSError) as error:
+            return self._fail(status, str(error))
+        generation_runtime.begin(self._job)
+        self._show(context, self._job.status())
+        self._timer = context.window_manager.event_timer_add(TIMER_S, window=context.window)
+        context.window_manager.modal_handler_add(self)
+        return {"RUNNING_MODAL"}
+
+    def modal(self, context, event):
+        if event.type == "ESC" and event.value == "PRESS":
+            generation_runtime.request_cancel()
+        if generation_runtime.cancel_requested.is_set():
+            self._job.cancel()
+            generation_runtime.cancel_requested.clear()
+        if event.type != "TIMER" and not (event.type == "ESC"):
+            return {"PASS_THROUGH"}
+        job_status = self._job.poll()
+        generation_runtime.update(job_status)
+        if job_status.state in ("running", "cancelling"):
+            self._show(context, job_status)
+            return {"RUNNING_MODAL"}
+        context.window_manager.event_timer_remove(self._timer)
+        context.workspace.status_text_set(None)
+        try:
+            return self._finish(context, self._plan, self._job, self._targets_found, job_status)
+        finally:
+            generation_runtime.end()
+            self._job.cleanup()
+            _redraw(context)
+
+    def cancel(self, context):
+        """Blender ends the modal operator (file load, quit): stop the worker's request."""
+        if self._job is not None:
+            self._job.cancel()
+            self._job.cleanup()
+        generation_runtime.end()
+
+    # -- results ----------------------------------------------------------------------------
+
+    def _show(self, context, job_status) -> None:
+        status = context.window_manager.isynth_status
+        status.generation_state = job_status.state.upper()
+        status.generation_progress = job_status.progress
+        status.generation_message = job_status.message
+        context.workspace.status_text_set(
+            f"Generate Interaction: {job_status.message} ({job_status.progress:.0%}). Esc to cancel")
+        _redraw(context)
+
+    def _finish(self, context, plan, job, targets, final):
+        status = context.window_manager.isynth_status
+        status.generation_progress = final.progress
+        if final.state == "cancelled":
+            status.generation_state, status.generation_message = "CANCELLED", final.message
+            self.report({"WARNING"}, final.message)
+            return {"CANCELLED"}
+        if final.state != "done":
+            return self._fail(status, final.message)
+        prefs = preferences_of(context)
+        try:
+            variations = api.generated_people(plan, job.results, prefs)
+        except (ValueError, OSError) as error:
+            return self._fail(status, f"could not read the generated motions: {error}")
+        fps = job.results[0].fps
+        set_range = (self.set_frame_range if self.properties.is_property_set("set_frame_range")
+                     else context.scene.isynth_generation.set_frame_range)
+        try:
+            made = add_generated_interaction(context.scene, plan.settings.prompt, variations, targets, fps,
+                                             context.scene.frame_start, set_range)
+        except (RuntimeError, ValueError) as error:  # rolled back by the bridge: the scene is unchanged
+            return self._fail(status, f"could not build the generated people: {error}")
+        device = job.device_used
+        notice = ""
+        if plan.device == "auto" and not device.startswith("cuda"):
+            notice = " (no CUDA GPU in the generation Python; ran on the CPU)"
+        status.generation_device = device + notice
+        status.generation_state = "DONE"
+        moved = [v.placement for v in variations if v.placement is not None and v.placement.moved]
+        placed = f"; moved {len(moved)} variation(s) onto free floor" if moved else ""
+        status.generation_message = (f"{final.message}: {len(made.armatures) or len(targets)} person(s) in "
+                                     f"'{made.collection.name}'{placed}")
+        self.report({"INFO"}, status.generation_message + notice)
+        return {"FINISHED"}
+
+    def _fail(self, status, message: str):
+        status.generation_state, status.generation_message = "ERROR", message
+        self.report({"ERROR"}, message)
+        return {"CANCELLED"}
+
+
+class ISYNTH_OT_cancel_generation(bpy.types.Operator):
+    """Stop the running generation (within one sampler step); the scene stays as it was"""
+
+    bl_idname = "isynth.cancel_generation"
+    bl_label = "Cancel Generation"
+    bl_options = {"REGISTER"}
+
+    def execute(self, context):
+        if not generation_runtime.request_cancel():
+            self.report({"INFO"}, "No generation is running")
+            return {"CANCELLED"}
+        return {"FINISHED"}
+
+
+class ISYNTH_OT_randomize_seed(bpy.types.Operator):
+    """Pick a new random seed for Generate Interaction"""
+
+    bl_idname = "isynth.randomize_seed"
+    bl_label = "Randomise Seed"
+    bl_options = {"REGISTER", "UNDO"}
+
+    def execute(self, context):
+        import random
+
+        context.scene.isynth_generation.seed = random.SystemRandom().randrange(0, 2**31 - 1)
+        return {"FINISHED"}
+
+
+def _redraw(context) -> None:
+    screen = context.screen
+    if screen is None:
+        return
+    for area in screen.areas:
+        if area.type == "VIEW_3D":
+            area.tag_redraw()

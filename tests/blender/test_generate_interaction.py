@@ -1,0 +1,266 @@
+"""isynth.generate_interaction headless: rigs equal the decoded motions, seeds, cancel, crashes, errors.
+
+The operator runs through the extension enabled from source, with the real worker process and
+a tiny random-weights checkpoint (tests/helpers/tiny_checkpoint.py): everything but the
+weights is what a user runs.
+"""
+
+import importlib
+import json
+import os
+import signal
+import sys
+import threading
+import time
+
+import bpy
+import numpy as np
+import pytest
+
+from addon.bridge.actions import read_action
+from addon.core.skeleton import JOINT_NAMES
+
+PROMPT = "a nurse helps a patient stand up"
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    from helpers.tiny_checkpoint import write_tiny_checkpoint
+
+    return write_tiny_checkpoint(tmp_path_factory.mktemp("ckpt"))
+
+
+@pytest.fixture
+def ext(extension, tiny_checkpoint):
+    """The enabled extension with the tiny checkpoint; yields a namespace of its core modules."""
+    bpy.context.preferences.addons[extension].preferences.checkpoint_path = str(tiny_checkpoint)
+
+    class Modules:
+        name = extension
+        checkpoint = tiny_checkpoint
+        runtime = importlib.import_module(f"{extension}.addon.core.generation_runtime")
+        service = importlib.import_module(f"{extension}.addon.core.worker_service")
+        api = importlib.import_module(f"{extension}.addon.core.api")
+        settings = importlib.import_module(f"{extension}.addon.core.generation_settings")
+        plan = importlib.import_module(f"{extension}.addon.core.generation_plan")
+        prefs = importlib.import_module(f"{extension}.addon.preferences")
+
+    yield Modules
+
+
+def demo_room() -> bpy.types.Collection:
+    bpy.ops.isynth.add_demo_room()
+    return next(c for c in bpy.data.collections if c.name.startswith("Care Room"))
+
+
+def scene_state() -> dict:
+    """Everything a generation could add or change."""
+    return {
+        "objects": sorted(o.name for o in bpy.data.objects),
+        "actions": sorted(a.name for a in bpy.data.actions),
+        "collections": sorted(c.name for c in bpy.data.collections),
+        "tracks": {o.name: [t.name for t in o.animation_data.nla_tracks] for o in bpy.data.objects
+                   if o.animation_data},
+        "frame_end": bpy.context.scene.frame_end,
+    }
+
+
+def generated_rigs(before: set) -> list:
+    return sorted((o for o in bpy.data.objects if o.type == "ARMATURE" and o.name not in before),
+                  key=lambda o: o.name)
+
+
+def evaluated_joints(armature, frames) -> np.ndarray:
+    """(F, 24, 3) world positions of the SMPL bones' heads, as Blender evaluates them."""
+    out = []
+    matrix = np.array(armature.matrix_world)
+    for frame in frames:
+        bpy.context.scene.frame_set(int(frame))
+        flat = np.empty(len(armature.pose.bones) * 3, dtype=np.float32)
+        armature.pose.bones.foreach_get("head", flat)
+        heads = flat.reshape(-1, 3)[[armature.pose.bones.find(n) for n in JOINT_NAMES]].astype(np.float64)
+        out.append(heads @ matrix[:3, :3].T + matrix[:3, 3])
+    return np.array(out)
+
+
+def expected_variation(ext, settings_kwargs, scene_collection):
+    """The same request run through core directly (worker + plan), as the operator should."""
+    from addon.bridge.scene_points import collection_scene_points
+
+    settings = ext.settings.GenerationSettings(**settings_kwargs)
+    points = collection_scene_points(scene_collection, settings.seed) if scene_collection else None
+    prefs = ext.prefs.preferences_of(bpy.context)
+    plan = ext.api.plan_generation(prefs, settings, points)
+    job = ext.plan.new_job(plan)
+    interpreter = importlib.import_module(f"{ext.name}.addon.core.environment").select_interpreter(
+        prefs, sys.executable, tuple(sys.path))
+    job.start(ext.service.client_for(interpreter))
+    assert job.run_blocking(600).state == "done"
+    try:
+        return ext.api.generated_people(plan, job.results, prefs)
+    finally:
+        job.cleanup()
+
+
+def test_rigs_show_the_decoded_motion_within_a_millimetre_and_seeds_repeat(ext):
+    room = demo_room()
+    before = {o.name for o in bpy.data.objects}
+    result = bpy.ops.isynth.generate_interaction(prompt=PROMPT, roles="staff,patient", seconds=1.5, seed=5,
+                                                 scene=room.name)
+    assert result == {"FINISHED"}
+    rigs = generated_rigs(before)
+    assert [r.name for r in rigs] == ["Patient 2", "Staff 1"]
+    status = bpy.context.window_manager.isynth_status
+    assert status.generation_state == "DONE" and status.generation_device.startswith("cpu")
+    # The scene's fps and frame range follow the clip (the tiny checkpoint: 20 fps).
+    assert bpy.context.scene.render.fps == 20 and bpy.context.scene.frame_end - bpy.context.scene.frame_start == 29
+
+    variation = expected_variation(ext, dict(prompt=PROMPT, roles=("staff", "patient"), seconds=1.5, seed=5), room)[0]
+    frames = np.arange(bpy.context.scene.frame_start, bpy.context.scene.frame_end + 1)
+    for index, name in enumerate(["Staff 1", "Patient 2"]):
+        rig = bpy.data.objects[name]
+        shown = evaluated_joints(rig, frames)[:, :22]
+        assert np.abs(shown - variation.joints[index]).max() < 1e-3
+        assert rig.animation_data.action.name == f"{PROMPT} s5 {name}"
+        assert rig.animation_data.action["isynth_seed"] == 5
+    # Start poses are on the room's floor: every foot joint of frame 0 is inside the room.
+    feet = variation.joints[:, 0, [7, 8, 10, 11]]
+    assert np.all((feet[..., 0] > 0) & (feet[..., 0] < 4.5) & (feet[..., 1] > 0) & (feet[..., 1] < 4.0))
+
+    # Same seed, same keys.
+    keys = {name: read_action(bpy.data.objects[name]) for name in ("Staff 1", "Patient 2")}
+    again_before = {o.name for o in bpy.data.objects}
+    assert bpy.ops.isynth.generate_interaction(prompt=PROMPT, roles="staff,patient", seconds=1.5, seed=5,
+                                               scene=room.name) == {"FINISHED"}
+    again = generated_rigs(again_before)
+    for name, rig in zip(("Patient 2", "Staff 1"), again):
+        repeat = read_action(rig)
+        assert repeat.keys() == keys[name].keys()
+        assert all(np.array_equal(repeat[k], keys[name][k]) for k in repeat)
+
+
+def test_variations_are_actions_on_the_nla_and_existing_animation_is_kept(ext):
+    before = {o.name for o in bpy.data.objects}
+    assert bpy.ops.isynth.generate_interaction(prompt=PROMPT, roles="patient", seconds=1.0, seed=2,
+                                               variations=3) == {"FINISHED"}
+    (rig,) = generated_rigs(before)
+    anim = rig.animation_data
+    assert anim.action["isynth_seed"] == 2
+    assert sorted(t.name for t in anim.nla_tracks) == ["seed 3", "seed 4"]
+    assert all(t.mute for t in anim.nla_tracks)
+    # Onto the existing rig: its current action is stashed, not overwritten.
+    first = anim.action
+    assert bpy.ops.isynth.generate_interaction(prompt="a patient sits down", roles="patient", seconds=1.0,
+                                               seed=9, targets=rig.name) == {"FINISHED"}
+    assert anim.action["isynth_seed"] == 9 and anim.action is not first
+    stashed = [s.action for t in anim.nla_tracks for s in t.strips]
+    assert first in stashed and len(stashed) == 3
+
+
+def _watch(ext, do, after_step: int = 1) -> threading.Thread:
+    """A thread that calls ``do()`` once the running generation reported ``after_step`` steps."""
+
+    def watch():
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            status = ext.runtime.last_status
+            if ext.runtime.active_job() is not None and status is not None and status.progress > 0:
+                do()
+                return
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_cancel_and_a_killed_worker_leave_the_scene_as_it_was_and_the_next_click_works(ext):
+    demo_room()
+    before = scene_state()
+    thread = _watch(ext, ext.runtime.request_cancel)
+    result = bpy.ops.isynth.generate_interaction(prompt=PROMPT, roles="staff,patient", seconds=3.0, seed=1,
+                                                 sampler="ddpm", steps=1000)
+    thread.join(5)
+    assert result == {"CANCELLED"}
+    assert bpy.context.window_manager.isynth_status.generation_state == "CANCELLED"
+    assert scene_state() == before
+
+    def kill():
+        os.kill(ext.service.current_client().process.pid, signal.SIGKILL)
+
+    thread = _watch(ext, kill)
+    with pytest.raises(RuntimeError, match="generation worker exited"):
+        bpy.ops.isynth.generate_interaction(prompt=PROMPT, roles="staff", seconds=3.0, seed=1,
+                                            sampler="ddpm", steps=1000)
+    thread.join(5)
+    assert bpy.context.window_manager.isynth_status.generation_state == "ERROR"
+    assert scene_state() == before
+    assert bpy.ops.isynth.generate_interaction(prompt=PROMPT, roles="staff", seconds=1.0, seed=1) == {"FINISHED"}
+
+
+def test_bad_requests_change_nothing(ext, tmp_path):
+    demo_room()
+    empty = bpy.data.collections.new("Empty Set")
+    bpy.context.scene.collection.children.link(empty)
+    plane = bpy.data.objects.new("Shelf", bpy.data.meshes.new("Shelf"))
+    plane.data.from_pydata([(0, 0, 1), (1, 0, 1), (1, 1, 1)], [], [(0, 1, 2)])
+    empty.objects.link(plane)
+    before = scene_state()
+    cases = [
+        (dict(prompt="   "), "prompt"),
+        (dict(prompt=PROMPT, seconds=30.0), "longer than the checkpoint generates"),
+        (dict(prompt=PROMPT, roles="staff,nurse"), "unknown role"),
+        (dict(prompt=PROMPT, scene=empty.name), "no floor"),
+        (dict(prompt=PROMPT, scene="Nowhere"), "no collection named"),
+        (dict(prompt=PROMPT, targets="Shelf"), "not an SMPL rig"),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(RuntimeError, match=message):
+            bpy.ops.isynth.generate_interaction(**{"roles": "staff", "seconds": 1.0, **kwargs})
+        assert bpy.context.window_manager.isynth_status.generation_state == "ERROR"
+    prefs = bpy.context.preferences.addons[ext.name].preferences
+    prefs.checkpoint_path = str(tmp_path / "missing.safetensors")
+    with pytest.raises(RuntimeError, match="does not exist"):
+        bpy.ops.isynth.generate_interaction(prompt=PROMPT, roles="staff", seconds=1.0)
+    corrupt = tmp_path / "corrupt.safetensors"
+    corrupt.write_bytes(b"not a checkpoint")
+    corrupt.with_suffix(".json").write_text(json.dumps({"representation": {"fps": 20, "max_frames": 64},
+                                                        "network": {"max_persons": 2}}))
+    prefs.checkpoint_path = str(corrupt)
+    with pytest.raises(RuntimeError, match="checkpoint"):
+        bpy.ops.isynth.generate_interaction(prompt=PROMPT, roles="staff", seconds=1.0)
+    import torch
+
+    if not torch.cuda.is_available():
+        prefs.checkpoint_path = str(ext.checkpoint)
+        with pytest.raises(RuntimeError, match="CUDA"):
+            bpy.ops.isynth.generate_interaction(prompt=PROMPT, roles="staff", seconds=1.0, device="CUDA")
+    assert scene_state() == before
+
+
+def test_everything_is_made_in_one_undoable_call_and_a_failed_build_leaves_nothing(ext):
+    """Undo needs a window, which background Blender has none of. What makes one undo step remove
+    everything is checked instead: an UNDO operator whose scene changes all happen in one final
+    bridge call, and that call rolls itself back when it fails halfway."""
+    import dataclasses
+
+    from addon.bridge.generated import add_generated_interaction
+    from addon.core.body.model import load_body_model
+    from addon.core.demo_motion import waving_motion
+    from addon.core.generation_plan import GeneratedVariation
+    from addon.core.people import person_build
+
+    op = bpy.types.Operator.bl_rna_get_subclass_py("ISYNTH_OT_generate_interaction")
+    assert "UNDO" in op.bl_options and "REGISTER" in op.bl_options
+    body = load_body_model(None)
+    good = person_build(waving_motion(seconds=0.5, fps=20.0), body, "Staff 1")
+    broken = dataclasses.replace(good, name="Patient 2", faces=good.faces + len(good.vertices_y))
+    before = scene_state()
+    variation = GeneratedVariation(seed=0, builds=[good, broken], joints=np.zeros((2, 10, 22, 3)), placement=None,
+                                   device="cpu", seconds=0.0)
+    with pytest.raises(ValueError, match="face index out of range"):
+        add_generated_interaction(bpy.context.scene, PROMPT, [variation], [None, None], 20.0, 1, True)
+    assert scene_state() == before
+    made = add_generated_interaction(bpy.context.scene, PROMPT, [dataclasses.replace(variation, builds=[good])],
+                                     [None], 20.0, 1, True)
+    assert [a.name for a in made.armatures] == ["Staff 1"] and len(made.actions) == 1

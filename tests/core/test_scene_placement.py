@@ -1,0 +1,84 @@
+"""The model's room frame and free-floor placement of generated people."""
+
+import math
+
+import numpy as np
+import pytest
+
+from addon.core.body.model import load_body_model
+from addon.core.data.procedural.rooms import random_room
+from addon.core.demo_motion import waving_motion
+from addon.core.generation_plan import world_joints
+from addon.core.placement import MIN_BLOCKED_JOINTS, has_floor, height_map, place_on_free_floor
+from addon.core.scene_frame import SceneFrame, canonical_frame, translate_motion
+
+
+def rz(angle):
+    c, s = math.cos(angle), math.sin(angle)
+    return np.array([[c, -s, 0], [s, c, 0], [0, 0, 1.0]])
+
+
+@pytest.fixture(scope="module")
+def room_points():
+    room = random_room(np.random.default_rng(4))
+    return room, room.scene_points(np.random.default_rng(0)).astype(np.float64)
+
+
+def test_a_moved_and_turned_room_is_laid_out_like_a_training_room(room_points):
+    _, points = room_points
+    assert canonical_frame(points).yaw == 0.0  # a training room stays as it is
+    np.testing.assert_allclose(canonical_frame(points).offset[:2], points[:, :2].min(0), atol=1e-9)
+    turned = points @ rz(math.radians(30)).T + [5.0, -2.0, 0.0]
+    frame = canonical_frame(turned)
+    back = frame.to_room(turned)
+    # The same footprint as the original up to a quarter turn, corner at the origin.
+    assert back[:, :2].min(0) == pytest.approx([0, 0], abs=1e-9)
+    extents = sorted(back[:, :2].max(0))
+    assert extents == pytest.approx(sorted(points[:, :2].max(0) - points[:, :2].min(0)), abs=0.03)
+    np.testing.assert_allclose(frame.to_world(back), turned, atol=1e-9)
+
+
+def test_a_motion_in_the_room_frame_lands_where_its_joints_map_to():
+    body = load_body_model(None)
+    motion = waving_motion(seconds=0.5, fps=10.0)
+    rest = body.rest_joints(motion.betas)
+    frame = SceneFrame(yaw=0.7, offset=(1.5, -0.5, 0.0))
+    moved = frame.motion_to_world(motion, rest[0])
+    np.testing.assert_allclose(world_joints(moved, rest), frame.to_world(world_joints(motion, rest)), atol=1e-9)
+    shifted = translate_motion(motion, np.array([0.3, 0.2, 0.0]))
+    np.testing.assert_allclose(world_joints(shifted, rest), world_joints(motion, rest) + [0.3, 0.2, 0.0], atol=1e-12)
+
+
+def standing_joints(body, xy, frames=5):
+    motion = waving_motion(position_xy=tuple(xy), seconds=frames / 10.0, fps=10.0)
+    return world_joints(motion, body.rest_joints(motion.betas))
+
+
+def test_a_person_inside_the_bed_is_moved_onto_free_floor_and_a_free_one_is_not(room_points):
+    room, points = room_points
+    body = load_body_model(None)
+    free = room.random_free_point(np.random.default_rng(1))
+    other = room.random_free_point(np.random.default_rng(2))
+    joints = np.stack([standing_joints(body, free), standing_joints(body, other)])
+    assert not place_on_free_floor(joints, points).moved
+    in_bed = np.stack([standing_joints(body, (room.bed.cx, room.bed.cy)), standing_joints(body, free)])
+    grid = height_map(points)
+    assert grid.blocked(in_bed[0, 0]).sum() >= MIN_BLOCKED_JOINTS
+    placement = place_on_free_floor(in_bed, points)
+    assert placement.moved and placement.blocked_before >= MIN_BLOCKED_JOINTS and placement.blocked_after == 0
+    assert np.linalg.norm(placement.shift) <= 2.5 and placement.shift[2] == 0
+    assert grid.blocked(in_bed[:, 0] + placement.shift).sum() == 0
+
+
+def test_someone_lying_on_the_bed_is_not_inside_it(room_points):
+    room, points = room_points
+    lying = np.zeros((1, 1, 22, 3))
+    lying[..., 0] = room.bed.cx
+    lying[..., 1] = room.bed.cy + np.linspace(-0.8, 0.8, 22)
+    lying[..., 2] = room.bed_top + 0.1
+    assert not place_on_free_floor(lying, points).moved
+
+
+def test_floor_detection():
+    assert has_floor(np.column_stack([np.random.default_rng(0).uniform(0, 3, (50, 2)), np.zeros(50)]))
+    assert not has_floor(np.column_stack([np.random.default_rng(0).uniform(0, 3, (50, 2)), np.ones(50)]))
