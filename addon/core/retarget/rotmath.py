@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..rotations import axis_angle_to_matrix, matrix_to_axis_angle, matrix_to_quaternion
+from ..rotations import axis_angle_to_matrix, quaternion_to_axis_angle
 
 _EPS = 1e-12
 
@@ -47,6 +47,43 @@ def rotation_and_scale(matrix3: np.ndarray, what: str) -> tuple[np.ndarray, floa
     return orthonormalize(m / scale), scale
 
 
+def to_quaternion(matrices: np.ndarray) -> np.ndarray:
+    """(..., 3, 3) rotations -> (..., 4) unit (w, x, y, z), w >= 0.
+
+    Shepperd's method like :func:`..rotations.matrix_to_quaternion`, but each of the four
+    cases is computed only for the rotations that need it (the retarget converts T x bones
+    matrices per clip, so this is a hot path).
+    """
+    m = np.asarray(matrices, dtype=np.float64)
+    shape = m.shape[:-2]
+    m = m.reshape(-1, 3, 3)
+    m00, m11, m22 = m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]
+    case = np.argmax(np.stack([m00 + m11 + m22, m00, m11, m22], axis=1), axis=1)
+    q = np.empty((len(m), 4))
+    for k in range(4):
+        rows = np.flatnonzero(case == k)
+        if not len(rows):
+            continue
+        r = m[rows]
+        if k == 0:
+            s = 2.0 * np.sqrt(np.maximum(1.0 + r[:, 0, 0] + r[:, 1, 1] + r[:, 2, 2], 1e-300))
+            q[rows] = np.stack([0.25 * s, (r[:, 2, 1] - r[:, 1, 2]) / s, (r[:, 0, 2] - r[:, 2, 0]) / s,
+                                (r[:, 1, 0] - r[:, 0, 1]) / s], axis=1)
+        else:
+            i = k - 1
+            j, l = (i + 1) % 3, (i + 2) % 3
+            s = 2.0 * np.sqrt(np.maximum(1.0 + r[:, i, i] - r[:, j, j] - r[:, l, l], 1e-300))
+            out = np.empty((len(rows), 4))
+            out[:, 0] = (r[:, l, j] - r[:, j, l]) / s
+            out[:, 1 + i] = 0.25 * s
+            out[:, 1 + j] = (r[:, j, i] + r[:, i, j]) / s
+            out[:, 1 + l] = (r[:, l, i] + r[:, i, l]) / s
+            q[rows] = out
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    q[q[:, 0] < 0] *= -1.0
+    return q.reshape(*shape, 4)
+
+
 def swing(from_dirs: np.ndarray, to_dirs: np.ndarray) -> np.ndarray:
     """(..., 3), (..., 3) -> (..., 3, 3): the smallest rotation taking ``from`` onto ``to``.
 
@@ -67,7 +104,7 @@ def swing(from_dirs: np.ndarray, to_dirs: np.ndarray) -> np.ndarray:
 def twist_angle(rotations: np.ndarray, axis: np.ndarray) -> np.ndarray:
     """(..., 3, 3), (..., 3) unit -> (...) radians in (-pi, pi]: the twist of each rotation
     about ``axis`` in the swing-twist decomposition (q = swing * twist, twist about axis)."""
-    q = matrix_to_quaternion(rotations)
+    q = to_quaternion(rotations)
     along = np.sum(q[..., 1:] * unit(axis), axis=-1)
     return 2.0 * np.arctan2(along, q[..., 0])
 
@@ -79,7 +116,8 @@ def about(axis: np.ndarray, angle: np.ndarray) -> np.ndarray:
 
 def power(rotations: np.ndarray, fraction) -> np.ndarray:
     """(..., 3, 3) -> R^f: the same axis, ``fraction`` of the angle (slerp from identity)."""
-    return axis_angle_to_matrix(matrix_to_axis_angle(rotations) * np.asarray(fraction, dtype=np.float64)[..., None])
+    axis_angle = quaternion_to_axis_angle(to_quaternion(rotations))
+    return axis_angle_to_matrix(axis_angle * np.asarray(fraction, dtype=np.float64)[..., None])
 
 
 def angle_between_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:

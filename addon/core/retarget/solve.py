@@ -23,12 +23,12 @@ from typing import Literal
 
 import numpy as np
 
-from ..rotations import matrix_to_quaternion, quaternion_continuity
+from ..rotations import quaternion_continuity
 from .calibration import Calibration, calibrate
 from .feet import clearance, foot_contacts, plant_feet, source_floor
 from .plan import RetargetPlan
 from .rig import TargetRig, WorldRest
-from .rotmath import about, orthonormalize, power, swing, transpose, twist_angle
+from .rotmath import about, orthonormalize, power, swing, to_quaternion, transpose, twist_angle
 from .smpl_world import FOOT_JOINTS, SmplWorld
 
 RootMotion = Literal["FULL", "IN_PLACE"]
@@ -172,7 +172,7 @@ def pose_channels(
     parent_delta = np.where((parents >= 0)[None, :, None, None], deltas[:, np.maximum(parents, 0)], eye)
     frames = rest.rotations[keyed]
     Q = transpose(frames)[None] @ (transpose(parent_delta) @ deltas[:, keyed]) @ frames[None]
-    quaternions = quaternion_continuity(matrix_to_quaternion(Q), axis=0)
+    quaternions = quaternion_continuity(to_quaternion(Q), axis=0)
     # Root location, armature space: world -> armature is x -> R^T (x - t) / s.
     R, s, t = rest.object_rotation, rest.object_scale, rest.object_translation
     b, p = plan.root, plan.parents[plan.root]

@@ -1,0 +1,65 @@
+"""Retargeting 2 persons x 3000 frames onto two Unreal-style avatars (twist bones, 5-bone spine).
+
+The source is the procedural two-person walk, resampled to 30 fps and played back and forth
+to 3000 frames (100 s), so the foot clean-up has real contacts to work on.
+"""
+
+import time
+
+import bpy
+import numpy as np
+
+from addon.bridge import people
+from addon.bridge import retarget as bridge
+from addon.core.motion.motion import Motion
+from addon.core.motion.resample import resample
+from addon.core.retarget import api
+from tests.helpers.avatar_rigs import avatar_spec, build_avatar, rest_joints, walk_motions
+
+from . import repeat
+
+FRAMES = 3000
+
+
+def _long(motion: Motion, frames: int) -> Motion:
+    """``motion`` at 30 fps, played forwards and backwards until it is ``frames`` long."""
+    fast = resample(motion, 30.0)
+    period = 2 * (fast.num_frames - 1)
+    t = np.arange(frames) % period
+    index = np.where(t < fast.num_frames, t, period - t)
+    return Motion(fast.global_orient[index], fast.body_pose[index], fast.transl[index], fast.betas, fast.fps,
+                  role=fast.role, name=fast.name)
+
+
+def _scene(frames: int):
+    bpy.context.scene.render.fps = 30
+    collection = bpy.data.collections.new("Bench Retarget")
+    bpy.context.scene.collection.children.link(collection)
+    sources, avatars = [], []
+    for k, motion in enumerate(walk_motions()):
+        motion = _long(motion, frames)
+        person = people.create_person(collection, f"Bench Person {k}", rest_joints(motion))
+        people.apply_smpl_poses(person.armature, motion.local_rotations(), motion.transl, "walk", motion.fps)
+        sources.append(person.armature)
+        spec = avatar_spec("unreal", rest_joints(motion), twist_bones=True, spine_bones=5, scale=1.0 + 0.2 * k, seed=k)
+        avatars.append(build_avatar(spec, f"Bench Avatar {k}", collection))
+    return sources, avatars
+
+
+def run(context: dict) -> list[dict]:
+    sources, avatars = _scene(FRAMES)
+    names = {"source": ",".join(s.name for s in sources), "target": ",".join(a.name for a in avatars)}
+    operator = repeat(lambda: bpy.ops.isynth.retarget(**names, verify=False), 5)
+    checked = repeat(lambda: bpy.ops.isynth.retarget(**names, verify=True), 3)
+    reads = [(bridge.read_source(s), bridge.read_target(t)) for s, t in zip(sources, avatars)]
+    solve = repeat(lambda: api.retarget_people(reads, api.RetargetConfig()), 5)
+    started = time.perf_counter()
+    [(bridge.read_source(s), bridge.read_target(t)) for s, t in zip(sources, avatars)]
+    read_s = time.perf_counter() - started
+    bones = len(avatars[0].data.bones)
+    label = f"retarget 2 persons x {FRAMES} frames ({bones}-bone avatars)"
+    return [
+        {"name": f"{label}: isynth.retarget", "samples_s": operator, "target_s": 1.0},
+        {"name": f"{label}: isynth.retarget + check in Blender", "samples_s": checked},
+        {"name": f"{label}: core solve + score only", "samples_s": solve, "read_rigs_s": round(read_s, 4)},
+    ]
