@@ -18,7 +18,9 @@ import bpy
 import numpy as np
 
 from ..bridge.render_engine import configure_engine, render_frames, render_override_pass
-from ..bridge.render_look import add_light, dress_body, recolour_points, recolour_surfaces
+from ..bridge.render_look import (
+    add_light, dress_body, recolour_points, recolour_surfaces, show_floor, workbench_background,
+)
 from ..bridge.render_scene import assemble_scene
 from ..bridge.render_video import FRAME_PATTERN, encode_frames, read_png, write_png
 from ..core.render.annotations import annotation_document, coco_triplets, compute_clip_labels, write_json
@@ -119,7 +121,12 @@ def apply_look(built, job: dict, tracks: list) -> None:
             dress_body(person.body, person_look, np.asarray(track.body.weights), np.asarray(track.body.faces))
     if built.points is not None and built.bundle is not None:
         recolour_points(built.points, built.bundle, look["floor_rgb"], look["wall_rgb"])
+    if built.floor is not None:
+        show_floor(built.floor, look["floor_rgb"])
+        built.room.append(built.floor)
     recolour_surfaces(built.room, look["floor_rgb"], look["wall_rgb"])
+    # Between a bundle's wall points Workbench shows the world colour: a darker wall colour.
+    workbench_background(built.scene, [0.6 * v for v in look["wall_rgb"]])
     if job["engine"]["name"] != "workbench":
         add_light(built.scene, look["light"], built.camera.users_collection[0])
 

@@ -68,6 +68,25 @@ def recolour_surfaces(objects: list[bpy.types.Object], floor_rgb, wall_rgb) -> N
         obj.data.materials.append(material)
 
 
+def show_floor(floor: bpy.types.Object, rgb) -> None:
+    """Render a bundle's floor plane (hidden by the import) under the points, in the floor colour."""
+    floor.hide_render = False
+    floor.display_type = "TEXTURED"
+    mesh = floor.data
+    mesh.materials.clear()
+    mesh.materials.append(flat_material("isynth_render_floor", (*rgb, 1.0)))
+    attribute = mesh.color_attributes.new(COLOR_ATTRIBUTE, "FLOAT_COLOR", "POINT")
+    attribute.data.foreach_set("color", np.tile(np.array([*rgb, 1.0], dtype=np.float32), len(mesh.vertices)))
+    mesh.color_attributes.active_color = attribute
+
+
+def workbench_background(scene: bpy.types.Scene, rgb) -> None:
+    """The colour Workbench shows where nothing is drawn (the gaps between room points)."""
+    if scene.world is None:
+        scene.world = bpy.data.worlds.new("Render World")
+    scene.world.color = [float(v) for v in rgb]
+
+
 def add_light(scene: bpy.types.Scene, light: dict, collection: bpy.types.Collection) -> bpy.types.Object:
     """The job's point light and world brightness (EEVEE and Cycles; Workbench uses studio light)."""
     data = bpy.data.lights.new("Render Light", type="POINT")

@@ -41,6 +41,7 @@ class RenderScene:
     people: list[Person]
     room: list[bpy.types.Object]
     points: bpy.types.Object | None = None
+    floor: bpy.types.Object | None = None
     bundle: object = None
     occluders: list[Occluder] = field(default_factory=list)
 
@@ -49,7 +50,7 @@ def assemble_scene(job: dict, tracks: list) -> RenderScene:
     """Build the job's scene in a fresh Blender file; returns references to what was made."""
     scene_spec = job["scene"]
     clip = job["clip"]
-    points, bundle, occluders = None, None, []
+    points, floor, bundle, occluders = None, None, None, []
     if scene_spec["kind"] == "blend":
         bpy.ops.wm.open_mainfile(filepath=scene_spec["path"], load_ui=False)
         scene = bpy.context.scene
@@ -64,7 +65,8 @@ def assemble_scene(job: dict, tracks: list) -> RenderScene:
         if scene_spec["kind"] == "bundle":
             bundle = read_bundle(scene_spec["path"])
             imported = import_reconstruction(scene, bundle, [], scene_spec["name"])
-            points = imported.points
+            points, floor = imported.points, imported.floor
+            spread_points(points, bundle.points)
             bpy.data.objects.remove(imported.camera)  # the job's camera replaces it
         else:
             room = build_room_scene(scene, demo_room_scene(RoomLayout()), "Care Room")
@@ -83,7 +85,7 @@ def assemble_scene(job: dict, tracks: list) -> RenderScene:
     camera_to_world, lens = _camera_pose(job, base_pose, base_lens)
     camera = render_camera(scene, lens, camera_to_world, collection)
     return RenderScene(scene=scene, camera=camera, camera_to_world=camera_to_world, lens=lens, people=people,
-                       room=room_objects, points=points, bundle=bundle, occluders=occluders)
+                       room=room_objects, points=points, floor=floor, bundle=bundle, occluders=occluders)
 
 
 def _camera_pose(job: dict, base_pose: np.ndarray | None, base_lens: Lens | None) -> tuple[np.ndarray, Lens]:
@@ -100,6 +102,20 @@ def _camera_pose(job: dict, base_pose: np.ndarray | None, base_lens: Lens | None
     if lens is None:
         raise ValueError(f"job {job['key']}: camera {spec['name']} has no lens")
     return pose, lens
+
+
+def spread_points(points: bpy.types.Object, positions: np.ndarray) -> float:
+    """Grow the cloud's spheres to 0.7 x the median nearest-neighbour spacing (1-5 cm), so the room
+    reads as surfaces rather than dots; returns the radius in metres."""
+    from ..core.render.scenes import point_spacing
+
+    radius = float(np.clip(0.7 * point_spacing(positions), 0.01, 0.05))
+    for modifier in points.modifiers:
+        if modifier.type == "NODES" and modifier.node_group is not None:
+            for node in modifier.node_group.nodes:
+                if node.type == "MESH_TO_POINTS":
+                    node.inputs["Radius"].default_value = radius
+    return radius
 
 
 def mesh_occluders(scene: bpy.types.Scene) -> list[Occluder]:

@@ -113,3 +113,14 @@ def test_ceiling_corners_in_a_blend_need_the_room(tmp_path):
 def test_the_shipped_example_job_file_is_valid():
     spec = load_job_spec(Path(__file__).resolve().parents[2] / "configs" / "render" / "jobs_example.toml")
     assert spec.cameras.count >= 2 and len(spec.scenes) >= 1
+
+
+def test_recorded_prompts_take_the_bundles_people(tmp_path):
+    recorded = MINIMAL.replace('text = "a nurse helps a patient who fell get up"\nroles = ["staff", "patient"]\n',
+                               'source = "recorded"\n')
+    spec = load_job_spec(write(tmp_path, recorded))
+    assert spec.prompts[0].source == "recorded" and spec.prompts[0].roles == ()
+    with pytest.raises(JobSpecError, match=r"key 'prompts\[0\].roles': a recorded prompt"):
+        load_job_spec(write(tmp_path, recorded.replace('source = "recorded"', 'source = "recorded"\nroles = ["staff"]')))
+    with pytest.raises(JobSpecError, match=r"key 'prompts\[0\].source': 'recorded' takes the people of bundle"):
+        load_job_spec(write(tmp_path, recorded + '[[scenes]]\nname = "room"\nprocedural = "care_room"\n'))

@@ -171,3 +171,22 @@ def test_manifest_round_trips_through_json(tmp_path, manifest):
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(ValueError, match="bad.json"):
         read_manifest(tmp_path / "bad.json")
+
+
+def test_recorded_people_keep_their_roles_and_actions(tmp_path):
+    from addon.core.data.procedural.labels import ACTION_INDEX
+    from addon.core.recon.bundle import read_bundle
+    from addon.core.render.clip_people import generate_motions, person_tracks
+
+    path = tmp_path / "jobs.toml"
+    path.write_text(f'[[scenes]]\nname = "sample"\nbundle = "{SAMPLE}"\n[[prompts]]\nname = "rec"\n'
+                    'source = "recorded"\nlabel = "walk"\n[clip]\nseconds = 2.0\n[randomize]\nbody_shapes = false\n')
+    job = build_manifest(load_job_spec(path))["jobs"][0]
+    bundle = read_bundle(SAMPLE)
+    assert job["prompt"]["roles"] == bundle.person_roles == ["patient", "staff"]
+    motions, source = generate_motions(job)
+    assert source.sampler == "recorded" and [m.num_frames for m in motions] == [20, 20]
+    tracks = person_tracks(job, motions)
+    names = [bundle.action_names[a] for a in bundle.person_actions[1, :20]]  # the bundle is at 10 fps, as the clip
+    assert tracks[1].actions.tolist() == [ACTION_INDEX[n] for n in names]
+    np.testing.assert_allclose(tracks[0].betas[:10], bundle.person_betas[0])  # body_shapes off: the recorded shape

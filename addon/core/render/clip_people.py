@@ -2,7 +2,9 @@
 
 1. Generation: the job's prompt, roles, seconds, fps and ``motion_seed`` through the job's
    checkpoint (the bundled one when none is given), with the room's points in the model's frame
-   (room corner at the origin) when the scene has points and ``scene_aware`` is on.
+   (room corner at the origin) when the scene has points and ``scene_aware`` is on. A "recorded"
+   prompt takes the bundle's reconstructed people instead (resampled to the clip's fps, their
+   per-frame actions mapped onto ``ACTIONS`` by name).
 2. Placement: motions shifted back by the corner; with a scene anchor, all people shifted together
    so their mean starting root position lies on it.
 3. Bodies: each person's avatar and betas from the manifest; the root is shifted vertically so
@@ -15,6 +17,8 @@ Headless batch may call core in-process (DESIGN.md, Processes); torch loads here
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -31,8 +35,42 @@ def scene_spec_of(job: dict) -> SceneSpec:
                      anchor=None if scene["anchor"] is None else tuple(scene["anchor"]))
 
 
+@dataclass(frozen=True)
+class RecordedSource:
+    """What stands in for a GenerationResult when the motions are a bundle's recorded people."""
+
+    checkpoint: str
+    sampler: str = "recorded"
+    steps: int = 0
+    device: str = ""
+    seconds_taken: float = 0.0
+
+
+def recorded_motions(job: dict) -> list[Motion]:
+    """The bundle's people at the clip's fps, with per-frame ``ACTIONS`` ids (-1 where unnamed)."""
+    from ..data.procedural.labels import ACTION_INDEX
+    from ..motion.resample import resample
+    from ..people import motions_from_bundle
+    from ..recon.bundle import read_bundle
+
+    bundle = read_bundle(job["scene"]["path"])
+    mapping = np.array([ACTION_INDEX.get(name, -1) for name in bundle.action_names] + [-1], dtype=np.int32)
+    fps = float(job["clip"]["fps"])
+    motions = []
+    for motion in motions_from_bundle(bundle):
+        labels = mapping[np.where(motion.labels >= 0, motion.labels, len(mapping) - 1)]
+        motion = dataclasses.replace(motion, labels=labels)
+        motions.append(motion if abs(motion.fps - fps) < 1e-9 else resample(motion, fps))
+    return motions
+
+
 def generate_motions(job: dict, callback=None):
-    """Run the job's generation request; returns (motions placed in the world, GenerationResult)."""
+    """Run the job's generation request (or read its recorded people); returns (motions placed in
+    the world, GenerationResult or RecordedSource)."""
+    frames = int(job["clip"]["frames"])
+    if job["prompt"].get("source") == "recorded":
+        motions = [_fit_frames(m, frames) for m in recorded_motions(job)]
+        return _anchored(job, motions), RecordedSource(checkpoint=Path(job["scene"]["path"]).name)
     from ..api import generation_checkpoint
     from ..generate import GenerationRequest, load_generator
     from ..settings import Preferences
@@ -50,14 +88,18 @@ def generate_motions(job: dict, callback=None):
     )
     checkpoint = generation["checkpoint"] or generation_checkpoint(Preferences())
     result = load_generator(checkpoint, request.device).generate(request, callback)
-    frames = int(clip["frames"])
     motions = [_fit_frames(dataclasses.replace(m, transl=m.transl + corner), frames) for m in result.motions]
+    return _anchored(job, motions), result
+
+
+def _anchored(job: dict, motions: list[Motion]) -> list[Motion]:
+    """All people shifted together so their mean starting root (x, y) is the scene's anchor."""
     anchor = job["scene"]["anchor"]
-    if anchor is not None:
-        start = np.mean([m.transl[0, :2] for m in motions], axis=0)
-        shift = np.array([*(np.asarray(anchor) - start), 0.0])
-        motions = [dataclasses.replace(m, transl=m.transl + shift) for m in motions]
-    return motions, result
+    if anchor is None:
+        return motions
+    start = np.mean([m.transl[0, :2] for m in motions], axis=0)
+    shift = np.array([*(np.asarray(anchor) - start), 0.0])
+    return [dataclasses.replace(m, transl=m.transl + shift) for m in motions]
 
 
 def body_for_avatar(avatar: str, body_model_dir: str):
@@ -77,7 +119,8 @@ def person_tracks(job: dict, motions: list[Motion]) -> list[PersonTrack]:
         look = job["look"]["persons"][index]
         body = body_for_avatar(look["avatar"], job.get("body_model_dir", ""))
         betas = np.zeros(body.num_betas)
-        wanted = np.asarray(look["betas"], dtype=np.float64)[: body.num_betas]
+        wanted = np.asarray(motion.betas if look["betas"] is None else look["betas"], dtype=np.float64)
+        wanted = wanted[: body.num_betas]
         betas[: len(wanted)] = wanted
         before = body.forward(motion.global_orient[:1], motion.body_pose[:1], motion.transl[:1],
                               np.asarray(motion.betas, dtype=np.float64)[: body.num_betas]).vertices
@@ -88,6 +131,8 @@ def person_tracks(job: dict, motions: list[Motion]) -> list[PersonTrack]:
             name=f"{motion.role.title()} {index + 1}", labels=None,
         )
         actions = np.full(placed.num_frames, int(job["prompt"]["person_label_ids"][index]), dtype=np.int32)
+        if motion.labels is not None:  # recorded people: their own per-frame actions where named
+            actions = np.where(motion.labels >= 0, motion.labels, actions).astype(np.int32)
         tracks.append(PersonTrack(motion=placed, rest_joints_y=body.rest_joints(betas), body=body, betas=betas,
                                   actions=actions))
     return tracks
@@ -101,5 +146,6 @@ def _fit_frames(motion: Motion, frames: int) -> Motion:
         return motion.slice(0, frames)
     pad = frames - motion.num_frames
     last = lambda a: np.concatenate([a, np.repeat(a[-1:], pad, axis=0)])  # noqa: E731  (hold the last pose)
+    labels = None if motion.labels is None else last(motion.labels)
     return dataclasses.replace(motion, global_orient=last(motion.global_orient), body_pose=last(motion.body_pose),
-                               transl=last(motion.transl), labels=None)
+                               transl=last(motion.transl), labels=labels)

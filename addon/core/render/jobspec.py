@@ -47,6 +47,7 @@ PROCEDURAL_ROOMS: tuple[str, ...] = ("care_room",)
 # (from [dataset] body_model_dir) in one gender.
 AVATARS: tuple[str, ...] = ("standin", "smpl-neutral", "smpl-female", "smpl-male")
 SAMPLERS: tuple[str, ...] = ("ddpm", "ddim", "dpmpp_2m")
+PROMPT_SOURCES: tuple[str, ...] = ("generate", "recorded")
 DEVICES: tuple[str, ...] = ("auto", "cuda", "cpu")
 SPLITS: tuple[str, ...] = ("train", "val", "test")
 WORKBENCH_AA: tuple[str, ...] = ("OFF", "FXAA", "5", "8", "11", "16", "32")
@@ -79,7 +80,12 @@ class SceneSpec:
 class PromptSpec:
     """One interaction. roles: one per person; label: the clip's class (one of ``ACTIONS``);
     person_labels: each person's per-frame action (default: the clip label for everyone);
-    variations: how many different motions (seeds) to generate from it."""
+    variations: how many different motions (seeds) to generate from it.
+
+    source: "generate" (the model, from ``text`` and ``roles``) or "recorded" (a bundle scene's own
+    reconstructed people, with their roles and per-frame actions; new cameras and looks per
+    variation). A recorded prompt needs no text, roles or person_labels.
+    """
 
     name: str
     text: str
@@ -87,6 +93,7 @@ class PromptSpec:
     label: str
     person_labels: tuple[str, ...]
     variations: int = 1
+    source: str = "generate"
 
 
 @dataclass(frozen=True)
@@ -257,6 +264,11 @@ def parse_job_spec(raw: dict, path: Path) -> JobSpec:
         prompts=prompts, clip=clip, generation=generation, cameras=cameras, engine=engine,
         randomize=randomize, outputs=outputs, splits=splits,
     )
+    for index, prompt in enumerate(prompts):
+        other = next((scene for scene in scenes if scene.kind != "bundle"), None)
+        if prompt.source == "recorded" and other is not None:
+            raise JobSpecError(f"{path}: key 'prompts[{index}].source': 'recorded' takes the people of bundle "
+                               f"scenes, and scene {other.name!r} is {other.kind}")
     for index, scene in enumerate(scenes):
         if scene.kind == "blend" and cameras.ceiling_corners and (scene.room_min is None or scene.room_max is None
                                                                    or scene.ceiling_height is None):
@@ -298,10 +310,14 @@ def _scene(table: Table, base: Path) -> SceneSpec:
 
 def _prompt(table: Table) -> PromptSpec:
     name = _name(table, "name", None)
-    text = table.string("text", None)
-    roles = table.strings("roles", None, ROLES)
-    if not 1 <= len(roles) <= 4:
+    source = table.choice("source", "generate", PROMPT_SOURCES)
+    recorded = source == "recorded"
+    text = table.string("text", "" if recorded else None)
+    roles = table.strings("roles", () if recorded else None, ROLES)
+    if not recorded and not 1 <= len(roles) <= 4:
         table.fail("roles", f"give 1 to 4 roles, got {len(roles)}")
+    if recorded and roles:
+        table.fail("roles", "a recorded prompt takes the bundle's own people and roles; leave roles out")
     label = table.choice("label", None, ACTIONS)
     person_labels = table.strings("person_labels", tuple(label for _ in roles), ACTIONS)
     if len(person_labels) != len(roles):
@@ -309,7 +325,7 @@ def _prompt(table: Table) -> PromptSpec:
     variations = table.integer("variations", 1, 1, 100_000)
     table.finish()
     return PromptSpec(name=name, text=text, roles=roles, label=label, person_labels=person_labels,
-                      variations=variations)
+                      variations=variations, source=source)
 
 
 def _clip(table: Table) -> ClipSpec:

@@ -114,7 +114,10 @@ def _job(spec: JobSpec, scene: SceneSpec, info: SceneInfo, prompt, variation: st
     look = np.random.default_rng(motion_seed)  # the variation's look: people, lights, room colours
     view = np.random.default_rng(seed)  # this clip's camera and sensor
     randomize = spec.randomize
-    persons = [_person(role, look, spec) for role in prompt.roles]
+    recorded = prompt.source == "recorded"
+    roles = list(info.roles) if recorded else list(prompt.roles)
+    person_labels = [prompt.label] * len(roles) if recorded else list(prompt.person_labels)
+    persons = [_person(role, look, spec) for role in roles]
     room = _room_look(look, info, spec)
     noise = float(view.uniform(*randomize.camera_noise)) if randomize.camera_noise[1] > 0 else 0.0
     shutter = float(view.uniform(*randomize.motion_blur_shutter)) if randomize.motion_blur else 0.0
@@ -130,9 +133,9 @@ def _job(spec: JobSpec, scene: SceneSpec, info: SceneInfo, prompt, variation: st
             "corner": [float(v) for v in info.corner],
         },
         "prompt": {
-            "name": prompt.name, "text": prompt.text, "roles": list(prompt.roles), "label": prompt.label,
-            "label_id": ACTION_INDEX[prompt.label], "person_labels": list(prompt.person_labels),
-            "person_label_ids": [ACTION_INDEX[label] for label in prompt.person_labels],
+            "name": prompt.name, "source": prompt.source, "text": prompt.text, "roles": roles,
+            "label": prompt.label, "label_id": ACTION_INDEX[prompt.label], "person_labels": person_labels,
+            "person_label_ids": [ACTION_INDEX[label] for label in person_labels],
             "variation": int(variation[1:]),
         },
         "clip": {**dataclasses.asdict(spec.clip), "frames": spec.clip.frames},
@@ -161,7 +164,7 @@ def _person(role: str, rng: np.random.Generator, spec: JobSpec) -> dict:
     return {
         "role": role,
         "avatar": avatar,
-        "betas": [float(b) for b in betas] if randomize.body_shapes else [0.0] * 10,
+        "betas": [float(b) for b in betas] if randomize.body_shapes else None,  # None: the motion's own
         "shirt_rgb": shirt if randomize.clothing else [0.5, 0.55, 0.6],
         "trousers_rgb": trousers if randomize.clothing else [0.2, 0.2, 0.25],
         "skin_rgb": skin if randomize.clothing else [0.8, 0.6, 0.5],

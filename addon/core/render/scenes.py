@@ -41,6 +41,7 @@ class SceneInfo:
     corner: np.ndarray
     points: np.ndarray | None = None
     occluders: list[Occluder] = field(default_factory=list)
+    roles: tuple[str, ...] = ()
 
     @property
     def center(self) -> np.ndarray:
@@ -90,7 +91,7 @@ def _bundle_info(path: str) -> SceneInfo:
     return SceneInfo(
         name="", camera_to_world=np.asarray(bundle.camera_to_world, dtype=np.float64), lens=lens,
         room_min=low, room_max=high, ceiling_height=ceiling, corner=np.array([low[0], low[1], 0.0]),
-        points=chosen, occluders=occluders,
+        points=chosen, occluders=occluders, roles=tuple(bundle.person_roles),
     )
 
 
@@ -116,3 +117,16 @@ def _surface_points(parts, rng: np.random.Generator, count: int = GENERATION_POI
     chosen = rng.choice(len(quads), count, p=area / area.sum())
     s, t = rng.random((2, count, 1))
     return a[chosen] + s * (b - a)[chosen] + t * (d - a)[chosen]
+
+
+def point_spacing(points: np.ndarray, samples: int = 4000) -> float:
+    """Median distance (metres) from a point to its nearest neighbour, over a fixed subsample."""
+    from scipy.spatial import cKDTree
+
+    points = np.asarray(points, dtype=np.float64)
+    if len(points) < 2:
+        return 0.0
+    rng = np.random.default_rng(0)
+    chosen = points[rng.choice(len(points), min(samples, len(points)), replace=False)]
+    distances, _ = cKDTree(points).query(chosen, k=2)
+    return float(np.median(distances[:, 1]))
