@@ -6,7 +6,7 @@ mapping or rig fails with the scene unchanged; the bridge then writes the result
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -154,13 +154,7 @@ def retarget_people(pairs: Sequence[tuple[SourceMotion, TargetRig]], config: Ret
     sources = [r.smpl.joints[:, :22] for r in results]
     offsets = [int(round(r.frame_start)) for r in results]
     scores = add_penetration([r.score for r in results], targets, sources, offsets)
-    return [_with_score(r, s) for r, s in zip(results, scores)]
-
-
-def _with_score(result: RetargetResult, new: RetargetScore) -> RetargetResult:
-    from dataclasses import replace
-
-    return replace(result, score=new)
+    return [replace(result, score=new) for result, new in zip(results, scores)]
 
 
 __all__ = ["RetargetConfig", "RetargetResult", "ChannelValues", "resolve_mapping", "retarget_one",

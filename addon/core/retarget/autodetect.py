@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from ..skeleton import JOINT_NAMES, NUM_BODY_JOINTS
 from .mapping import BoneMapping, MappingError, mapping_from_dict
 from .presets import PRESETS
 
@@ -224,10 +225,6 @@ def _fill_spine_by_structure(bones: dict[str, str], bone_names, parents) -> dict
 
 def describe_missing(mapping: BoneMapping) -> list[str]:
     """SMPL body joints (the first 22) the mapping leaves out, for the report."""
-    from ..skeleton import JOINT_NAMES, NUM_BODY_JOINTS
-
     have = set(mapping.joints)
     return [name for name in JOINT_NAMES[:NUM_BODY_JOINTS] if name not in have]
 
-
-__all__ = ["detect_mapping", "preset_for_rig", "strip_namespace", "side_and_stem", "SYNONYMS", "MappingError"]
