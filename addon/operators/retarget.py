@@ -90,8 +90,12 @@ class ISYNTH_OT_retarget(bpy.types.Operator):
 
     def object_pairs(self, context) -> list[tuple[bpy.types.Object, bpy.types.Object]]:
         if self.use_scene_pairs:
-            rows = [(p.source.name if p.source else "", p.target.name if p.target else "")
-                    for p in context.scene.isynth_retarget.pairs]
+            rows = []
+            for number, pair in enumerate(context.scene.isynth_retarget.pairs, 1):
+                if pair.source is None or pair.target is None:
+                    who = repr(pair.source.name) if pair.source else "no person"
+                    raise ValueError(f"pair {number} ({who}): choose both a person and an avatar")
+                rows.append((pair.source.name, pair.target.name))
             if not rows:
                 raise ValueError("the panel lists no (person, avatar) pairs")
         else:
@@ -125,7 +129,8 @@ class ISYNTH_OT_retarget(bpy.types.Operator):
             line = f"{result.source} -> {result.target} [{result.mapping.name}]: {result.score.summary()}"
             if self.verify:
                 errors = evaluated_direction_errors(written, result)
-                line += f"; in Blender {errors.mean():.2f} deg mean, {errors.max():.2f} max"
+                if errors.size:
+                    line += f"; in Blender {errors.mean():.2f} deg mean, {errors.max():.2f} max"
             if result.score.missing:
                 line += f"; unmapped: {', '.join(result.score.missing)}"
             lines.append(line)

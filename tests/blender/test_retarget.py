@@ -248,6 +248,8 @@ def test_panel_pairs_retarget_everyone(scene_with_persons):
     assert [p.source for p in settings.pairs] == scene_with_persons
     assert bpy.ops.isynth.retarget_pairs_from_scene() == {"FINISHED"}  # listed once only
     assert len(settings.pairs) == 2
+    with pytest.raises(RuntimeError, match="pair 1 \\('Person 0'\\): choose both a person and an avatar"):
+        bpy.ops.isynth.retarget(use_scene_pairs=True)
     for pair, avatar in zip(settings.pairs, avatars):
         pair.target = avatar
     assert bpy.ops.isynth.retarget(use_scene_pairs=True) == {"FINISHED"}

@@ -13,14 +13,13 @@ Clean-up (target): while a foot is planted, the planted joint follows the source
 joint (times the leg-length ratio) from where the target's joint is on average during that
 contact, so a foot the source holds still does not slide on the target after scaling; and
 the foot is raised or lowered into the band between the source's foot height and that
-times the leg-length ratio (never below the floor). A scaled copy of the source would do
-both by itself, so
-only what the retarget changed is corrected (removing the source's own slides would bend a
-nearly straight stance leg a lot for a few millimetres). The
-vertical shift both feet share goes to the pelvis; what is left fades out over :data:`RAMP_S`
-around each contact and is reached by turning thigh and shin (two-bone IK, the knee kept
-in its plane; the foot keeps its world orientation). When a leg cannot reach, the pelvis is
-lowered first.
+times the leg-length ratio, give or take :data:`HEIGHT_TOLERANCE_M` (never below the floor).
+A scaled copy of the source does both by itself, so only what the retarget changed is
+corrected (removing the source's own slides would bend a nearly straight stance leg a lot
+for a few millimetres). The vertical shift both feet share goes to the pelvis; what is left
+fades out over :data:`RAMP_S` around each contact and is reached by turning thigh and shin
+(two-bone IK, the knee kept in its plane; the foot keeps its world orientation). Where a leg
+cannot reach, the pelvis is lowered first.
 """
 
 from __future__ import annotations
