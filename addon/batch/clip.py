@@ -1,7 +1,8 @@
 """Render one manifest job into ``DIR/.partial/<clip_id>``, then rename it to ``DIR/clips/<clip_id>``.
 
-Steps (timed into ``render.json``): generate the motions (core, in-process), shape and place the
-people, build the scene, apply the look, compute the labels (core), render the RGB frames (+ sensor
+Steps (timed into ``render.json``): build the room and camera (first, so a broken scene fails
+fast), generate the motions (core, in-process), shape and place the people, key their rigs, apply
+the look, compute the labels (core), render the RGB frames (+ sensor
 noise), draw the skeleton frames, render the depth and silhouette passes, encode the MP4s, write
 ``annotations.json``; the folder is renamed only when everything is written, so ``clips/`` never
 holds a half-finished clip.
@@ -21,7 +22,7 @@ from ..bridge.render_engine import configure_engine, render_frames, render_overr
 from ..bridge.render_look import (
     add_light, dress_body, recolour_points, recolour_surfaces, show_floor, workbench_background,
 )
-from ..bridge.render_scene import assemble_scene
+from ..bridge.render_scene import add_people, assemble_room
 from ..bridge.render_video import FRAME_PATTERN, encode_frames, read_png, write_png
 from ..core.render.annotations import annotation_document, coco_triplets, compute_clip_labels, write_json
 from ..core.render.clip_people import generate_motions, person_tracks, scene_spec_of
@@ -40,12 +41,23 @@ def partial_folder(root: Path, clip_id: str) -> Path:
 
 
 def render_clip(job: dict, root: str | Path, threads: int = 0, say=print) -> Path:
-    """Render ``job`` (one manifest entry) under ``root``; returns the finished clip folder."""
+    """Render ``job`` (one manifest entry) under ``root``; returns the finished clip folder.
+
+    A failure removes the partial folder (the error is in the caller's log) and re-raises.
+    """
     root = Path(root)
     work = partial_folder(root, job["clip_id"])
     if work.exists():
         shutil.rmtree(work)  # a partial clip from an earlier, interrupted run: start it over
     work.mkdir(parents=True)
+    try:
+        return _render_into(work, job, root, threads, say)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+
+
+def _render_into(work: Path, job: dict, root: Path, threads: int, say) -> Path:
     timings: dict[str, float] = {}
     started = time.perf_counter()
 
@@ -60,9 +72,10 @@ def render_clip(job: dict, root: str | Path, threads: int = 0, say=print) -> Pat
         import torch
 
         torch.set_num_threads(threads)
+    built = step("scene", assemble_room, job)
     motions, generated = step("generate", generate_motions, job)
     tracks = step("people", person_tracks, job, motions)
-    built = step("scene", assemble_scene, job, tracks)
+    step("rigs", add_people, built, tracks, float(job["clip"]["fps"]))
     step("look", apply_look, built, job, tracks)
     info = scene_info(scene_spec_of(job))
     labels = step("labels", compute_clip_labels, tracks, built.camera_to_world, built.lens,

@@ -10,7 +10,6 @@ finish, retry and failure with the tail of that output.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -138,6 +137,3 @@ def _tail(path: Path) -> str:
         return ""
     return text[-TAIL_CHARS:]
 
-
-def default_workers() -> int:
-    return max(1, (os.cpu_count() or 1) // 2)

@@ -30,7 +30,7 @@ LABEL_PROPERTY = "isynth_label"
 
 @dataclass
 class RenderScene:
-    """What :func:`assemble_scene` built. camera_to_world: (4, 4) OpenCV of the render camera;
+    """What :func:`assemble_room` and :func:`add_people` built. camera_to_world: (4, 4) OpenCV of the render camera;
     lens: its projection; room: render-visible objects that are not people; points: the room's
     point cloud (bundles) or None; occluders: extra static occluders read from a .blend."""
 
@@ -46,22 +46,23 @@ class RenderScene:
     occluders: list[Occluder] = field(default_factory=list)
 
 
-def assemble_scene(job: dict, tracks: list) -> RenderScene:
-    """Build the job's scene in a fresh Blender file; returns references to what was made."""
+def assemble_room(job: dict) -> RenderScene:
+    """Open or build the job's room in a fresh Blender file and add its camera (no people yet).
+
+    Runs before generation, so a broken .blend fails the clip in seconds.
+    """
     scene_spec = job["scene"]
     clip = job["clip"]
     points, floor, bundle, occluders = None, None, None, []
+    base_pose = base_lens = None
     if scene_spec["kind"] == "blend":
         bpy.ops.wm.open_mainfile(filepath=scene_spec["path"], load_ui=False)
         scene = bpy.context.scene
         base_pose, base_lens = scene_camera_pose_and_lens(scene, int(clip["width"]), int(clip["height"]))
         occluders = mesh_occluders(scene)
-        collection = new_child_collection(scene, "Interaction Synth Render")
     else:
         bpy.ops.wm.read_factory_settings(use_empty=True)
         scene = bpy.context.scene
-        base_pose = base_lens = None
-        collection = new_child_collection(scene, "Interaction Synth Render")
         if scene_spec["kind"] == "bundle":
             bundle = read_bundle(scene_spec["path"])
             imported = import_reconstruction(scene, bundle, [], scene_spec["name"])
@@ -72,20 +73,24 @@ def assemble_scene(job: dict, tracks: list) -> RenderScene:
             room = build_room_scene(scene, demo_room_scene(RoomLayout()), "Care Room")
             bpy.data.objects.remove(room.light)  # lights come from the job's look
             bpy.data.objects.remove(room.camera)
-    fps = float(clip["fps"])
-    set_scene_fps(scene, fps)
+    collection = new_child_collection(scene, "Interaction Synth Render")
+    set_scene_fps(scene, float(clip["fps"]))
     scene.frame_start, scene.frame_end = 1, int(clip["frames"])
     room_objects = [obj for obj in scene.objects if obj.type in ("MESH", "CURVE", "SURFACE", "META", "FONT")
                     and not obj.hide_render]
-    people = []
-    for index, track in enumerate(tracks):
-        build = person_build(track.motion, track.body, track.motion.name or f"Person {index + 1}")
-        people.append(create_person_from_build(collection, build, fps, 1, f"{build.name} motion",
-                                               {"person_index": index}))
     camera_to_world, lens = _camera_pose(job, base_pose, base_lens)
     camera = render_camera(scene, lens, camera_to_world, collection)
-    return RenderScene(scene=scene, camera=camera, camera_to_world=camera_to_world, lens=lens, people=people,
+    return RenderScene(scene=scene, camera=camera, camera_to_world=camera_to_world, lens=lens, people=[],
                        room=room_objects, points=points, floor=floor, bundle=bundle, occluders=occluders)
+
+
+def add_people(built: RenderScene, tracks: list, fps: float) -> None:
+    """One rig + skinned body per track, keyed from frame 1, in the render collection."""
+    collection = built.camera.users_collection[0]
+    for index, track in enumerate(tracks):
+        build = person_build(track.motion, track.body, track.motion.name or f"Person {index + 1}")
+        built.people.append(create_person_from_build(collection, build, fps, 1, f"{build.name} motion",
+                                                     {"person_index": index}))
 
 
 def _camera_pose(job: dict, base_pose: np.ndarray | None, base_lens: Lens | None) -> tuple[np.ndarray, Lens]:

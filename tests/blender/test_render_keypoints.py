@@ -19,7 +19,7 @@ from addon.core.body.model import load_body_model
 from addon.core.camera import OPENCV_TO_BLENDER_CAMERA, look_at
 from addon.core.demo_motion import waving_motion
 from addon.core.people import person_build
-from addon.core.render.annotations import PersonTrack, compute_clip_labels, track_joints
+from addon.core.render.annotations import PersonTrack, compute_clip_labels
 from addon.core.render.coco import SMPL_JOINT_OF_COCO
 from addon.core.render.lens import Lens, pinhole_lens, world_to_camera
 from addon.core.skeleton import JOINT_NAMES

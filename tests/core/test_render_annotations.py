@@ -14,7 +14,7 @@ from addon.core.render.annotations import (
 )
 from addon.core.render.lens import Lens, pinhole_lens, world_to_camera
 from addon.core.render.skeleton_image import draw_skeletons
-from addon.core.render.writers import posec3d_entry, write_dataset_files
+from addon.core.render.writers import write_dataset_files
 
 CAMERA = look_at(np.array([0.0, -6.0, 2.2]), np.array([0.0, -0.5, 0.8])) @ OPENCV_TO_BLENDER_CAMERA
 LENS = pinhole_lens(160, 120, 60.0)

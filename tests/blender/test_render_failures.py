@@ -1,0 +1,49 @@
+"""A clip that fails is logged and retried once while the others go on; the exit code says so."""
+
+import json
+
+from addon.batch.cli import EXIT_FAILED, main
+from addon.batch.progress import read_log
+from helpers.tiny_checkpoint import write_tiny_checkpoint
+
+
+def test_a_broken_scene_fails_twice_and_the_rest_is_delivered(tmp_path):
+    (tmp_path / "broken.blend").write_bytes(b"BLENDER-v500 but not really a .blend file")
+    checkpoint = write_tiny_checkpoint(tmp_path)
+    (tmp_path / "jobs.toml").write_text(f"""
+[[scenes]]
+name = "room"
+procedural = "care_room"
+[[scenes]]
+name = "broken"
+blend = "broken.blend"
+[[prompts]]
+name = "stand"
+text = "a patient stands"
+roles = ["patient"]
+label = "stand"
+[clip]
+seconds = 0.3
+width = 32
+height = 24
+[generation]
+checkpoint = "{checkpoint}"
+steps = 1
+device = "cpu"
+""")
+    out = tmp_path / "out"
+    assert main(["--config", str(tmp_path / "jobs.toml"), "--out", str(out), "--workers", "2"]) == EXIT_FAILED
+    events = read_log(out / "log.jsonl")
+    by_clip = {}
+    for event in events:
+        if event["event"].startswith("clip_"):
+            by_clip.setdefault(event.get("clip"), []).append(event["event"])
+    assert by_clip["broken-stand-v000-recorded"] == ["clip_start", "clip_retry", "clip_start", "clip_failed"]
+    assert by_clip["room-stand-v000-recorded"] == ["clip_start", "clip_done"]
+    failed = next(e for e in events if e["event"] == "clip_failed")
+    assert failed["exit_code"] == 1 and "broken.blend" in failed["error"]
+    assert [p.name for p in (out / "clips").iterdir()] == ["room-stand-v000-recorded"]
+    assert not any((out / ".partial").iterdir())  # the failed clip left nothing half-written
+    summary = json.loads((out / "dataset.json").read_text())
+    assert summary["clips"] == 1 and summary["missing"] == ["broken-stand-v000-recorded"]
+    assert events[-1]["event"] == "run_done" and events[-1]["failed"] == ["broken/stand/v000/recorded"]
