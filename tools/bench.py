@@ -26,7 +26,7 @@ import blender_session  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))  # core and bridge modules are imported directly too
-GROUPS = ("foundation", "people", "reconstruction", "generation", "data", "render", "retarget")
+GROUPS = ("foundation", "people", "reconstruction", "generation", "data", "interaction", "render", "retarget")
 
 
 def summarise(row: dict) -> dict:

@@ -6,14 +6,14 @@ procedural motion as an AMASS-style .npz, import it through
 ``isynth.import_smpl_motion`` onto the bundled stand-in body, and render it posed.
 Then the bundled sample Teton sequence is reconstructed, imported with
 ``isynth.import_reconstruction`` and rendered through its recorded camera. Last, the bundled
-checkpoint generates "a nurse helps a patient who fell get up" among that room's points; the two
-motions are imported onto stand-in rigs and rendered in the room.
+checkpoint generates "a nurse helps a patient who fell get up" in that room through
+``isynth.generate_interaction`` (the panel's button, headless) and the clip is rendered to MP4.
 Later issues extend this until it renders a labelled clip of a generated
 interaction in a reconstructed room.
 
 Writes under --out (default out/demo/): demo.blend, still.png, wave.npz,
 person.blend, person.png, sample_reconstruction.npz, reconstruction.blend,
-reconstruction.png, report.json.
+reconstruction.png, generated.mp4, generated.blend, generated.png, report.json.
 Each file is written to a temporary name first and renamed when complete.
 """
 
@@ -75,36 +75,37 @@ def save_blend(path: Path) -> None:
 DEMO_PROMPT = "a nurse helps a patient who fell get up"
 
 
-def generate_in_room(bundle, out: Path) -> dict | None:
-    """Generate DEMO_PROMPT with the bundled checkpoint among the sample room's points; write one
-    AMASS .npz per person into ``out``. The model learnt rooms with a corner at the origin, so
-    the points are shifted there for sampling and the motions shifted back. None without a
-    bundled checkpoint."""
-    import dataclasses
-
-    import numpy as np
-
-    from addon.core.api import generate
-    from addon.core.generate import BUNDLED_CHECKPOINT, GenerationRequest
-    from addon.core.settings import Preferences
+def generate_in_room(collection, scene: bpy.types.Scene, out: Path) -> dict | None:
+    """Click Generate Interaction headless: DEMO_PROMPT, staff + patient, 8 s, Best quality,
+    in the reconstructed room ``collection``; render a short MP4 of it through the recorded
+    camera. None (with a message) when no checkpoint is bundled yet."""
+    from addon.bridge.render_video import set_video_output
+    from addon.core.generate import BUNDLED_CHECKPOINT
 
     if not BUNDLED_CHECKPOINT.is_file():
         print(f"demo: {BUNDLED_CHECKPOINT} is missing; skipping the generated interaction", file=sys.stderr)
         return None
-    points = np.asarray(bundle.points, dtype=np.float64)
-    corner = np.array([*points[:, :2].min(axis=0), 0.0])
-    request = GenerationRequest(prompt=DEMO_PROMPT, roles=("staff", "patient"), seconds=8.0, fps=None, seed=0,
-                                sampler="ddim", steps=25, scene_points=points - corner, device="cpu")
-    result = generate(Preferences(), request)
-    files = []
-    for index, motion in enumerate(result.motions):
-        motion = dataclasses.replace(motion, transl=motion.transl + corner, name=f"generated_{motion.role}_{index}")
-        path = out / f"generated_{index}_{motion.role}.npz"
-        write_amass_npz(path, motion)
-        files.append(str(path))
-    return {"prompt": DEMO_PROMPT, "roles": list(request.roles), "frames": int(result.joints.shape[1]),
-            "sampler": f"{result.sampler} {result.steps} steps", "seconds_taken": round(result.seconds_taken, 3),
-            "checkpoint": result.checkpoint, "files": files}
+    before = {o.name for o in bpy.data.objects}
+    started = time.perf_counter()
+    result = bpy.ops.isynth.generate_interaction(prompt=DEMO_PROMPT, roles="staff,patient", seconds=8.0, seed=0,
+                                                 quality="BEST", scene=collection.name)
+    if result != {"FINISHED"}:
+        raise RuntimeError(f"isynth.generate_interaction returned {result}")
+    click_s = time.perf_counter() - started
+    status = bpy.context.window_manager.isynth_status
+    rigs = sorted(o.name for o in bpy.data.objects if o.type == "ARMATURE" and o.name not in before)
+    video = out / "generated.mp4"
+    partial = out / ".generated.partial.mp4"
+    set_video_output(scene, str(partial))
+    scene.render.use_file_extension = False
+    bpy.ops.render.render(animation=True)
+    os.replace(partial, video)
+    scene.render.image_settings.file_format = "PNG"
+    if hasattr(scene.render.image_settings, "media_type"):
+        scene.render.image_settings.media_type = "IMAGE"
+    return {"prompt": DEMO_PROMPT, "roles": ["staff", "patient"], "rigs": rigs, "message": status.generation_message,
+            "device": status.generation_device, "frames": scene.frame_end - scene.frame_start + 1,
+            "click_to_keys_s": round(click_s, 3), "video": str(video)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -169,19 +170,15 @@ def main(argv: list[str] | None = None) -> int:
     timed("save_reconstruction_blend_s", save_blend, recon_blend)
     timed("render_reconstruction_s", render_still, scene, recon_png)
 
-    # An interaction generated by the bundled checkpoint in the sample room, put on stand-in rigs.
-    generated = timed("generate_s", generate_in_room, bundle, args.out)
+    # Generate Interaction in the sample room (the bundled checkpoint), rendered as a short clip.
+    room = next(c for c in bpy.data.collections if c.name.startswith("Reconstruction"))
+    generated = timed("generate_and_render_clip_s", generate_in_room, room, scene, args.out)
     if generated is not None:
-        files = [{"name": Path(p).name} for p in generated["files"]]
-        result = timed("import_generated_s", bpy.ops.isynth.import_smpl_motion, directory=str(args.out), files=files)
-        if result != {"FINISHED"}:
-            print(f"demo: importing the generated interaction returned {result}", file=sys.stderr)
-            return 1
         scene.frame_set(scene.frame_start + generated["frames"] * 2 // 3)
         generated_blend, generated_png = args.out / "generated.blend", args.out / "generated.png"
         timed("save_generated_blend_s", save_blend, generated_blend)
         timed("render_generated_s", render_still, scene, generated_png)
-        generated["files"] += [str(generated_blend), str(generated_png)]
+        generated["files"] = [generated["video"], str(generated_blend), str(generated_png)]
 
     report = {
         "blender": bpy.app.version_string,
@@ -212,7 +209,12 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     print(f"demo: wrote {blend}, {still}, {npz}, {person_blend}, {person_png}, {bundle_path}, {recon_blend}, {recon_png} and {args.out / 'report.json'}")
     print("demo: " + ", ".join(f"{k} {v}" for k, v in timings.items()))
-    return 0
+    # Last: a small labelled data set (3 clips, 3 s, 160x120) rendered headless from the bundled sample.
+    from render import render_demo_dataset  # tools/render.py; docs/batch_rendering.md
+
+    dataset = render_demo_dataset(args.out / "dataset")
+    print(f"demo: labelled data set of {dataset['clips']} clips ({dataset['people']}) in {dataset['where']}")
+    return 0 if dataset["ok"] else 1
 
 
 if __name__ == "__main__":

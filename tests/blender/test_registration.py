@@ -28,6 +28,13 @@ EXPECTED_CLASSES = {
     "ISYNTH_OT_cancel_generation",
     "ISYNTH_OT_randomize_seed",
     "ISYNTH_PT_generate",
+    "ISYNTH_OT_retarget",
+    "ISYNTH_OT_retarget_pairs_from_scene",
+    "ISYNTH_OT_retarget_pair_remove",
+    "ISYNTH_OT_retarget_export_mapping",
+    "ISYNTH_PG_retarget_pair",
+    "ISYNTH_PG_retarget_settings",
+    "ISYNTH_PT_retarget",
 }
 
 
