@@ -57,7 +57,8 @@ def _role_property(index: int):
 def _target_property(index: int):
     return PointerProperty(
         name=f"Target {index + 1}", type=bpy.types.Object, poll=_armature_poll,
-        description="An existing SMPL rig to animate (its current animation is stashed). Empty: a new rig",
+        description="An existing SMPL rig to animate, or your own avatar (the motion is retargeted onto it from a "
+                    "new SMPL rig); its current animation is stashed. Empty: a new SMPL rig",
     )
 
 

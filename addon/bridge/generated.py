@@ -26,7 +26,8 @@ class GeneratedObjects:
     """What :func:`add_generated_interaction` made or changed."""
 
     collection: bpy.types.Collection
-    armatures: list = field(default_factory=list)
+    rigs: list = field(default_factory=list)  # per person: the rig keyed (new or the chosen one)
+    armatures: list = field(default_factory=list)  # the new ones
     bodies: list = field(default_factory=list)
     actions: list = field(default_factory=list)
 
@@ -90,6 +91,7 @@ def _build(scene, prompt, variations, targets, fps, frame_start, set_frame_range
             made.actions.append(action)
     for rig in rigs:
         _name_variation_tracks(rig)
+    made.rigs = rigs
     if set_frame_range:
         set_scene_fps(scene, fps)
         longest = max(build.motion.num_frames for v in variations for build in v.builds)

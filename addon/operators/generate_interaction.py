@@ -17,6 +17,7 @@ import bpy
 from bpy.props import BoolProperty, EnumProperty, FloatProperty, IntProperty, StringProperty
 
 from ..bridge.generated import add_generated_interaction, is_smpl_rig
+from ..bridge.generated_avatars import check_avatar, retarget_onto_avatars
 from ..bridge.scene_points import collection_scene_points
 from ..bridge.scene_time import scene_fps
 from ..core import api, generation_runtime, worker_service
@@ -54,8 +55,9 @@ class ISYNTH_OT_generate_interaction(bpy.types.Operator):
     variations: _argument(IntProperty, name="Variations", min=1)
     scene: _argument(StringProperty, name="Scene", description="Scene collection by name ('' with the "
                      "argument given: no scene)")
-    targets: _argument(StringProperty, name="Targets", description="Comma-separated SMPL rig names per person "
-                       "('' or '-': a new rig)")
+    targets: _argument(StringProperty, name="Targets", description="Comma-separated rig or avatar names per "
+                       "person ('' or '-': a new SMPL rig). An avatar that is not an SMPL rig gets the motion "
+                       "retargeted from a new SMPL rig")
     set_frame_range: _argument(BoolProperty, name="Set Frame Range", default=True)
 
     _job = None
@@ -102,10 +104,14 @@ class ISYNTH_OT_generate_interaction(bpy.types.Operator):
         else:
             found = panel.targets()[:persons]
         for index, obj in enumerate(found):
-            if obj is not None and not is_smpl_rig(obj):
-                raise SettingsError(
-                    f"person {index + 1}: target '{obj.name}' is not an SMPL rig; generate onto a new rig and "
-                    "retarget it onto the avatar (Retarget)")
+            if obj is None or is_smpl_rig(obj):
+                continue
+            if obj.type != "ARMATURE":
+                raise SettingsError(f"person {index + 1}: target '{obj.name}' is not an armature")
+            try:
+                check_avatar(obj)
+            except ValueError as error:
+                raise SettingsError(f"person {index + 1}: avatar '{obj.name}' cannot be retargeted onto: {error}") from None
         return found + [None] * (persons - len(found))
 
     def _scene_collection(self, panel):
@@ -229,11 +235,18 @@ class ISYNTH_OT_generate_interaction(bpy.types.Operator):
         fps = job.results[0].fps
         set_range = (self.set_frame_range if self.properties.is_property_set("set_frame_range")
                      else context.scene.isynth_generation.set_frame_range)
+        smpl_targets = [t if is_smpl_rig(t) else None for t in targets]
         try:
-            made = add_generated_interaction(context.scene, plan.settings.prompt, variations, targets, fps,
+            made = add_generated_interaction(context.scene, plan.settings.prompt, variations, smpl_targets, fps,
                                              context.scene.frame_start, set_range)
         except (RuntimeError, ValueError) as error:  # rolled back by the bridge: the scene is unchanged
             return self._fail(status, f"could not build the generated people: {error}")
+        avatars = [(made.rigs[i], t) for i, t in enumerate(targets) if t is not None and smpl_targets[i] is None]
+        try:
+            for line in retarget_onto_avatars(avatars):
+                self.report({"INFO"}, f"retargeted {line}")
+        except ValueError as error:  # checked before generating; a failure here leaves the SMPL rigs keyed
+            self.report({"WARNING"}, f"generated onto SMPL rigs, but retargeting failed: {error}")
         device = job.device_used
         notice = ""
         if plan.device == "auto" and not device.startswith("cuda"):

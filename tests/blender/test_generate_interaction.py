@@ -156,6 +156,20 @@ def test_variations_are_actions_on_the_nla_and_existing_animation_is_kept(ext):
     stashed = [s.action for t in anim.nla_tracks for s in t.strips]
     assert first in stashed and len(stashed) == 3
 
+    # Onto a Mixamo-named avatar in an A-pose: generated on a new SMPL rig, retargeted onto it.
+    from addon.core.body.model import load_body_model
+    from helpers.avatar_rigs import avatar_spec, build_avatar
+
+    avatar = build_avatar(avatar_spec("mixamo", load_body_model(None).rest_joints(), rest="A", scale=1.1), "Nurse")
+    rest_before = [tuple(b.matrix_local.col[3]) for b in avatar.data.bones]
+    before = {o.name for o in bpy.data.objects}
+    assert bpy.ops.isynth.generate_interaction(prompt="a nurse walks in", roles="staff", seconds=1.0, seed=4,
+                                               targets="Nurse") == {"FINISHED"}
+    (smpl_rig,) = generated_rigs(before)
+    assert avatar.animation_data.action.name == f"{smpl_rig.name} -> Nurse"
+    assert [tuple(b.matrix_local.col[3]) for b in avatar.data.bones] == rest_before
+    assert all(child.hide_render for child in smpl_rig.children)
+
 
 def _watch(ext, do, after_step: int = 1) -> threading.Thread:
     """A thread that calls ``do()`` once the running generation reported ``after_step`` steps."""
@@ -212,7 +226,7 @@ def test_bad_requests_change_nothing(ext, tmp_path):
         (dict(prompt=PROMPT, roles="staff,nurse"), "unknown role"),
         (dict(prompt=PROMPT, scene=empty.name), "no floor"),
         (dict(prompt=PROMPT, scene="Nowhere"), "no collection named"),
-        (dict(prompt=PROMPT, targets="Shelf"), "not an SMPL rig"),
+        (dict(prompt=PROMPT, targets="Shelf"), "not an armature"),
     ]
     for kwargs, message in cases:
         with pytest.raises(RuntimeError, match=message):
