@@ -49,11 +49,12 @@ def add_generated_interaction(scene: bpy.types.Scene, prompt: str, variations: l
                               fps: float, frame_start: int, set_frame_range: bool) -> GeneratedObjects:
     """Build everything for ``variations`` (``core.generation_plan.GeneratedVariation``, all with
     the same persons). targets: per person an existing SMPL rig object, or None for a new rig."""
+    # Read what exists first (a target deleted meanwhile fails here, before anything is made).
+    existing = {rig: _animation_state(rig) for rig in targets if rig is not None}
+    before = _datablocks()
     first = variations[0]
     collection = new_child_collection(scene, f"{' '.join(prompt.split())[:40]} (seed {first.seed})")
     made = GeneratedObjects(collection)
-    existing = {rig: _animation_state(rig) for rig in targets if rig is not None}
-    before = _datablocks()
     try:
         _build(scene, prompt, variations, targets, fps, frame_start, set_frame_range, made)
     except Exception:

@@ -10,10 +10,13 @@
    the scene's point groups use a second generator with the same seed, so adding a scene
    leaves ids and noise as they were;
 4. classifier-free guidance with the conditional and unconditional passes in ONE batched
-   forward (thesis eq. 3.21), the unconditional condition dropping the text only;
+   forward (thesis eq. 3.21), the unconditional condition dropping the text only; every x0
+   prediction keeps persons' pelvises apart (``diffusion.spacing``);
 5. the chosen sampler over the checkpoint's cosine schedule;
 6. de-normalise with the checkpoint's statistics and decode each person's features into a
-   Motion on the checkpoint's rest joints; resample to the requested fps (slerp) if it differs.
+   Motion on the checkpoint's rest joints (rotations swung onto the predicted positions and the
+   body kept above the floor, ``motion.reconcile``); resample to the requested fps (slerp) if
+   it differs.
 
 Same request and checkpoint -> bit-identical output on CPU. Nothing here imports training or
 dataset code, nor Blender.
@@ -38,9 +41,11 @@ from .diffusion.conditioning import ROLES, Conditioning, build_conditioning, sce
 from .diffusion.denoiser import InteractionDenoiser
 from .diffusion.guidance import classifier_free_guidance
 from .diffusion.samplers import SAMPLERS, SamplingCancelled, sample
+from .diffusion.spacing import keep_apart
 from .diffusion.schedule import DiffusionSchedule, cosine_schedule
 from .motion.motion import Motion
-from .motion.representation import FEATURE_DIM, NormalizationStats, RepresentationError, decode_features
+from .motion.reconcile import decode_generated
+from .motion.representation import FEATURE_DIM, NormalizationStats, RepresentationError
 from .motion.resample import resample
 from .settings import BUNDLED_CHECKPOINT  # noqa: F401  (re-exported: where generation looks by default)
 from .skeleton import NUM_BODY_JOINTS, forward_kinematics
@@ -292,6 +297,9 @@ class Generator:
         model = classifier_free_guidance(
             self.denoiser, inputs.cond.to(self.device), inputs.uncond.to(self.device), request.guidance
         )
+        # People keep their distance (diffusion/spacing.py); one person is left as is.
+        model = keep_apart(model, self.stats.mean, self.stats.std,
+                           torch.ones(1, len(request.roles), dtype=torch.bool, device=self.device))
         ran = [0]
 
         def on_step(index: int, total: int, timestep: int, x: Tensor, x0: Tensor) -> bool:
@@ -322,10 +330,11 @@ class Generator:
         )
 
     def decode(self, normalized: np.ndarray, roles: tuple[str, ...]) -> list[Motion]:
-        """(P, T, F) normalised features -> P Motions at the checkpoint fps, on its rest joints."""
+        """(P, T, F) normalised features -> P Motions at the checkpoint fps, on its rest joints:
+        rotations reconciled with the predicted positions, grounded (``motion.reconcile``)."""
         features = self.stats.denormalize(normalized.astype(np.float64))
         return [
-            decode_features(features[p], self.rest_joints, self.fps, role=role, name=f"{role} {p + 1}")
+            decode_generated(features[p], self.rest_joints, self.fps, role=role, name=f"{role} {p + 1}")
             for p, role in enumerate(roles)
         ]
 

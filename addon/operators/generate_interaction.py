@@ -192,6 +192,7 @@ class ISYNTH_OT_generate_interaction(bpy.types.Operator):
             self._show(context, job_status)
             return {"RUNNING_MODAL"}
         context.window_manager.event_timer_remove(self._timer)
+        self._timer = None
         context.workspace.status_text_set(None)
         try:
             return self._finish(context, self._plan, self._job, self._targets_found, job_status)
@@ -202,6 +203,9 @@ class ISYNTH_OT_generate_interaction(bpy.types.Operator):
 
     def cancel(self, context):
         """Blender ends the modal operator (file load, quit): stop the worker's request."""
+        if self._timer is not None:
+            context.window_manager.event_timer_remove(self._timer)
+            self._timer = None
         if self._job is not None:
             self._job.cancel()
             self._job.cleanup()
@@ -239,7 +243,8 @@ class ISYNTH_OT_generate_interaction(bpy.types.Operator):
         try:
             made = add_generated_interaction(context.scene, plan.settings.prompt, variations, smpl_targets, fps,
                                              context.scene.frame_start, set_range)
-        except (RuntimeError, ValueError) as error:  # rolled back by the bridge: the scene is unchanged
+        except (RuntimeError, ValueError, ReferenceError) as error:  # rolled back by the bridge: unchanged
+            # (ReferenceError: a chosen target was deleted while the modal generation ran.)
             return self._fail(status, f"could not build the generated people: {error}")
         avatars = [(made.rigs[i], t) for i, t in enumerate(targets) if t is not None and smpl_targets[i] is None]
         try:

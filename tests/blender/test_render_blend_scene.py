@@ -12,7 +12,6 @@ from addon.core.render.jobspec import load_job_spec
 from addon.core.render.manifest import build_manifest
 from addon.core.render.mp4 import mp4_frame_count, mp4_video_codec
 from addon.bridge.cameras import matrix_from_numpy
-from helpers.tiny_checkpoint import write_tiny_checkpoint
 
 CAMERA = look_at(np.array([0.0, -4.0, 1.5]), np.array([0.0, 0.0, 1.0]))  # Blender convention
 
@@ -37,6 +36,7 @@ def save_room(path):
 @pytest.fixture
 def job(tmp_path):
     save_room(tmp_path / "room.blend")
+    from helpers.tiny_checkpoint import write_tiny_checkpoint  # torch: not in the compat envs
     checkpoint = write_tiny_checkpoint(tmp_path)
     (tmp_path / "jobs.toml").write_text(f"""
 [[scenes]]

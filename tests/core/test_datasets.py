@@ -13,7 +13,7 @@ from addon.core.data.bundles import read_bundle_clips, visibility_runs
 from addon.core.data.clip import Clip, DatasetError
 from addon.core.data.humanml3d import read_captions, read_humanml3d
 from addon.core.data.interhuman import read_interhuman
-from addon.core.data.joint_ik import fit_local_rotations
+from addon.core.motion.joint_ik import fit_local_rotations
 from addon.core.data.mirror import mirror_clip, mirror_motion, mirror_text
 from addon.core.motion.motion import Motion
 from addon.core.recon.bundle import Bundle, write_bundle

@@ -22,6 +22,7 @@ from addon.core import api
 from addon.core.diffusion.checkpoint import CheckpointError, checkpoint_paths
 from addon.core.diffusion.guidance import unguided
 from addon.core.diffusion.samplers import SAMPLERS, SamplingCancelled
+from addon.core.diffusion.spacing import keep_apart
 from addon.core.generate import (
     BUNDLED_CHECKPOINT,
     GenerationError,
@@ -75,11 +76,11 @@ def test_same_seed_is_bit_identical_and_another_seed_differs(generator, checkpoi
 def test_guidance_one_is_the_unguided_conditional_model(generator, sampler):
     req = request(guidance=1.0, sampler=sampler, steps=6)
     inputs = generator.prepare(req)
-    # The same start, sampled directly with the conditional model and no guidance at all.
-    x0 = SAMPLERS[sampler](
-        unguided(generator.denoiser, inputs.cond), inputs.x_T, 6,
-        generator=inputs.generator, schedule=generator.schedule,
-    )
+    # The same start, sampled directly with the conditional model and no guidance at all (the
+    # persons kept apart, as generate() always does).
+    model = keep_apart(unguided(generator.denoiser, inputs.cond), generator.stats.mean, generator.stats.std,
+                       torch.ones(1, len(req.roles), dtype=torch.bool))
+    x0 = SAMPLERS[sampler](model, inputs.x_T, 6, generator=inputs.generator, schedule=generator.schedule)
     direct = generator.decode(x0[0].numpy(), req.roles)
     result = generator.generate(req)
     for a, b in zip(result.motions, direct):

@@ -33,7 +33,7 @@ from ..motion.motion import Motion
 from ..motion.resample import resample
 from ..skeleton import NUM_BODY_JOINTS
 from .clip import Clip, DatasetError, load_float_array, read_id_list, read_text_lines
-from .joint_ik import fit_local_rotations, motion_from_local_rotations
+from ..motion.joint_ik import fit_local_rotations, motion_from_local_rotations
 
 HUMANML3D_FPS = 20.0
 SOURCE = "humanml3d"

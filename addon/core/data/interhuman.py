@@ -41,7 +41,7 @@ from ..motion.resample import resample
 from ..rotations import rotation_6d_to_matrix
 from ..skeleton import NUM_BODY_JOINTS
 from .clip import Clip, DatasetError, load_float_array, read_id_list, read_text_lines
-from .joint_ik import fit_root_rotation, motion_from_local_rotations
+from ..motion.joint_ik import fit_root_rotation, motion_from_local_rotations
 
 INTERHUMAN_FPS = 30.0
 SOURCE = "interhuman"

@@ -16,6 +16,7 @@ import numpy as np
 from ..data.procedural.dataset import ProceduralClip
 from ..data.procedural.labels import SCRIPT_INDEX, TOUCH_SCRIPTS
 from ..files import atomic_write
+from ..motion.reconcile import generated_joints
 from ..motion.representation import fk_joints_from_features
 from ..train.features import encode_clip
 
@@ -66,7 +67,7 @@ def generated_clip(features: np.ndarray, like: EvalClip, rest_joints: np.ndarray
     features = np.asarray(features, dtype=np.float32)
     return EvalClip(
         features=features,
-        joints=fk_joints_from_features(features.astype(np.float64), rest_joints),
+        joints=generated_joints(features, rest_joints),  # what a rig shows (generate.Generator.decode)
         roles=like.roles if roles is None else roles,
         text=like.text if text is None else text,
         script=like.script if script is None else script,

@@ -66,9 +66,12 @@ def render_markdown(result: dict, sheet: Path | None) -> str:
         "real test embeddings (the real row: validation split vs test split). Diversity: mean distance of "
         "300 random pairs (or N). MModality: "
         f"{sizes['mm_prompts']} prompts × {sizes['mm_generations']} generations at the fast setting. "
-        "Classifier: share of clips whose predicted script is the prompt's. Physical metrics (joints from "
-        "forward kinematics of the features on the checkpoint skeleton, real and generated alike): "
-        "mean ± 95 % half-width over clips; person penetration leaves the forearms out (they do the "
+        "Classifier: share of clips whose predicted script is the prompt's. Physical metrics on the joints a "
+        "rig shows (forward kinematics on the checkpoint skeleton; for generated clips of the rotations "
+        "swung onto the predicted positions and grounded, as Generate Interaction decodes them, "
+        "`core/motion/reconcile.py`): mean ± 95 % half-width over clips; Pos-FK is the raw disagreement "
+        "between the predicted positions and forward kinematics of the predicted rotations, before that "
+        "decode; person penetration leaves the forearms out (they do the "
         "touching, scored by contact recall).",
         "",
         f"Samplers: default {meta['default_sampler'][0]} {meta['default_sampler'][1]} steps, fast "

@@ -1,6 +1,7 @@
 """Batched sampling for the evaluation: many requests through one warm Generator, B rows a pass.
 
-The add-on samples one request at a time (:meth:`..generate.Generator.generate`); scoring a
+Sampling is the add-on's: guided, with persons kept apart (``diffusion.spacing``). The add-on
+samples one request at a time (:meth:`..generate.Generator.generate`); scoring a
 test set that way would cost minutes more on a CPU. Here rows of different persons, lengths
 and scenes share a batch through the conditioning's padding masks; every row's person ids,
 scene groups and noise come from one generator seeded per batch, so results depend on the
@@ -18,6 +19,7 @@ import torch
 from ..diffusion.conditioning import build_conditioning, scene_tokens
 from ..diffusion.guidance import classifier_free_guidance
 from ..diffusion.samplers import sample
+from ..diffusion.spacing import keep_apart
 from ..generate import Generator
 
 
@@ -62,6 +64,8 @@ def sample_features(
         x_T = torch.randn((len(chunk), persons, frames, config.feature_dim), generator=rng, dtype=torch.float32)
         model = classifier_free_guidance(generator.denoiser, cond.to(generator.device), uncond.to(generator.device),
                                          guidance)
+        valid = torch.tensor([[p < len(r.roles) for p in range(persons)] for r in chunk], dtype=torch.bool)
+        model = keep_apart(model, generator.stats.mean, generator.stats.std, valid.to(generator.device))
         with torch.inference_mode():
             x0 = sample(sampler, model, x_T.to(generator.device), int(steps), generator=rng,
                         schedule=generator.schedule)

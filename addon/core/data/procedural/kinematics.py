@@ -15,7 +15,7 @@ import numpy as np
 from ...axes import Y_UP_TO_Z_UP
 from ...rotations import axis_angle_to_matrix, axis_angle_to_quaternion, matrix_to_quaternion
 from ...skeleton import JOINT_INDEX, NUM_JOINTS, PARENTS, forward_kinematics
-from ..joint_ik import minimal_rotation
+from ...motion.joint_ik import minimal_rotation
 
 J = JOINT_INDEX
 FOOT_JOINT_Z = 0.03  # a flat foot's foot joint (SMPL's toe base) above the floor, metres
