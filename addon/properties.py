@@ -1,6 +1,7 @@
 """Properties the panel edits and shows.
 
 ``Scene.isynth_generation``: the Generate Interaction settings (saved with the .blend).
+``Scene.isynth_retarget``: the Retarget section's settings and (person, avatar) pairs.
 ``WindowManager.isynth_status``: what is happening now (not saved): the environment check,
 the running generation's progress and its last message.
 """
@@ -8,6 +9,7 @@ the running generation's progress and its last message.
 import bpy
 from bpy.props import (
     BoolProperty,
+    CollectionProperty,
     EnumProperty,
     FloatProperty,
     IntProperty,
@@ -16,6 +18,7 @@ from bpy.props import (
 )
 
 from .core.generation_settings import MAX_PERSONS, MAX_VARIATIONS, QUALITY_PRESETS
+from .operators.retarget import config_properties
 
 ROLE_ITEMS = (
     ("staff", "Staff", "A nurse, carer or other staff member"),
@@ -103,6 +106,21 @@ class ISYNTH_PG_generation(bpy.types.PropertyGroup):
         return [getattr(self, f"target_{i + 1}") for i in range(self.persons)]
 
 
+class ISYNTH_PG_retarget_pair(bpy.types.PropertyGroup):
+    source: PointerProperty(name="Person", type=bpy.types.Object, poll=_armature_poll)
+    target: PointerProperty(name="Avatar", type=bpy.types.Object, poll=_armature_poll)
+
+
+@config_properties
+class ISYNTH_PG_retarget_settings(bpy.types.PropertyGroup):
+    source: PointerProperty(name="Source", type=bpy.types.Object, poll=_armature_poll,
+                            description="The SMPL rig (a generated or imported person)")
+    target: PointerProperty(name="Avatar", type=bpy.types.Object, poll=_armature_poll,
+                            description="Your humanoid armature")
+    pairs: CollectionProperty(type=ISYNTH_PG_retarget_pair)
+    report: StringProperty(name="Last Result", default="")
+
+
 class ISYNTH_PG_status(bpy.types.PropertyGroup):
     environment: StringProperty(
         name="Environment",
@@ -115,17 +133,19 @@ class ISYNTH_PG_status(bpy.types.PropertyGroup):
     generation_device: StringProperty(name="Device", description="Where the last generation ran", default="")
 
 
-classes = (ISYNTH_PG_generation, ISYNTH_PG_status)
+classes = (ISYNTH_PG_generation, ISYNTH_PG_retarget_pair, ISYNTH_PG_retarget_settings, ISYNTH_PG_status)
 _register_classes, _unregister_classes = bpy.utils.register_classes_factory(classes)
 
 
 def register() -> None:
     _register_classes()
     bpy.types.Scene.isynth_generation = PointerProperty(type=ISYNTH_PG_generation)
+    bpy.types.Scene.isynth_retarget = PointerProperty(type=ISYNTH_PG_retarget_settings)
     bpy.types.WindowManager.isynth_status = PointerProperty(type=ISYNTH_PG_status)
 
 
 def unregister() -> None:
     del bpy.types.WindowManager.isynth_status
+    del bpy.types.Scene.isynth_retarget
     del bpy.types.Scene.isynth_generation
     _unregister_classes()

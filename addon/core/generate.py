@@ -11,7 +11,8 @@
    leaves ids and noise as they were;
 4. classifier-free guidance with the conditional and unconditional passes in ONE batched
    forward (thesis eq. 3.21), the unconditional condition dropping the text only; every x0
-   prediction keeps persons' pelvises apart (``diffusion.spacing``);
+   prediction keeps persons' pelvises apart (``diffusion.spacing``) and legs out of the
+   scene's furniture (``diffusion.keep_out``);
 5. the chosen sampler over the checkpoint's cosine schedule;
 6. de-normalise with the checkpoint's statistics and decode each person's features into a
    Motion on the checkpoint's rest joints (rotations swung onto the predicted positions and the
@@ -41,6 +42,7 @@ from .diffusion.conditioning import ROLES, Conditioning, build_conditioning, sce
 from .diffusion.denoiser import InteractionDenoiser
 from .diffusion.guidance import classifier_free_guidance
 from .diffusion.samplers import SAMPLERS, SamplingCancelled, sample
+from .diffusion.keep_out import escape_map, keep_out
 from .diffusion.spacing import keep_apart
 from .diffusion.schedule import DiffusionSchedule, cosine_schedule
 from .motion.motion import Motion
@@ -300,6 +302,9 @@ class Generator:
         # People keep their distance (diffusion/spacing.py); one person is left as is.
         model = keep_apart(model, self.stats.mean, self.stats.std,
                            torch.ones(1, len(request.roles), dtype=torch.bool, device=self.device))
+        if request.scene_points is not None and self.denoiser.config.use_scene:
+            # ... and out of the furniture (diffusion/keep_out.py).
+            model = keep_out(model, self.stats.mean, self.stats.std, [escape_map(request.scene_points)])
         ran = [0]
 
         def on_step(index: int, total: int, timestep: int, x: Tensor, x0: Tensor) -> bool:

@@ -3,13 +3,13 @@
 ``client_for`` hands out the running :class:`WorkerClient` for an interpreter, starting a new
 process on first use, after the old one died, or when the preferences chose another
 interpreter. ``stop_worker`` ends it; the add-on calls it on unregister, and ``atexit`` calls
-it when Blender quits (the worker also exits by itself when its stdin closes, so even a
-killed Blender leaves no worker behind).
+it when Blender quits (the operators' ``register`` adds it to ``atexit`` and ``unregister``
+takes it off again; the worker also exits by itself when its stdin closes, so even a killed
+Blender leaves no worker behind).
 """
 
 from __future__ import annotations
 
-import atexit
 import threading
 
 from .environment import Interpreter
@@ -49,5 +49,3 @@ def stop_worker() -> None:
             _client.stop()
             _client = None
 
-
-atexit.register(stop_worker)

@@ -1,5 +1,7 @@
 """Operators: read properties, build a frozen config, call one core.api function, hand arrays to bridge."""
 
+import atexit
+
 import bpy
 
 from ..core import worker_service
@@ -39,6 +41,7 @@ _MENU_ENTRIES = (
 
 
 def register() -> None:
+    atexit.register(worker_service.stop_worker)  # Blender quits: the warm worker goes too
     _register_classes()
     for menu, draw in _MENU_ENTRIES:
         menu.append(draw)
@@ -47,6 +50,7 @@ def register() -> None:
 def unregister() -> None:
     # The warm worker goes with the extension (a running generation ends with it).
     worker_service.stop_worker()
+    atexit.unregister(worker_service.stop_worker)
     for menu, draw in reversed(_MENU_ENTRIES):
         menu.remove(draw)
     _unregister_classes()

@@ -1,33 +1,11 @@
 """3D Viewport > Sidebar > Interaction > Retarget: SMPL persons onto the user's avatars.
 
 The settings live on the scene (``scene.isynth_retarget``), so the pairs are saved with the
-file. The panel class registers that property itself (Blender calls its ``register`` when
-the class is registered, after the property groups listed before it).
+file (``addon/properties.py`` registers it).
 """
 
 import bpy
-from bpy.props import CollectionProperty, PointerProperty, StringProperty
-
-from ..operators.retarget import config_properties, copy_config
-
-
-def _is_armature(_, obj) -> bool:
-    return obj.type == "ARMATURE"
-
-
-class ISYNTH_PG_retarget_pair(bpy.types.PropertyGroup):
-    source: PointerProperty(name="Person", type=bpy.types.Object, poll=_is_armature)
-    target: PointerProperty(name="Avatar", type=bpy.types.Object, poll=_is_armature)
-
-
-@config_properties
-class ISYNTH_PG_retarget_settings(bpy.types.PropertyGroup):
-    source: PointerProperty(name="Source", type=bpy.types.Object, poll=_is_armature,
-                            description="The SMPL rig (a generated or imported person)")
-    target: PointerProperty(name="Avatar", type=bpy.types.Object, poll=_is_armature,
-                            description="Your humanoid armature")
-    pairs: CollectionProperty(type=ISYNTH_PG_retarget_pair)
-    report: StringProperty(name="Last Result", default="")
+from ..operators.retarget import copy_config
 
 
 class ISYNTH_PT_retarget(bpy.types.Panel):
@@ -38,14 +16,6 @@ class ISYNTH_PT_retarget(bpy.types.Panel):
     bl_region_type = "UI"
     bl_category = "Interaction"
     bl_options = {"DEFAULT_CLOSED"}
-
-    @classmethod
-    def register(cls):
-        bpy.types.Scene.isynth_retarget = PointerProperty(type=ISYNTH_PG_retarget_settings)
-
-    @classmethod
-    def unregister(cls):
-        del bpy.types.Scene.isynth_retarget
 
     def draw(self, context):
         layout = self.layout
@@ -94,4 +64,5 @@ class ISYNTH_PT_retarget(bpy.types.Panel):
                     box.label(text=part)
 
 
-classes = (ISYNTH_PG_retarget_pair, ISYNTH_PG_retarget_settings, ISYNTH_PT_retarget)
+classes = (ISYNTH_PT_retarget,)
+

@@ -21,8 +21,8 @@ from torch import Tensor
 
 from ..motion.representation import POSITIONS
 
-MIN_PELVIS_DISTANCE_M = 0.45  # two torsos (capsule radius ~0.15 m) plus room for an arm between them
-SMOOTHING_FRAMES = 11  # the push is averaged over this many frames: it moves people, never their planted feet
+MIN_PELVIS_DISTANCE_M = 0.6  # two torsos (capsule radius ~0.15 m), bent legs and an arm between them
+SMOOTHING_FRAMES = 21  # the push is averaged over this many frames: it moves people, never their planted feet
 
 Model = Callable[[Tensor, Tensor], Tensor]
 

@@ -1,6 +1,7 @@
 """Batched sampling for the evaluation: many requests through one warm Generator, B rows a pass.
 
-Sampling is the add-on's: guided, with persons kept apart (``diffusion.spacing``). The add-on
+Sampling is the add-on's: guided, with persons kept apart (``diffusion.spacing``) and out of
+the furniture (``diffusion.keep_out``). The add-on
 samples one request at a time (:meth:`..generate.Generator.generate`); scoring a
 test set that way would cost minutes more on a CPU. Here rows of different persons, lengths
 and scenes share a batch through the conditioning's padding masks; every row's person ids,
@@ -19,6 +20,7 @@ import torch
 from ..diffusion.conditioning import build_conditioning, scene_tokens
 from ..diffusion.guidance import classifier_free_guidance
 from ..diffusion.samplers import sample
+from ..diffusion.keep_out import escape_map, keep_out
 from ..diffusion.spacing import keep_apart
 from ..generate import Generator
 
@@ -66,6 +68,9 @@ def sample_features(
                                          guidance)
         valid = torch.tensor([[p < len(r.roles) for p in range(persons)] for r in chunk], dtype=torch.bool)
         model = keep_apart(model, generator.stats.mean, generator.stats.std, valid.to(generator.device))
+        if scenes is not None:
+            model = keep_out(model, generator.stats.mean, generator.stats.std,
+                             [None if r.scene_points is None else escape_map(r.scene_points) for r in chunk])
         with torch.inference_mode():
             x0 = sample(sampler, model, x_T.to(generator.device), int(steps), generator=rng,
                         schedule=generator.schedule)
