@@ -1,0 +1,46 @@
+"""The checkpoint that ships in addon/assets: small enough, self-describing, and trained."""
+
+import json
+
+import numpy as np
+import pytest
+
+from addon.core.data.procedural.dataset import DATA_VERSION
+from addon.core.generate import BUNDLED_CHECKPOINT, GenerationRequest, load_generator
+from addon.core.text.encoders import MINILM_ID
+
+
+@pytest.fixture(scope="module")
+def meta():
+    return json.loads(BUNDLED_CHECKPOINT.with_suffix(".json").read_text())
+
+
+def test_it_is_small_and_describes_itself(meta):
+    size = BUNDLED_CHECKPOINT.stat().st_size + BUNDLED_CHECKPOINT.with_suffix(".json").stat().st_size
+    assert size <= 40 * 2**20
+    assert meta["text_encoder"] == MINILM_ID
+    assert meta["representation"]["fps"] >= 10
+    assert meta["representation"]["max_frames"] / meta["representation"]["fps"] >= 10.0
+    assert meta["network"]["max_persons"] >= 3
+    training = meta["training"]
+    assert training["weights"]  # which weights ship (EMA, raw, or an average of checkpoints)
+    assert training["procedural_data_version"] == f"data{DATA_VERSION}"
+    assert any(source["kind"] == "procedural" for source in training["data"])
+    assert {"default_sampler", "fast_sampler", "checks", "summary"} <= set(meta["evaluation"])
+
+
+@pytest.fixture(scope="module")
+def generator():
+    return load_generator(BUNDLED_CHECKPOINT, "cpu")
+
+
+def test_it_generates_people_who_stand_on_the_floor(generator):
+    """A trained model, unlike random weights, puts two people's feet on the floor."""
+    request = GenerationRequest(prompt="a nurse and a patient stand and talk", roles=("staff", "patient"),
+                                seconds=4.0, fps=None, seed=0, sampler="dpmpp_2m", steps=10, device="cpu")
+    result = generator.generate(request)
+    assert result.joints.shape == (2, 40, 22, 3)
+    feet = result.joints[:, :, [10, 11], 2].min(axis=-1)  # (P, T) lowest foot joint
+    assert np.all(np.abs(np.median(feet, axis=1)) < 0.08)
+    heads = result.joints[:, :, 15, 2]
+    assert np.all(np.median(heads, axis=1) > 1.2)  # upright, roughly adult height
