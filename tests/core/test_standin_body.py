@@ -56,6 +56,10 @@ def face_normals(vertices, faces):
 # --- the asset -----------------------------------------------------------------------------
 
 
+# key -> (max, mean) absolute difference allowed between the asset and a build on another machine.
+MACHINE_DEPENDENT = {"weights": (0.15, 1e-4), "shapedirs": (1e-4, 5e-7)}
+
+
 def test_asset_is_a_fresh_build(stored, fresh):
     assert set(fresh) == set(STANDIN_KEYS) == set(stored)
     for key in STANDIN_KEYS:
@@ -63,6 +67,13 @@ def test_asset_is_a_fresh_build(stored, fresh):
             assert list(stored[key]) == list(fresh[key])
         elif np.issubdtype(fresh[key].dtype, np.integer):
             np.testing.assert_array_equal(stored[key], fresh[key], err_msg=key)
+        elif key in MACHINE_DEPENDENT:
+            # The bone-heat solve (scipy's sparse LU) lands differently on other CPUs: seen on
+            # this project's machines, up to 0.08 in the weights of 3 % of the vertices and
+            # 3.4e-5 m in the shape directions built on them. Same design, not the same bits.
+            difference = np.abs(stored[key] - fresh[key])
+            limit_max, limit_mean = MACHINE_DEPENDENT[key]
+            assert difference.max() <= limit_max and difference.mean() <= limit_mean, (key, difference.max())
         else:
             # Stored as float64; only round-off from another machine's BLAS may differ.
             np.testing.assert_allclose(stored[key], fresh[key], rtol=0, atol=1e-9, err_msg=key)

@@ -111,7 +111,8 @@ def save_clips(path: str | Path, clips: list[EvalClip]) -> Path:
 
 
 def load_clips(path: str | Path, rest_joints: np.ndarray) -> list[EvalClip]:
-    """Read :func:`save_clips`' file; joints are recomputed from the features on ``rest_joints``."""
+    """Read :func:`save_clips`' file; joints are recomputed from the features on ``rest_joints`` (the
+    real-data decode: caches hold real clips)."""
     import json
 
     with np.load(path, allow_pickle=False) as data:
