@@ -133,7 +133,7 @@ def render_override_pass(scene: bpy.types.Scene, kind: str, folder: Path, hidden
     render, cycles, view_layer = scene.render, scene.cycles, scene.view_layers[0]
     saved = {
         "engine": render.engine, "view": scene.view_settings.view_transform, "blur": render.use_motion_blur,
-        "override": view_layer.material_override, "world": scene.world,
+        "override": view_layer.material_override, "world": scene.world, "dither": render.dither_intensity,
     }
     saved_hidden = [(obj, obj.hide_render) for obj in hidden]
     world = bpy.data.worlds.new(f"isynth {kind} world")
@@ -156,6 +156,7 @@ def render_override_pass(scene: bpy.types.Scene, kind: str, folder: Path, hidden
         except TypeError:
             scene.view_settings.view_transform = "Standard"
         render.use_motion_blur = False
+        render.dither_intensity = 0.0  # exact mask and depth values (4.2 dithers 8-bit output by default)
         scene.world = world
         view_layer.material_override = emission_override(f"isynth {kind}", kind, near, far)
         for obj in hidden:
@@ -165,7 +166,7 @@ def render_override_pass(scene: bpy.types.Scene, kind: str, folder: Path, hidden
         (cycles.samples, cycles.use_denoising, cycles.max_bounces, cycles.filter_width,
          cycles.use_adaptive_sampling) = cycles_saved
         render.engine, scene.view_settings.view_transform = saved["engine"], saved["view"]
-        render.use_motion_blur = saved["blur"]
+        render.use_motion_blur, render.dither_intensity = saved["blur"], saved["dither"]
         view_layer.material_override = saved["override"]
         scene.world = saved["world"]
         for obj, flag in saved_hidden:
