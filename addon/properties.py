@@ -45,12 +45,11 @@ DEVICE_ITEMS = (
 STATE_ITEMS = tuple((s, s.title(), "") for s in ("IDLE", "RUNNING", "CANCELLING", "DONE", "CANCELLED", "ERROR"))
 
 
-def _armature_poll(self, obj):
-    return obj.type == "ARMATURE"
+# Objects and collections are referred to by name (picked with prop_search in the panels).
 
 
 def _collection_property(name: str, description: str):
-    return PointerProperty(name=name, description=description, type=bpy.types.Collection)
+    return StringProperty(name=name, description=description, default="")
 
 
 def _role_property(index: int):
@@ -58,8 +57,8 @@ def _role_property(index: int):
 
 
 def _target_property(index: int):
-    return PointerProperty(
-        name=f"Target {index + 1}", type=bpy.types.Object, poll=_armature_poll,
+    return StringProperty(
+        name=f"Target {index + 1}", default="",
         description="An existing SMPL rig to animate, or your own avatar (the motion is retargeted onto it from a "
                     "new SMPL rig); its current animation is stashed. Empty: a new SMPL rig",
     )
@@ -99,26 +98,35 @@ class ISYNTH_PG_generation(bpy.types.PropertyGroup):
     set_frame_range: BoolProperty(name="Set Frame Range", description="Set the scene's fps and frame range to "
                                   "the generated clip", default=True)
 
-    def roles(self) -> tuple[str, ...]:
-        return tuple(getattr(self, f"role_{i + 1}") for i in range(self.persons))
-
-    def targets(self) -> list:
-        return [getattr(self, f"target_{i + 1}") for i in range(self.persons)]
 
 
 class ISYNTH_PG_retarget_pair(bpy.types.PropertyGroup):
-    source: PointerProperty(name="Person", type=bpy.types.Object, poll=_armature_poll)
-    target: PointerProperty(name="Avatar", type=bpy.types.Object, poll=_armature_poll)
+    source: StringProperty(name="Person", description="The SMPL rig's name")
+    target: StringProperty(name="Avatar", description="The avatar armature's name")
 
 
 @config_properties
 class ISYNTH_PG_retarget_settings(bpy.types.PropertyGroup):
-    source: PointerProperty(name="Source", type=bpy.types.Object, poll=_armature_poll,
+    source: StringProperty(name="Source",
                             description="The SMPL rig (a generated or imported person)")
-    target: PointerProperty(name="Avatar", type=bpy.types.Object, poll=_armature_poll,
+    target: StringProperty(name="Avatar",
                             description="Your humanoid armature")
     pairs: CollectionProperty(type=ISYNTH_PG_retarget_pair)
     report: StringProperty(name="Last Result", default="")
+
+
+def panel_roles(settings: ISYNTH_PG_generation) -> tuple[str, ...]:
+    """The roles of the panel's persons."""
+    return tuple(getattr(settings, f"role_{i + 1}") for i in range(settings.persons))
+
+
+def panel_targets(settings: ISYNTH_PG_generation) -> list[str]:
+    """Per person the chosen rig's name ("" for a new rig).
+
+    Functions, not methods: Blender 4.2 crashes at exit after unregistering a PropertyGroup
+    subclass that defines methods (4.5 and 5.0 do not).
+    """
+    return [getattr(settings, f"target_{i + 1}") for i in range(settings.persons)]
 
 
 class ISYNTH_PG_status(bpy.types.PropertyGroup):

@@ -25,7 +25,7 @@ from ..core.environment import GenerationEnvironmentError, select_interpreter
 from ..core.generation_plan import new_job
 from ..core.generation_settings import GenerationSettings, SettingsError, parse_roles
 from ..preferences import preferences_of
-from ..properties import DEVICE_ITEMS, QUALITY_ITEMS, SAMPLER_ITEMS
+from ..properties import DEVICE_ITEMS, QUALITY_ITEMS, SAMPLER_ITEMS, panel_roles, panel_targets
 
 TIMER_S = 0.1
 BLOCKING_TIMEOUT_S = 1800.0
@@ -75,7 +75,7 @@ class ISYNTH_OT_generate_interaction(bpy.types.Operator):
     def _settings(self, context):
         """(GenerationSettings, targets, scene collection or None); SettingsError on bad input."""
         panel = context.scene.isynth_generation
-        roles = parse_roles(self.roles) if self.properties.is_property_set("roles") else panel.roles()
+        roles = parse_roles(self.roles) if self.properties.is_property_set("roles") else panel_roles(panel)
         if self.properties.is_property_set("fps"):
             fps = self.fps or None
         else:
@@ -102,7 +102,11 @@ class ISYNTH_OT_generate_interaction(bpy.types.Operator):
                 else:
                     found.append(bpy.data.objects[name])
         else:
-            found = panel.targets()[:persons]
+            found = []
+            for index, name in enumerate(panel_targets(panel)[:persons]):
+                if name and name not in bpy.data.objects:
+                    raise SettingsError(f"person {index + 1}: no object named {name!r}")
+                found.append(bpy.data.objects[name] if name else None)
         for index, obj in enumerate(found):
             if obj is None or is_smpl_rig(obj):
                 continue
@@ -115,13 +119,12 @@ class ISYNTH_OT_generate_interaction(bpy.types.Operator):
         return found + [None] * (persons - len(found))
 
     def _scene_collection(self, panel):
-        if not self.properties.is_property_set("scene"):
-            return panel.scene_collection
-        if not self.scene.strip():
+        name = self.scene if self.properties.is_property_set("scene") else panel.scene_collection
+        if not name.strip():
             return None
-        collection = bpy.data.collections.get(self.scene)
+        collection = bpy.data.collections.get(name)
         if collection is None:
-            raise SettingsError(f"scene: no collection named {self.scene!r}")
+            raise SettingsError(f"scene: no collection named {name!r}")
         return collection
 
     def _prepare(self, context):

@@ -92,10 +92,10 @@ class ISYNTH_OT_retarget(bpy.types.Operator):
         if self.use_scene_pairs:
             rows = []
             for number, pair in enumerate(context.scene.isynth_retarget.pairs, 1):
-                if pair.source is None or pair.target is None:
-                    who = repr(pair.source.name) if pair.source else "no person"
+                if not pair.source or not pair.target:
+                    who = repr(pair.source) if pair.source else "no person"
                     raise ValueError(f"pair {number} ({who}): choose both a person and an avatar")
-                rows.append((pair.source.name, pair.target.name))
+                rows.append((pair.source, pair.target))
             if not rows:
                 raise ValueError("the panel lists no (person, avatar) pairs")
         else:
@@ -183,8 +183,8 @@ class ISYNTH_OT_retarget_pairs_from_scene(bpy.types.Operator):
         listed = {p.source for p in settings.pairs if p.source}
         added = 0
         for obj in context.scene.objects:
-            if bridge.is_smpl_rig(obj) and obj not in listed:
-                settings.pairs.add().source = obj
+            if bridge.is_smpl_rig(obj) and obj.name not in listed:
+                settings.pairs.add().source = obj.name
                 added += 1
         self.report({"INFO"}, f"Listed {added} person(s)")
         return {"FINISHED"}

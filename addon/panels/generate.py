@@ -28,7 +28,7 @@ class ISYNTH_PT_generate(bpy.types.Panel):
         column.enabled = not running
         column.prop(settings, "prompt", text="")
         _draw_persons(column, settings)
-        column.prop(settings, "scene_collection", icon="SCENE_DATA")
+        column.prop_search(settings, "scene_collection", bpy.data, "collections", icon="SCENE_DATA")
         timing = column.column(align=True)
         timing.prop(settings, "seconds")
         timing.prop(settings, "use_scene_fps")
@@ -61,7 +61,7 @@ def _draw_persons(layout, settings) -> None:
     for index in range(settings.persons):
         row = box.row(align=True)
         row.prop(settings, f"role_{index + 1}", text="")
-        row.prop(settings, f"target_{index + 1}", text="", icon="ARMATURE_DATA")
+        row.prop_search(settings, f"target_{index + 1}", bpy.data, "objects", text="", icon="ARMATURE_DATA")
 
 
 def _draw_action(layout, status, running: bool) -> None:

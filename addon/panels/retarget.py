@@ -21,8 +21,8 @@ class ISYNTH_PT_retarget(bpy.types.Panel):
         layout = self.layout
         settings = context.scene.isynth_retarget
         col = layout.column(align=True)
-        col.prop(settings, "source")
-        col.prop(settings, "target")
+        col.prop_search(settings, "source", bpy.data, "objects")
+        col.prop_search(settings, "target", bpy.data, "objects")
         col = layout.column(align=True)
         col.prop(settings, "mapping")
         if settings.mapping == "FILE":
@@ -37,18 +37,18 @@ class ISYNTH_PT_retarget(bpy.types.Panel):
         row = layout.row(align=True)
         op = row.operator("isynth.retarget", icon="ARMATURE_DATA")
         copy_config(settings, op)
-        op.source = settings.source.name if settings.source else ""
-        op.target = settings.target.name if settings.target else ""
+        op.source = settings.source
+        op.target = settings.target
         export = row.operator("isynth.retarget_export_mapping", text="", icon="EXPORT")
         copy_config(settings, export)
-        export.target = settings.target.name if settings.target else ""
+        export.target = settings.target
 
         box = layout.box()
         box.label(text="All persons", icon="COMMUNITY")
         for index, pair in enumerate(settings.pairs):
             row = box.row(align=True)
-            row.prop(pair, "source", text="")
-            row.prop(pair, "target", text="")
+            row.prop_search(pair, "source", bpy.data, "objects", text="")
+            row.prop_search(pair, "target", bpy.data, "objects", text="")
             row.operator("isynth.retarget_pair_remove", text="", icon="X").index = index
         row = box.row(align=True)
         row.operator("isynth.retarget_pairs_from_scene", icon="ADD")

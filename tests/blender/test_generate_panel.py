@@ -30,6 +30,13 @@ class RecordingLayout:
             _check_icon(kwargs["icon"])
         self.calls.append(("prop", name))
 
+    def prop_search(self, data, name, search_data, search_name, **kwargs):
+        assert name in data.bl_rna.properties, f"{type(data).__name__} has no property {name!r}"
+        assert hasattr(search_data, search_name), f"no collection {search_name!r} to search"
+        if "icon" in kwargs:
+            _check_icon(kwargs["icon"])
+        self.calls.append(("prop", name))
+
     def operator(self, idname, **kwargs):
         category, name = idname.split(".")
         assert name in dir(getattr(bpy.ops, category)), f"no operator {idname}"

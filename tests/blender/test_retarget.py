@@ -245,13 +245,13 @@ def test_panel_pairs_retarget_everyone(scene_with_persons):
     avatars = [make_avatar("unreal T 2-spine", motion, f"Avatar {k}", seed=k)[1] for k in range(2)]
     settings = bpy.context.scene.isynth_retarget
     assert bpy.ops.isynth.retarget_pairs_from_scene() == {"FINISHED"}
-    assert [p.source for p in settings.pairs] == scene_with_persons
+    assert [p.source for p in settings.pairs] == [o.name for o in scene_with_persons]
     assert bpy.ops.isynth.retarget_pairs_from_scene() == {"FINISHED"}  # listed once only
     assert len(settings.pairs) == 2
     with pytest.raises(RuntimeError, match="pair 1 \\('Person 0'\\): choose both a person and an avatar"):
         bpy.ops.isynth.retarget(use_scene_pairs=True)
     for pair, avatar in zip(settings.pairs, avatars):
-        pair.target = avatar
+        pair.target = avatar.name
     assert bpy.ops.isynth.retarget(use_scene_pairs=True) == {"FINISHED"}
     assert all(a.animation_data.action for a in avatars)
     lines = settings.report.splitlines()
