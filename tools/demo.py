@@ -100,9 +100,9 @@ def generate_in_room(collection, scene: bpy.types.Scene, out: Path) -> dict | No
     scene.render.use_file_extension = False
     bpy.ops.render.render(animation=True)
     os.replace(partial, video)
-    scene.render.image_settings.file_format = "PNG"
-    if hasattr(scene.render.image_settings, "media_type"):
+    if hasattr(scene.render.image_settings, "media_type"):  # Blender 5.0: the kind first, then the format
         scene.render.image_settings.media_type = "IMAGE"
+    scene.render.image_settings.file_format = "PNG"
     return {"prompt": DEMO_PROMPT, "roles": ["staff", "patient"], "rigs": rigs, "message": status.generation_message,
             "device": status.generation_device, "frames": scene.frame_end - scene.frame_start + 1,
             "click_to_keys_s": round(click_s, 3), "video": str(video)}
