@@ -104,8 +104,9 @@ def apply_smpl_poses(
     return action
 
 
-def read_smpl_poses(armature: bpy.types.Object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The armature's active action as SMPL: (global_orient (T, 3), body_pose (T, 23, 3), transl (T, 3))."""
+def smpl_local_rotations(armature: bpy.types.Object) -> tuple[np.ndarray, np.ndarray]:
+    """The active action as SMPL local rotations (T, 24, 3, 3) and transl (T, 3), straight from the
+    keyed channels (the inverse of :func:`motion_channels`). ValueError when nothing is keyed."""
     curves = read_action(armature)
     if not curves:
         raise ValueError(f"armature {armature.name!r} has no animation to read")
@@ -121,9 +122,13 @@ def read_smpl_poses(armature: bpy.types.Object) -> tuple[np.ndarray, np.ndarray,
         values = curves.get((f'pose.bones["{ROOT_BONE}"].location', i))
         if values is not None:
             location[:, i] = values
-    local, transl = smpl_from_bone_channels(
-        quaternions, location, rest_joints_of(armature), bone_rest_rotations(armature, JOINT_NAMES)
-    )
+    return smpl_from_bone_channels(quaternions, location, rest_joints_of(armature),
+                                   bone_rest_rotations(armature, JOINT_NAMES))
+
+
+def read_smpl_poses(armature: bpy.types.Object) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The armature's active action as SMPL: (global_orient (T, 3), body_pose (T, 23, 3), transl (T, 3))."""
+    local, transl = smpl_local_rotations(armature)
     axis_angle = matrix_to_axis_angle(local)
     return axis_angle[:, 0], axis_angle[:, 1:], transl
 

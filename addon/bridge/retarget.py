@@ -16,11 +16,9 @@ import numpy as np
 from ..core.retarget.api import RetargetResult
 from ..core.retarget.mapping_file import mapping_to_json
 from ..core.retarget.rig import ROTATION_MODES, SourceMotion, TargetRig
-from ..core.rig_pose import smpl_from_bone_channels
 from ..core.skeleton import JOINT_NAMES
-from .actions import Channel, action_frames, read_action, write_action
-from .armatures import bone_rest_rotations
-from .people import rest_joints_of
+from .actions import Channel, action_frames, write_action
+from .people import rest_joints_of, smpl_local_rotations
 
 
 def _matrix_world(obj: bpy.types.Object) -> np.ndarray:
@@ -49,7 +47,7 @@ def read_source(obj: bpy.types.Object) -> SourceMotion:
     """The SMPL motion keyed on ``obj`` (its active action; ValueError if it has none)."""
     if not is_smpl_rig(obj):
         raise ValueError(f"source {obj.name!r} is not an SMPL rig (it needs bones named {', '.join(JOINT_NAMES[:4])} ...)")
-    local, transl = _smpl_poses(obj)
+    local, transl = smpl_local_rotations(obj)
     action = obj.animation_data.action
     fps = float(action.get("isynth_fps", 0.0)) or bpy.context.scene.render.fps / bpy.context.scene.render.fps_base
     frames = action_frames(obj)
@@ -62,27 +60,6 @@ def read_source(obj: bpy.types.Object) -> SourceMotion:
         frame_start=float(frames[0]) if len(frames) else 1.0,
         object_matrix=_matrix_world(obj),
     )
-
-
-def _smpl_poses(obj) -> tuple[np.ndarray, np.ndarray]:
-    """The active action as SMPL local rotations (T, 24, 3, 3) and transl (T, 3), straight from
-    the keyed channels (the inverse of :func:`.people.motion_channels`, no axis-angle detour)."""
-    curves = read_action(obj)
-    if not curves:
-        raise ValueError(f"armature {obj.name!r} has no animation to read")
-    count = len(action_frames(obj))
-    quaternions = np.tile(np.array([1.0, 0.0, 0.0, 0.0]), (count, len(JOINT_NAMES), 1))
-    for j, bone in enumerate(JOINT_NAMES):
-        for i in range(4):
-            values = curves.get((f'pose.bones["{bone}"].rotation_quaternion', i))
-            if values is not None:
-                quaternions[:, j, i] = values
-    location = np.zeros((count, 3))
-    for i in range(3):
-        values = curves.get((f'pose.bones["{JOINT_NAMES[0]}"].location', i))
-        if values is not None:
-            location[:, i] = values
-    return smpl_from_bone_channels(quaternions, location, rest_joints_of(obj), bone_rest_rotations(obj, JOINT_NAMES))
 
 
 def read_target(obj: bpy.types.Object, with_pose: bool = False) -> TargetRig:

@@ -3,7 +3,7 @@
 The scene tokens tell the model where furniture is, but a small CPU-trained model still lets
 a leg pass through a bed's side now and then. ``keep_out`` wraps the guided model like
 ``spacing.keep_apart`` does: from the scene's points it makes a height map once per request
-(the tallest obstacle point below 2.2 m in each 10 cm cell, as ``core.placement``), and for
+(``core.placement.height_map``: the tallest obstacle point below 2.2 m in each 10 cm cell), and for
 every x0 prediction finds the person-frames in which a leg joint (knee, ankle, foot) is below
 the top of the obstacle under it. Such a person moves, whole, to the nearest cell without an
 obstacle taller than 0.3 m (plus a margin), the push averaged over time like the spacing
@@ -20,11 +20,9 @@ import torch
 from torch import Tensor
 
 from ..motion.representation import POSITIONS
-from .spacing import smooth_over_time
+from ..placement import CELL_M, height_map
+from .spacing import shifted, smooth_over_time
 
-CELL_M = 0.1
-FLOOR_Z_M = 0.05
-CEILING_IGNORE_M = 2.2
 LOW_OBSTACLE_M = 0.3  # cells with something taller than this are not free to stand in
 INSIDE_TOLERANCE_M = 0.05
 MARGIN_M = 0.1  # how far past the free cell's centre a pushed person goes
@@ -45,16 +43,9 @@ class EscapeMap:
 def escape_map(points: np.ndarray) -> EscapeMap | None:
     """The EscapeMap of scene points (N, 3) metres (room frame, floor z = 0); None when the
     scene has no obstacles or no free cell."""
-    p = np.asarray(points, dtype=np.float64)
-    origin = p[:, :2].min(axis=0) - CELL_M
-    shape = tuple(np.floor((p[:, :2].max(axis=0) + CELL_M - origin) / CELL_M).astype(int) + 1)
-    index = np.floor((p[:, :2] - origin) / CELL_M).astype(np.int64)
-    top = np.full(shape, -np.inf)
-    obstacle = (p[:, 2] >= FLOOR_Z_M) & (p[:, 2] < CEILING_IGNORE_M)
-    np.maximum.at(top, (index[obstacle, 0], index[obstacle, 1]), p[obstacle, 2])
-    padded = np.pad(top, 1, constant_values=-np.inf)  # close one-cell gaps between samples
-    top = np.maximum.reduce([padded[1 + dx: 1 + dx + shape[0], 1 + dy: 1 + dy + shape[1]]
-                             for dx in (-1, 0, 1) for dy in (-1, 0, 1)])
+    grid = height_map(points)  # the same map placement uses: tallest obstacle per cell, gaps closed
+    origin, top = grid.origin, grid.top
+    shape = top.shape
     blocked = top > LOW_OBSTACLE_M
     if not blocked.any() or blocked.all():
         return None
@@ -91,13 +82,7 @@ def keep_out(model, mean: np.ndarray, std: np.ndarray, maps: list[EscapeMap | No
         for row, grid in enumerate(grids):
             if grid is not None:
                 push[row] = _row_push(legs[row], *(g.to(x0.device) for g in grid))
-        push = smooth_over_time(push)
-        shift = torch.zeros_like(positions)
-        shift[..., 0::3] = push[..., 0:1]
-        shift[..., 1::3] = push[..., 1:2]
-        out = x0.clone()
-        out[..., POSITIONS] = (positions + shift - mean_) / std_
-        return out
+        return shifted(x0, positions, smooth_over_time(push), mean_, std_)
 
     return guided
 

@@ -45,14 +45,21 @@ def keep_apart(model: Model, mean: np.ndarray, std: np.ndarray, persons_valid: T
         mean_, std_ = pos_mean.to(x0), pos_std.to(x0)
         positions = x0[..., POSITIONS] * std_ + mean_  # (B, P, T, 66) metres
         push = smooth_over_time(separation(positions[..., 0:2], valid.to(x0.device), min_distance))  # (B, P, T, 2)
-        shift = torch.zeros_like(positions)
-        shift[..., 0::3] = push[..., 0:1]
-        shift[..., 1::3] = push[..., 1:2]
-        out = x0.clone()
-        out[..., POSITIONS] = (positions + shift - mean_) / std_
-        return out
+        return shifted(x0, positions, push, mean_, std_)
 
     return guided
+
+
+def shifted(x0: Tensor, positions: Tensor, push: Tensor, mean: Tensor, std: Tensor) -> Tensor:
+    """x0 (B, P, T, F), normalised, with every joint position of each person-frame moved by
+    ``push`` (B, P, T, 2) metres in the floor plane. positions: (B, P, T, 66) metres, x0's
+    de-normalised positions; mean, std: their (66,) statistics."""
+    shift = torch.zeros_like(positions)
+    shift[..., 0::3] = push[..., 0:1]
+    shift[..., 1::3] = push[..., 1:2]
+    out = x0.clone()
+    out[..., POSITIONS] = (positions + shift - mean) / std
+    return out
 
 
 def separation(pelvis_xy: Tensor, valid: Tensor, min_distance: float) -> Tensor:
