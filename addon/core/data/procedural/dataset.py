@@ -26,7 +26,7 @@ from .scripts_two import TWO_SCRIPTS
 
 # Bump when the clips this module makes change (tests pin a fingerprint of a few clips per
 # version); caches and checkpoints record it as their data provenance.
-DATA_VERSION = 1
+DATA_VERSION = 2  # 2: more caption wordings, five captions per clip, drawn from their own stream
 FPS = 10.0
 MAX_FRAMES = 100
 MIN_FRAMES = 30
@@ -63,8 +63,12 @@ def clip_rng(seed: int, split: str, index: int, attempt: int) -> np.random.Gener
     return np.random.default_rng([seed, zlib.crc32(split.encode()), index, attempt])
 
 
+def caption_rng(seed: int, split: str, index: int, attempt: int) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(split.encode()), index, attempt, 1])
+
+
 def make_clip(seed: int, split: str, index: int, model: BodyModel | None = None, *, fps: float = FPS,
-              max_frames: int = MAX_FRAMES, script: str | None = None, texts_per_clip: int = 3) -> ProceduralClip:
+              max_frames: int = MAX_FRAMES, script: str | None = None, texts_per_clip: int = 5) -> ProceduralClip:
     """Clip ``index`` of ``split``; the same arguments always give the same clip."""
     model = model or load_body_model(None)
     last_error = ""
@@ -92,7 +96,9 @@ def make_clip(seed: int, split: str, index: int, model: BodyModel | None = None,
         caption_roles = roles
         if name in TWO_PERSON_SCRIPTS and name != "talk":
             caption_roles = sorted(roles, key=lambda r: r != "staff")  # staff first: "a nurse helps a patient"
-        texts = captions(name, caption_roles, outcome.facts, rng, texts_per_clip)
+        # Captions draw from their own stream: rewording them leaves motion, order and scene alone.
+        texts = captions(name, caption_roles, outcome.facts, caption_rng(seed, split, index, attempt),
+                         texts_per_clip)
         order = rng.permutation(len(motions))  # who is person 0 carries no meaning
         motions = [motions[i] for i in order]
         joints = joints[order]
