@@ -485,3 +485,30 @@ def test_two_process_ddp_step_equals_one_process_on_the_whole_batch(tmp_path, cl
     assert len(log_single) == len(log_ddp) == 1
     for key in ("loss", "x0", "velocity", "bone_length", "foot_contact", "grad_norm"):
         assert log_ddp[0][key] == pytest.approx(log_single[0][key], rel=1e-6, abs=1e-9), key
+
+
+def test_init_from_starts_a_new_run_from_a_checkpoints_weights_and_statistics(tmp_path, clip_folder):
+    base = train(load_train_config(make_config(tmp_path, "base", data_tables(clip_folder), optim={"steps": 4},
+                                               checkpoint={"every": 4})))
+    tune_path = make_config(tmp_path, "tune", data_tables(clip_folder), init_from=str(base),
+                            optim={"steps": 2, "learning_rate": 1e-3}, checkpoint={"every": 2})
+    config = load_train_config(tune_path)
+    assert config.init_from == base
+    trainer = Trainer(config, DistContext(), resume=False)
+    meta, arrays = load_checkpoint_files(base)
+    assert trainer.step_index == 0
+    for key, value in trainer.model.state_dict().items():
+        assert torch.equal(value, arrays.ema[key]), key  # the base run's EMA weights
+    np.testing.assert_array_equal(trainer.stats.mean, arrays.stats_mean)
+    last = train(config)
+    tuned_meta, _ = load_checkpoint_files(last)
+    assert tuned_meta.training["steps"] == 2
+    assert meta.training["init_from"] is None
+    assert tuned_meta.training["init_from"] == {
+        "path": base.name, "training": {k: v for k, v in meta.training.items() if k != "init_from"}}
+    # A resumed fine-tune keeps that provenance; a network that does not fit is refused up front.
+    assert train(config) == last
+    wrong = make_config(tmp_path, "wrong", data_tables(clip_folder), init_from=str(base),
+                        network={"preset": "tiny", "layers": 3})
+    with pytest.raises(ValueError, match=r"wrong\.toml: key 'init_from' .* network differs"):
+        Trainer(load_train_config(wrong), DistContext(), resume=False)

@@ -4,7 +4,7 @@ Layout (``configs/tiny.toml`` is a complete example; docs/training.md explains e
 
     output, seed, device, fps, max_frames, max_persons, mirror,
     body_model_dir, max_scene_points, num_workers, cpu_threads,
-    diffusion_steps                                                    top level
+    diffusion_steps, init_from                                         top level
     [[data]]        kind, path, weight (+ split | count, frames, persons)  one table per source
     [network]       preset = "default" | "tiny", plus DenoiserConfig fields to override
     [text]          encoder, clip_weights, clip_config, clip_seed
@@ -179,6 +179,7 @@ class TrainConfig:
     num_workers: int = 0
     cpu_threads: int = 0
     diffusion_steps: int = 1000
+    init_from: Path | None = None
     source_file: Path | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -253,6 +254,7 @@ def parse_train_config(raw: dict[str, Any], path: Path) -> TrainConfig:
         num_workers=top.integer("num_workers", 0, low=0),
         cpu_threads=top.integer("cpu_threads", 0, low=0),
         diffusion_steps=top.integer("diffusion_steps", TrainConfig.diffusion_steps, low=2),
+        init_from=_resolve(base, init_from) if (init_from := top.string("init_from", "")) else None,
         source_file=path,
     )
     top.finish()

@@ -47,6 +47,7 @@ from ..diffusion.losses import DiffusionLoss, LossTerms
 from ..diffusion.schedule import cosine_schedule
 from ..motion.representation import BODY_PARENTS, NormalizationStats, features_to_joints
 from ..text.encoders import CachedTextEncoder
+from .anchors import training_anchors
 from .config import OptimConfig, TrainConfig
 from .dataset import MotionDataset, SceneSpec, TrainBatch, build_text_encoder, collate, encode_texts, warm_text_cache
 from .distributed import DistContext, init_distributed, loss_shares, shutdown, wrap_model
@@ -142,10 +143,19 @@ class Trainer:
         self.rest_joints = np.asarray(self.body.rest_joints(), dtype=np.float64)
         self.text = CachedTextEncoder(build_text_encoder(config.text, self.device), max_entries=1 << 30)
         self.network_config: DenoiserConfig = dataclasses.replace(config.network, text_dim=self.text.dim)
+        initial = self._initial_checkpoint() if found is None and config.init_from else None
         clips = self._load_clips()
         checkpoint = load_checkpoint_files(found[1]) if found else None
+        # Provenance of a fine-tuned run: the checkpoint it started from and how that was trained.
+        self.init_summary = None
         if checkpoint is not None:
-            self.stats = NormalizationStats(checkpoint[1].stats_mean, checkpoint[1].stats_std)
+            self.init_summary = checkpoint[0].training.get("init_from")
+        elif initial is not None:
+            self.init_summary = {"path": Path(config.init_from).name,
+                                 "training": {k: v for k, v in initial[0].training.items() if k != "init_from"}}
+        if checkpoint is not None or initial is not None:
+            arrays = (checkpoint or initial)[1]
+            self.stats = NormalizationStats(arrays.stats_mean, arrays.stats_std)
         else:
             self.stats = feature_stats(clips, include_mirrored=config.mirror)
         net = self.network_config
@@ -154,11 +164,15 @@ class Trainer:
             scene=SceneSpec(net.use_scene, net.scene_groups, net.scene_group_size), seed=config.seed,
         )
         warm_text_cache(self.text, self.dataset.captions())
+        # The prompt anchors every checkpoint ships (train/anchors.py); their texts are cached now.
+        self.anchors = training_anchors(self.dataset.clips, self.text.encode, config.mirror, seed=config.seed)
 
         # Model (the same initial weights in every process), EMA, optimizer, loss.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(stream_seed(config.seed, "init"))
             self.model = InteractionDenoiser(self.network_config).to(self.device).train()
+        if initial is not None:  # fine-tuning: the given weights (its EMA when it has one)
+            self.model.load_state_dict(initial[1].ema or initial[1].model)
         self._params = [p for p in self.model.parameters() if p.requires_grad]
         for p in self._params:  # unused parameters still step (weight decay), the same in every process
             p.grad = torch.zeros_like(p)
@@ -182,6 +196,19 @@ class Trainer:
             self.metrics.truncate_after(self.step_index)
         self.ddp_model = wrap_model(self.model, context)
         self.batches = self._batches()
+
+    def _initial_checkpoint(self) -> tuple[CheckpointMeta, CheckpointArrays]:
+        """The ``init_from`` checkpoint, checked against this run's network and text encoder."""
+        path = Path(self.config.init_from)
+        meta, arrays = load_checkpoint_files(path)
+        where = f"{self.config.source_file or 'config'}: key 'init_from' ({path})"
+        if meta.network != config_dict(self.network_config):
+            raise ValueError(f"{where}: its network differs from the config's [network]")
+        if meta.text_encoder != self.text.encoder_id:
+            raise ValueError(f"{where}: its text encoder is {meta.text_encoder!r}, the config gives "
+                             f"{self.text.encoder_id!r}")
+        log.info("starting from the weights of %s", path)
+        return meta, arrays
 
     def _load_clips(self) -> list[FeatureClip]:
         """Every source's FeatureClips, concatenated in config order; sizes in ``self.source_sizes``."""
@@ -366,9 +393,15 @@ class Trainer:
         if not self.context.is_main:
             self.window.sums.zero_()
             return stem
-        save_checkpoint(stem, self._meta(), CheckpointArrays(
+        anchors = self.anchors
+        meta = self._meta()
+        if anchors is not None:
+            meta.anchor_texts = anchors.texts
+        save_checkpoint(stem, meta, CheckpointArrays(
             model=self.model.state_dict(), ema=self.ema, stats_mean=self.stats.mean, stats_std=self.stats.std,
             rest_joints=self.rest_joints,
+            anchor_embeddings=None if anchors is None else anchors.embeddings,
+            anchor_role_counts=None if anchors is None else anchors.role_counts,
         ))
         save_training_state(stem, TrainingState(
             step=self.step_index, optimizer=self.optimizer.state_dict(),
@@ -397,6 +430,7 @@ class Trainer:
                 "world_size": self.context.world_size,
                 "seed": c.seed,
                 "config": str(c.source_file) if c.source_file else None,
+                "init_from": self.init_summary,
                 "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             },
         )
