@@ -92,6 +92,9 @@ class ISYNTH_PG_generation(bpy.types.PropertyGroup):
     sampler: EnumProperty(name="Sampler", items=SAMPLER_ITEMS, default="PRESET")
     steps: IntProperty(name="Steps", description="Model evaluations (0: the preset's)", default=0, min=0, max=1000)
     device: EnumProperty(name="Device", items=DEVICE_ITEMS, default="AUTO")
+    anchor_prompt: BoolProperty(name="Anchor Prompt", description="Understand the prompt through the captions "
+                                "the checkpoint was trained on: new wordings are read as the training captions "
+                                "they resemble (off: the prompt's own text embedding)", default=True)
     variations: IntProperty(name="Variations", description="Seeds to generate (seed, seed + 1, ...), one action "
                             "each; extra ones go on muted NLA tracks to compare", default=1, min=1,
                             max=MAX_VARIATIONS)

@@ -5,7 +5,9 @@ raw weights of the last few checkpoints; the optimiser state stays behind), the 
 addon/assets/checkpoint/default.safetensors, and writes default.json with the network config,
 the training provenance (the config's data sources, steps, seed, the procedural generator's
 source hash), the default and fast sampler settings and the evaluation summary of
-reports/eval.json when there is one. Refuses a result over 40 MB.
+reports/eval.json when there is one. A checkpoint written before prompt anchors existed gets
+them here, from the captions of its training config's data (``train.anchors``; the procedural
+clips are made again, a few minutes). Refuses a result over 40 MB.
 
     ./run bundle-checkpoint                                # the newest checkpoint of out/train/care
     ./run bundle-checkpoint out/train/care/checkpoints/step_00003000.safetensors
@@ -59,11 +61,44 @@ def averaged_weights(source: Path, count: int) -> tuple[dict, list[str]]:
     return mean, [p.name for p in chosen]
 
 
+def anchors_for(meta, arrays, config_path: Path | None):
+    """``arrays`` with prompt anchors: its own, or those of the training config's captions."""
+    if arrays.anchor_embeddings is not None:
+        return meta, arrays
+    recorded = meta.training.get("config")
+    path = config_path or (Path(recorded) if recorded else None)
+    if path is None:
+        return meta, arrays
+    path = path if path.is_absolute() else ROOT / path
+    import numpy as np
+
+    from addon.core.body.model import load_body_model
+    from addon.core.text.encoders import load_text_encoder
+    from addon.core.train.anchors import training_anchors
+    from addon.core.train.config import load_train_config
+    from addon.core.train.sources import load_source
+
+    config = load_train_config(path)
+    rest = np.asarray(load_body_model(config.body_model_dir or None).rest_joints(), dtype=np.float64)
+    clips = [clip for index, source in enumerate(config.sources)
+             for clip in load_source(source, index, fps=config.fps, rest_joints=rest, max_persons=config.max_persons,
+                                     max_scene_points=config.max_scene_points, seed=config.seed,
+                                     mirror=config.mirror).clips]
+    encoder = load_text_encoder(meta.text_encoder)
+    anchors = training_anchors(clips, encoder.encode, config.mirror, seed=config.seed)
+    if anchors is None:
+        return meta, arrays
+    meta.anchor_texts = anchors.texts
+    return meta, dataclasses.replace(arrays, anchor_embeddings=anchors.embeddings,
+                                     anchor_role_counts=anchors.role_counts)
+
+
 def bundle(source: Path, target: Path = BUNDLED_CHECKPOINT, report: Path | None = None, weights: str = "ema",
-           average: int = 3) -> Path:
+           average: int = 3, anchors_config: Path | None = None) -> Path:
     """weights: "ema" (the run's EMA), "raw" (the optimiser's latest weights) or "average" (the raw
     weights of the newest ``average`` checkpoints, averaged)."""
     meta, arrays = load_checkpoint_files(source)
+    meta, arrays = anchors_for(meta, arrays, anchors_config)
     described = {"ema": "EMA", "raw": "raw (latest)"}.get(weights, "")
     if weights == "ema" and arrays.ema:
         arrays = dataclasses.replace(arrays, model=arrays.ema, ema=None)
@@ -98,11 +133,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", choices=("ema", "raw", "average"), default="ema",
                         help="which weights ship: the EMA, the latest raw ones, or the average of the last --average")
     parser.add_argument("--average", type=int, default=3, help="checkpoints averaged by --weights average")
+    parser.add_argument("--anchors-config", default=None,
+                        help="training TOML whose captions become the prompt anchors of a checkpoint without them "
+                             "(default: the config the checkpoint records)")
     args = parser.parse_args(argv)
     try:
         source = Path(args.checkpoint) if args.checkpoint else newest_checkpoint(Path(args.run))
         written = bundle(source, report=Path(args.report) if args.report else None, weights=args.weights,
-                         average=args.average)
+                         average=args.average,
+                         anchors_config=Path(args.anchors_config) if args.anchors_config else None)
     except (CheckpointError, OSError) as error:
         print(f"bundle-checkpoint: {error}", file=sys.stderr)
         return 2

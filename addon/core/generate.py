@@ -4,7 +4,10 @@
 ``Generator.generate`` runs one request:
 
 1. frames = round(seconds x checkpoint fps), at most the checkpoint's max frames;
-2. the prompt through the checkpoint's own text encoder (cached per prompt);
+2. the prompt through the checkpoint's own text encoder (cached per prompt), then, when the
+   checkpoint carries prompt anchors and the request allows it, onto the blend of the nearest
+   training captions of clips with the request's roles (``text.anchors``: wordings the model
+   never saw are understood as the captions they resemble; the result names them);
 3. a ``torch.Generator`` seeded with the request's seed draws, in this order, the person ids
    (without replacement, thesis 5.5) and x_T ~ N(0, I), then the sampler's noise (DDPM);
    the scene's point groups use a second generator with the same seed, so adding a scene
@@ -51,6 +54,7 @@ from .motion.representation import FEATURE_DIM, NormalizationStats, Representati
 from .motion.resample import resample
 from .settings import BUNDLED_CHECKPOINT  # noqa: F401  (re-exported: where generation looks by default)
 from .skeleton import NUM_BODY_JOINTS, forward_kinematics
+from .text.anchors import PromptAnchors, anchor_prompts
 from .text.encoders import CachedTextEncoder, load_text_encoder
 
 __all__ = [
@@ -97,6 +101,7 @@ class GenerationRequest:
     sampler, steps: the sampler (``diffusion.samplers.SAMPLERS``) and its model evaluations.
     scene_points: (N, 3) float, world, metres, Z-up, or None; ignored by a checkpoint without scenes.
     device: "auto" (CUDA when torch sees a GPU, else CPU), "cuda" or "cpu".
+    anchor_prompt: map the prompt onto the checkpoint's training captions (when it has anchors).
     """
 
     prompt: str
@@ -109,6 +114,7 @@ class GenerationRequest:
     steps: int = 10
     scene_points: np.ndarray | None = None
     device: Device = "auto"
+    anchor_prompt: bool = True
 
     def __post_init__(self) -> None:
         # frozen: normalise through object.__setattr__, once, here.
@@ -154,6 +160,8 @@ class GenerationResult:
     fps: frames per second of motions and joints. seconds_taken: wall-clock seconds of generate().
     steps: model evaluations the sampler ran (DPM-Solver++ may merge a few of the requested).
     sampler: its name. device: where it ran ("cpu", "cuda:0"). checkpoint: the weights file.
+    understood_as: the training captions the prompt was anchored to, (caption, weight) heaviest
+        first; empty when the prompt was used as it is.
     """
 
     motions: list[Motion]
@@ -164,6 +172,7 @@ class GenerationResult:
     sampler: str
     device: str
     checkpoint: str
+    understood_as: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -174,6 +183,7 @@ class SamplingInputs:
     cond, uncond: Conditioning (batch 1) with and without the text.
     generator: the request's CPU generator, already past the ids and x_T (the sampler's noise).
     frames: T, at the checkpoint's fps.
+    understood_as: see GenerationResult.
     """
 
     x_T: Tensor
@@ -181,6 +191,7 @@ class SamplingInputs:
     uncond: Conditioning
     generator: torch.Generator
     frames: int
+    understood_as: tuple[tuple[str, float], ...] = ()
 
 
 def resolve_device(device: Device) -> torch.device:
@@ -234,6 +245,23 @@ class Generator:
                 f"the network expects {self.denoiser.config.text_dim}"
             )
         self.text_encoder = CachedTextEncoder(encoder)
+        self.anchors: PromptAnchors | None = None
+        if arrays.anchor_embeddings is not None:
+            if arrays.anchor_embeddings.shape[1] != encoder.dim:
+                raise CheckpointError(f"{self.checkpoint}: prompt anchors have {arrays.anchor_embeddings.shape[1]} "
+                                      f"numbers per caption, the text encoder gives {encoder.dim}")
+            bank = arrays.anchor_embeddings / np.linalg.norm(arrays.anchor_embeddings, axis=1, keepdims=True)
+            self.anchors = PromptAnchors(meta.anchor_texts, bank.astype(np.float32), arrays.anchor_role_counts)
+
+    def encode_prompts(self, prompts: list[str], roles: list[tuple[str, ...]], anchor: bool = True
+                       ) -> tuple[Tensor, list[list[tuple[str, float]]]]:
+        """B prompts and their requests' roles -> ((B, E) float32 CPU unit embeddings to condition
+        on, per prompt the anchors it was mapped to (empty lists: used as encoded))."""
+        text = self.text_encoder.encode(prompts).to("cpu", torch.float32)
+        if not anchor or self.anchors is None:
+            return text, [[] for _ in prompts]
+        anchored = anchor_prompts(self.anchors, text, roles)
+        return anchored.embeddings, anchored.interpretation
 
     @property
     def fps(self) -> float:
@@ -270,7 +298,9 @@ class Generator:
         generator = torch.Generator().manual_seed(int(request.seed))  # CPU: same numbers on any device
         # 2. The prompt through the checkpoint's own encoder. Conditions are built on the CPU
         # (ids, masks) and moved to the device as a whole.
-        text = self.text_encoder.encode([request.prompt]).to("cpu", torch.float32) if request.prompt.strip() else None
+        text, understood = None, [[]]
+        if request.prompt.strip():
+            text, understood = self.encode_prompts([request.prompt], [request.roles], request.anchor_prompt)
         scenes = None
         config = self.denoiser.config
         if request.scene_points is not None and config.use_scene:
@@ -285,7 +315,8 @@ class Generator:
         uncond = cond.unconditional(drop_scene=False)
         shape = (1, len(request.roles), frames, config.feature_dim)
         x_T = torch.randn(shape, generator=generator, dtype=torch.float32)
-        return SamplingInputs(x_T=x_T, cond=cond, uncond=uncond, generator=generator, frames=frames)
+        return SamplingInputs(x_T=x_T, cond=cond, uncond=uncond, generator=generator, frames=frames,
+                              understood_as=tuple(understood[0]))
 
     def generate(self, request: GenerationRequest, callback: ProgressCallback | None = None) -> GenerationResult:
         """Run one request (module doc, steps 1-6).
@@ -332,6 +363,7 @@ class Generator:
             sampler=request.sampler,
             device=str(self.device),
             checkpoint=self.checkpoint,
+            understood_as=inputs.understood_as,
         )
 
     def decode(self, normalized: np.ndarray, roles: tuple[str, ...]) -> list[Motion]:

@@ -29,7 +29,8 @@ State = Literal["running", "cancelling", "done", "cancelled", "error"]
 class VariationResult:
     """One finished variation. motion_files: one AMASS .npz per person (role order);
     joints_file: (P, T, 22, 3) .npy; fps; device: where it ran ("cpu", "cuda:0");
-    seconds: the worker's sampling time."""
+    seconds: the worker's sampling time; understood_as: the training captions the prompt was
+    anchored to, (caption, weight) heaviest first (empty: used as written)."""
 
     seed: int
     motion_files: tuple[str, ...]
@@ -37,6 +38,7 @@ class VariationResult:
     fps: float
     device: str
     seconds: float
+    understood_as: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ class GenerationJob:
         request = {
             "prompt": self.settings.prompt, "roles": list(self.settings.roles), "seconds": self.settings.seconds,
             "fps": self.settings.fps, "seed": seed, "guidance": self.settings.guidance,
-            "sampler": sampler, "steps": steps,
+            "sampler": sampler, "steps": steps, "anchor_prompt": bool(self.settings.anchor_prompt),
         }
         if self.scene_points is not None:
             points_file = self._work_dir / "scene_points.npy"
@@ -149,6 +151,7 @@ class GenerationJob:
                 seed=self.settings.seeds[len(self.results)], motion_files=tuple(message["motions"]),
                 joints_file=message["joints"], fps=float(message["fps"]), device=str(message["device"]),
                 seconds=float(message["seconds_taken"]),
+                understood_as=tuple((str(t), float(w)) for t, w in message.get("understood_as", ())),
             ))
             if self.state == "cancelling":
                 self.state = "cancelled"
@@ -174,7 +177,10 @@ class GenerationJob:
             return JobStatus("cancelled", fraction, "Cancelled: the scene is unchanged")
         if self.state == "done":
             seconds = time.perf_counter() - self._started
-            return JobStatus("done", 1.0, f"Generated {done} variation(s) in {seconds:.1f} s on {self.device_used}")
+            understood = self.results[-1].understood_as
+            said = f'; understood as "{understood[0][0]}"' if understood else ""
+            return JobStatus("done", 1.0,
+                             f"Generated {done} variation(s) in {seconds:.1f} s on {self.device_used}{said}")
         if self.state == "cancelling":
             return JobStatus("cancelling", fraction, "Cancelling...")
         variation = f" (variation {done + 1}/{self.settings.variations})" if self.settings.variations > 1 else ""

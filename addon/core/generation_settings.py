@@ -63,6 +63,7 @@ class GenerationSettings:
     guidance: classifier-free guidance scale. quality: a preset of QUALITY_PRESETS;
     sampler/steps: an advanced override of the preset ("" / 0: the preset's).
     device: "AUTO", "CUDA" or "CPU". variations: how many seeds to generate (1..16).
+    anchor_prompt: understand the prompt through the checkpoint's training captions (``text.anchors``).
     """
 
     prompt: str
@@ -76,6 +77,7 @@ class GenerationSettings:
     steps: int = 0
     device: DeviceChoice = "AUTO"
     variations: int = 1
+    anchor_prompt: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "roles", tuple(self.roles))

@@ -53,6 +53,8 @@ class ISYNTH_OT_generate_interaction(bpy.types.Operator):
     steps: _argument(IntProperty, name="Steps", min=0)
     device: _argument(EnumProperty, name="Device", items=DEVICE_ITEMS)
     variations: _argument(IntProperty, name="Variations", min=1)
+    anchor_prompt: _argument(BoolProperty, name="Anchor Prompt", default=True,
+                             description="Understand the prompt through the checkpoint's training captions")
     scene: _argument(StringProperty, name="Scene", description="Scene collection by name ('' with the "
                      "argument given: no scene)")
     targets: _argument(StringProperty, name="Targets", description="Comma-separated rig or avatar names per "
@@ -87,6 +89,7 @@ class ISYNTH_OT_generate_interaction(bpy.types.Operator):
             quality=self._value(panel, "quality"), sampler="" if sampler == "PRESET" else sampler,
             steps=int(self._value(panel, "steps")), device=self._value(panel, "device"),
             variations=int(self._value(panel, "variations")),
+            anchor_prompt=bool(self._value(panel, "anchor_prompt")),
         )
         return settings, self._targets(panel, len(roles)), self._scene_collection(panel)
 

@@ -34,6 +34,7 @@ def write_tiny_checkpoint(
     fps: float = TINY_FPS,
     max_frames: int = TINY_MAX_FRAMES,
     use_scene: bool = True,
+    anchors: list[tuple[str, tuple[str, ...]]] | None = None,
 ) -> Path:
     """Write ``folder/name.safetensors`` + ``.json`` and return the weights path.
 
@@ -41,6 +42,7 @@ def write_tiny_checkpoint(
     different random weights (ema = model + noise), so a test can tell which were loaded.
     Statistics: mean = the features of the stand-in body standing upright at the origin,
     std = ``TINY_STD``; rest joints: the stand-in body's (metres, template frame).
+    anchors: (caption, roles) pairs to ship as prompt anchors, embedded with MiniLM.
     """
     config = tiny_config(text_dim=384, max_frames=max_frames, use_scene=use_scene)
     # nn.Module initialises from torch's global RNG: fork it so the caller's stream is untouched.
@@ -65,6 +67,13 @@ def write_tiny_checkpoint(
         stats_std=np.full(FEATURE_DIM, TINY_STD),
         rest_joints=rest_joints,
     )
+    if anchors:
+        from addon.core.text.anchors import sample_anchors
+        from addon.core.text.encoders import MiniLMEncoder
+
+        bank = sample_anchors([t for t, _ in anchors], [r for _, r in anchors], MiniLMEncoder().encode, len(anchors))
+        meta.anchor_texts = bank.texts
+        arrays.anchor_embeddings, arrays.anchor_role_counts = bank.embeddings, bank.role_counts
     return save_checkpoint(Path(folder) / name, meta, arrays)
 
 

@@ -10,9 +10,11 @@ Loading never unpickles: tensors come from safetensors, metadata from JSON. The 
     body            {"kind": "standin" | ..., "note"}; the rest joints the features were made with
     training        provenance: data sets, steps, seed, date, git revision
     evaluation      summary metrics (may be empty)
+    anchors         optional: {"texts": [N training captions]} (``text.anchors``)
 
 The safetensors file holds the network's state dict under ``model.*``, the EMA weights
-under ``ema.*`` when present, ``stats.mean`` / ``stats.std`` (F,) and ``body.rest_joints`` (24, 3).
+under ``ema.*`` when present, ``stats.mean`` / ``stats.std`` (F,) and ``body.rest_joints`` (24, 3);
+with anchors also ``anchors.embeddings`` (N, E) float16 and ``anchors.role_counts`` (N, 3) int32.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class CheckpointMeta:
     body: dict = field(default_factory=lambda: {"kind": "standin"})
     training: dict = field(default_factory=dict)
     evaluation: dict = field(default_factory=dict)
+    anchor_texts: tuple[str, ...] = ()
 
     def to_json(self) -> dict:
         return {
@@ -62,6 +65,7 @@ class CheckpointMeta:
             "body": self.body,
             "training": self.training,
             "evaluation": self.evaluation,
+            **({"anchors": {"texts": list(self.anchor_texts)}} if self.anchor_texts else {}),
         }
 
     @classmethod
@@ -83,6 +87,7 @@ class CheckpointMeta:
                 body=dict(data.get("body", {})),
                 training=dict(data.get("training", {})),
                 evaluation=dict(data.get("evaluation", {})),
+                anchor_texts=tuple(str(t) for t in data["anchors"]["texts"]) if "anchors" in data else (),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise CheckpointError(f"{where}: missing or malformed field {error}") from None
@@ -97,6 +102,8 @@ class CheckpointArrays:
     stats_std: np.ndarray
     rest_joints: np.ndarray
     ema: dict | None = None
+    anchor_embeddings: np.ndarray | None = None  # (N, E) float32
+    anchor_role_counts: np.ndarray | None = None  # (N, 3) int
 
 
 def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:
@@ -119,6 +126,9 @@ def save_checkpoint(path: str | os.PathLike, meta: CheckpointMeta, arrays: Check
     tensors["stats.mean"] = torch.as_tensor(np.asarray(arrays.stats_mean, dtype=np.float32))
     tensors["stats.std"] = torch.as_tensor(np.asarray(arrays.stats_std, dtype=np.float32))
     tensors["body.rest_joints"] = torch.as_tensor(np.asarray(arrays.rest_joints, dtype=np.float32))
+    if arrays.anchor_embeddings is not None:
+        tensors["anchors.embeddings"] = torch.as_tensor(np.asarray(arrays.anchor_embeddings, dtype=np.float16))
+        tensors["anchors.role_counts"] = torch.as_tensor(np.asarray(arrays.anchor_role_counts, dtype=np.int32))
     atomic_write(weights, lambda p: save_file(tensors, p))
     atomic_write(metadata, lambda p: Path(p).write_text(json.dumps(meta.to_json(), indent=2) + "\n"))
     return weights
@@ -156,7 +166,26 @@ def load_checkpoint_files(path: str | os.PathLike) -> tuple[CheckpointMeta, Chec
     ema = {k[len("ema."):]: v for k, v in tensors.items() if k.startswith("ema.")} or None
     if not model:
         raise CheckpointError(f"{weights}: no 'model.*' tensors")
-    return meta, CheckpointArrays(model=model, ema=ema, stats_mean=mean, stats_std=std, rest_joints=rest)
+    anchors, counts = _anchor_arrays(tensors, meta, weights)
+    return meta, CheckpointArrays(model=model, ema=ema, stats_mean=mean, stats_std=std, rest_joints=rest,
+                                  anchor_embeddings=anchors, anchor_role_counts=counts)
+
+
+def _anchor_arrays(tensors: dict, meta: CheckpointMeta, weights: Path) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """The prompt anchors' (N, E) float32 embeddings and (N, 3) role counts, checked against the
+    JSON's N texts; (None, None) for a checkpoint without anchors."""
+    have = [k for k in ("anchors.embeddings", "anchors.role_counts") if k in tensors]
+    if not have and not meta.anchor_texts:
+        return None, None
+    n = len(meta.anchor_texts)
+    if len(have) < 2 or not n:
+        raise CheckpointError(f"{weights}: incomplete prompt anchors (tensors {have}, {n} texts in 'anchors')")
+    embeddings = tensors["anchors.embeddings"].float().numpy()
+    counts = tensors["anchors.role_counts"].numpy().astype(np.int64)
+    if embeddings.ndim != 2 or len(embeddings) != n or counts.shape != (n, 3):
+        raise CheckpointError(f"{weights}: 'anchors.embeddings' {tuple(embeddings.shape)} / 'anchors.role_counts' "
+                              f"{tuple(counts.shape)} do not fit the {n} anchor texts")
+    return embeddings, counts
 
 
 def build_denoiser(meta: CheckpointMeta, arrays: CheckpointArrays, use_ema: bool = True, where: str = "checkpoint"):

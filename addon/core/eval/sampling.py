@@ -19,8 +19,9 @@ import torch
 
 from ..diffusion.conditioning import build_conditioning, scene_tokens
 from ..diffusion.guidance import classifier_free_guidance
-from ..diffusion.samplers import sample
+from ..diffusion.body_separation import keep_bodies_apart
 from ..diffusion.keep_out import escape_map, keep_out
+from ..diffusion.samplers import sample
 from ..diffusion.spacing import keep_apart
 from ..generate import Generator
 
@@ -45,14 +46,16 @@ def sample_features(
     seed: int = 0,
     batch_size: int = 16,
     progress: Callable[[int, int], None] | None = None,
+    anchor: bool = True,
 ) -> list[np.ndarray]:
-    """One (P, T, 264) float32 un-normalised feature array per request, in order."""
+    """One (P, T, 264) float32 un-normalised feature array per request, in order; prompts anchored
+    to the checkpoint's training captions as Generate Interaction does (``anchor``)."""
     config = generator.denoiser.config
     out: list[np.ndarray] = []
     for start in range(0, len(requests), batch_size):
         chunk = requests[start : start + batch_size]
         rng = torch.Generator().manual_seed(int(seed) * 100_003 + start)
-        text = generator.text_encoder.encode([r.prompt for r in chunk]).to("cpu", torch.float32)
+        text, _ = generator.encode_prompts([r.prompt for r in chunk], [r.roles for r in chunk], anchor)
         scenes = None
         if config.use_scene and any(r.scene_points is not None for r in chunk):
             scenes = [None if r.scene_points is None else
@@ -68,6 +71,7 @@ def sample_features(
                                          guidance)
         valid = torch.tensor([[p < len(r.roles) for p in range(persons)] for r in chunk], dtype=torch.bool)
         model = keep_apart(model, generator.stats.mean, generator.stats.std, valid.to(generator.device))
+        model = keep_bodies_apart(model, generator.stats.mean, generator.stats.std, valid.to(generator.device))
         if scenes is not None:
             model = keep_out(model, generator.stats.mean, generator.stats.std,
                              [None if r.scene_points is None else escape_map(r.scene_points) for r in chunk])
