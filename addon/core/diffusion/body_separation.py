@@ -1,0 +1,229 @@
+"""Bodies, not just pelvises, kept apart during sampling: no limb or torso inside another person.
+
+``spacing.keep_apart`` keeps pelvises 0.6 m apart, but two people can stand at that distance
+and still put a leg or a head into each other. ``keep_bodies_apart`` wraps the guided model
+(``model(x_t, t) -> x0``) the same way and corrects every x0 prediction with the capsules the
+evaluation scores (``eval.physical.penetration_depths``: one capsule per bone, radii
+``eval.geometry.BONE_RADII``, the forearms left out because people touch with them). For each
+pair of persons and frame, the deepest overlap depth d (r_a + r_b - segment distance) is
+resolved in closed form: when d > -margin, both persons move (d + margin) / 2 apart in the
+floor plane, along the line between the two closest points of the overlapping bones. A push
+that one shift can create elsewhere is caught by the next of a few iterations per call.
+
+A pair may overlap for only a few frames (a step, a lean). Averaging the push over time like
+``spacing.smooth_over_time`` would apply a fraction of it where it is needed, so the push is
+first dilated (each frame takes the largest push within the window) and then averaged over the
+same window: the full push where the overlap is, easing in and out over the neighbouring
+frames, the per-frame change at most |push| / SPREAD_FRAMES (planted feet do not slide).
+Rotations are untouched (a pure shift). Padded persons (``persons_valid`` False) are ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from ..eval.geometry import BONE_CHILDREN, BONE_PARENTS, BONE_RADII  # the metric's capsules (numpy only)
+from ..eval.physical import FOREARM_CHILDREN
+from ..motion.representation import POSITIONS
+from ..skeleton import NUM_BODY_JOINTS
+from .spacing import shifted
+
+MARGIN_M = 0.02  # resolved overlaps end this far apart: the decode changes bone lengths a little
+ITERATIONS = 3  # push + apply rounds per x0 prediction
+SPREAD_FRAMES = 11  # a push eases in and out over this many frames (1.1 s at 10 fps)
+_DIRECTION_EPS_M = 1e-3  # closest points nearer than this in the floor plane give no direction
+
+Model = Callable[[Tensor, Tensor], Tensor]
+
+
+class ClosestPoints(NamedTuple):
+    """distance (...) metres between two segments; first, second (..., 3): the closest point on each."""
+
+    distance: Tensor
+    first: Tensor
+    second: Tensor
+
+
+def closest_points(p1: Tensor, q1: Tensor, p2: Tensor, q2: Tensor) -> ClosestPoints:
+    """Closest points of segments [p1, q1] and [p2, q2]; inputs (..., 3) broadcast, metres.
+
+    Ericson 2005, *Real-Time Collision Detection* §5.1.9: points p1 + s·d1 and p2 + t·d2 with
+    s, t in [0, 1] minimising |r + s·d1 - t·d2|², r = p1 - p2; first the infinite lines, then
+    s clamped, t recomputed for that s and clamped, s recomputed. Parallel segments start from
+    s = 0 (any s is a minimiser of the lines); a zero-length segment is a point (parameter 0).
+    """
+    p1, q1, p2, q2 = torch.broadcast_tensors(p1, q1, p2, q2)
+    eps = torch.finfo(p1.dtype).eps
+    d1, d2, r = q1 - p1, q2 - p2, p1 - p2
+    a = (d1 * d1).sum(-1)  # |d1|²
+    e = (d2 * d2).sum(-1)  # |d2|²
+    b = (d1 * d2).sum(-1)
+    c = (d1 * r).sum(-1)
+    f = (d2 * r).sum(-1)
+    point1, point2 = a <= eps**2, e <= eps**2
+    safe_a = torch.where(point1, torch.ones_like(a), a)
+    safe_e = torch.where(point2, torch.ones_like(e), e)
+    # 1. Closest points of the infinite lines; s = 0 when they are (nearly) parallel.
+    denom = a * e - b * b
+    parallel = denom <= eps * (a * e).clamp_min(eps**2)
+    s = torch.where(parallel, torch.zeros_like(a), ((b * f - c * e) / torch.where(parallel, torch.ones_like(a), denom)))
+    s = s.clamp(0.0, 1.0)
+    # 2. The point of segment 2 nearest to p1 + s·d1; where it had to be clamped, s moves again.
+    t = (b * s + f) / safe_e
+    s = torch.where(t < 0.0, (-c / safe_a).clamp(0.0, 1.0), torch.where(t > 1.0, ((b - c) / safe_a).clamp(0.0, 1.0), s))
+    t = t.clamp(0.0, 1.0)
+    # 3. Degenerate segments: a point's parameter is 0, the other's is the projection onto it.
+    s = torch.where(point1, torch.zeros_like(s), s)
+    t = torch.where(point1 & ~point2, (f / safe_e).clamp(0.0, 1.0), t)
+    s = torch.where(point2 & ~point1, (-c / safe_a).clamp(0.0, 1.0), s)
+    t = torch.where(point2, torch.zeros_like(t), t)
+    first = p1 + s[..., None] * d1
+    second = p2 + t[..., None] * d2
+    return ClosestPoints(distance=(first - second).norm(dim=-1), first=first, second=second)
+
+
+def body_push(joints: Tensor, valid: Tensor, margin_m: float = MARGIN_M) -> Tensor:
+    """(B, P, T, 22, 3) joints (m), (B, P) valid -> (B, P, T, 2) floor-plane shifts (m).
+
+    Each pair-frame whose deepest capsule overlap d (forearms left out) exceeds -margin_m
+    moves both persons (d + margin_m) / 2 apart in the floor plane (the direction: see
+    :func:`_floor_direction`). Pairs add up (P = 3).
+    """
+    B, P, T = joints.shape[:3]
+    push = torch.zeros(B, P, T, 2, dtype=joints.dtype, device=joints.device)
+    kept = ~np.isin(BONE_CHILDREN, FOREARM_CHILDREN)  # (21,) -> K = 19 bones
+    start = joints[..., BONE_PARENTS[kept].tolist(), :]  # (B, P, T, K, 3)
+    end = joints[..., BONE_CHILDREN[kept].tolist(), :]
+    radius = torch.as_tensor(BONE_RADII[kept], dtype=joints.dtype, device=joints.device)
+    # Each person-frame's bounding box with its capsules: far-apart pairs are never looked at.
+    low = torch.minimum(start, end).amin(dim=-2) - float(radius.max())  # (B, P, T, 3)
+    high = torch.maximum(start, end).amax(dim=-2) + float(radius.max())
+    valid = valid.to(torch.bool)
+    for a in range(P):
+        for b in range(a + 1, P):
+            gap = torch.maximum(low[:, a] - high[:, b], low[:, b] - high[:, a]).amax(dim=-1)  # (B, T)
+            near = (gap < margin_m) & (valid[:, a] & valid[:, b])[:, None]
+            rows, frames = near.nonzero(as_tuple=True)  # N candidate pair-frames
+            if len(rows) == 0:
+                continue
+            depth, between = deepest_overlap(start[rows, a, frames], end[rows, a, frames],
+                                             start[rows, b, frames], end[rows, b, frames], radius, margin_m)
+            pelvis_gap = joints[rows, a, frames, 0, :2] - joints[rows, b, frames, 0, :2]
+            amount = 0.5 * (depth + margin_m).clamp_min(0.0)[:, None] * _floor_direction(between[:, :2], pelvis_gap)
+            push[rows, a, frames] += amount
+            push[rows, b, frames] -= amount
+    return push
+
+
+def deepest_overlap(start_a: Tensor, end_a: Tensor, start_b: Tensor, end_b: Tensor, radius: Tensor,
+                    reach_m: float) -> tuple[Tensor, Tensor]:
+    """Two persons' bones in N frames, (N, K, 3) each (m), radius (K,) m -> (depth (N,), gap (N, 3)).
+
+    depth: the deepest capsule overlap r_i + r_j - distance over bone pairs (i of a, j of b),
+    exact where it is > -reach_m (-inf where no bone pair comes that close); gap: a's closest
+    point minus b's for that bone pair (zeros where depth is -inf).
+    """
+    N, K = start_a.shape[:2]
+    # 1. Broad phase: bone pairs whose bounding spheres (midpoint, half length + radius) are
+    # further apart than reach_m cannot overlap by more than -reach_m.
+    centre_a, centre_b = (start_a + end_a) / 2, (start_b + end_b) / 2
+    bound_a = (end_a - start_a).norm(dim=-1) / 2 + radius  # (N, K)
+    bound_b = (end_b - start_b).norm(dim=-1) / 2 + radius
+    limit = bound_a[:, :, None] + bound_b[:, None, :] + reach_m  # (N, K, K)
+    close = ((centre_a[:, :, None] - centre_b[:, None, :]) ** 2).sum(-1) < limit.clamp_min(0.0) ** 2
+    frame, i, j = close.nonzero(as_tuple=True)  # M candidate bone pairs
+    # 2. Narrow phase on the candidates, then the deepest of each frame.
+    pair = closest_points(start_a[frame, i], end_a[frame, i], start_b[frame, j], end_b[frame, j])  # (M,)
+    key = (frame * K + i) * K + j
+    depths = torch.full((N * K * K,), -torch.inf, dtype=start_a.dtype, device=start_a.device)
+    depths[key] = radius[i] + radius[j] - pair.distance
+    depth, deepest = depths.view(N, K * K).max(dim=-1)
+    slot = torch.full((N * K * K,), -1, dtype=torch.long, device=start_a.device)
+    slot[key] = torch.arange(len(key), device=start_a.device)
+    chosen = slot[torch.arange(N, device=start_a.device) * K * K + deepest]  # (N,), -1: none close
+    gap = (pair.first - pair.second)[chosen.clamp_min(0)] if len(key) else torch.zeros_like(start_a[:, 0])
+    return depth, torch.where((chosen >= 0)[:, None], gap, torch.zeros_like(gap))
+
+
+def spread_over_time(push: Tensor, frames: int = SPREAD_FRAMES) -> Tensor:
+    """(B, P, T, 2) pushes (m) -> the same, dilated then averaged over a centred window of
+    ``frames`` (odd; the ends repeat the first and last frame): every frame keeps at least the
+    largest push within half a window, if the pushes near it point the same way, and for pushes
+    in one direction the change per frame is at most max |push| / frames."""
+    B, P, T, C = push.shape
+    if T < 2:
+        return push
+    half = frames // 2
+    # 1. Dilation: each frame takes the largest-magnitude push of its window (pads never win).
+    magnitude = torch.nn.functional.pad(push.norm(dim=-1), (half, half), value=-1.0)  # (B, P, T + 2·half)
+    chosen = magnitude.unfold(-1, 2 * half + 1, 1).argmax(dim=-1)  # (B, P, T): offset in the window
+    source = (torch.arange(T, device=push.device) + chosen - half).clamp(0, T - 1)
+    dilated = torch.gather(push, 2, source[..., None].expand(B, P, T, C))
+    # 2. The same window's mean, ends repeated (averaging only what exists would steepen the
+    # ramp near a clip's ends): the push eases in and out around the frames that need it.
+    series = dilated.permute(0, 1, 3, 2).reshape(B * P, C, T)
+    padded = torch.nn.functional.pad(series, (half, half), mode="replicate")
+    return padded.unfold(-1, 2 * half + 1, 1).mean(dim=-1).reshape(B, P, C, T).permute(0, 1, 3, 2)
+
+
+def separating_shift(positions: Tensor, valid: Tensor, margin_m: float = MARGIN_M,
+                     iterations: int = ITERATIONS) -> Tensor:
+    """(B, P, T, 66) joint positions (m), (B, P) valid -> (B, P, T, 2) the total floor-plane
+    shift (m) of ``iterations`` rounds of body_push + spread_over_time, each round seeing the
+    joints moved by the rounds before it."""
+    joints = positions.reshape(*positions.shape[:3], NUM_BODY_JOINTS, 3)
+    total = torch.zeros(*positions.shape[:3], 2, dtype=positions.dtype, device=positions.device)
+    for _ in range(iterations):
+        moved = joints.clone()
+        moved[..., :2] += total[..., None, :]
+        step = spread_over_time(body_push(moved, valid, margin_m))
+        if not step.any():
+            break
+        total = total + step
+    return total
+
+
+def keep_bodies_apart(model: Model, mean: np.ndarray, std: np.ndarray, persons_valid: Tensor,
+                      margin_m: float = MARGIN_M, iterations: int = ITERATIONS) -> Model:
+    """``model`` whose x0 (B, P, T, F), normalised, has valid persons' bone capsules apart
+    (deepest overlap <= -margin_m, forearms left out) after ``iterations`` rounds.
+
+    mean, std: (F,) the checkpoint's normalisation statistics (features = x * std + mean, metres);
+    persons_valid: (B, P) bool.
+    """
+    pos_mean = torch.as_tensor(np.asarray(mean)[POSITIONS], dtype=torch.float32)
+    pos_std = torch.as_tensor(np.asarray(std)[POSITIONS], dtype=torch.float32)
+    valid = persons_valid.to(torch.bool)
+
+    def guided(x_t: Tensor, t: Tensor) -> Tensor:
+        x0 = model(x_t, t)
+        if x0.shape[1] < 2:
+            return x0
+        mean_, std_ = pos_mean.to(x0), pos_std.to(x0)
+        positions = x0[..., POSITIONS] * std_ + mean_  # (B, P, T, 66) metres
+        push = separating_shift(positions, valid.to(x0.device), margin_m, iterations)
+        return shifted(x0, positions, push, mean_, std_)
+
+    return guided
+
+
+def _floor_direction(gap: Tensor, pelvis_gap: Tensor) -> Tensor:
+    """(B, T, 2) closest-point and pelvis differences (b towards a) -> (B, T, 2) unit vectors.
+
+    The closest points' direction where it points away from the other person (a limb against
+    a torso); the pelvis difference where it points into them (bones crossing deep inside each
+    other, whose closest points jump about from frame to frame, or an arm around the other's
+    back, which comes out by moving away, not through) or is ~zero; -x where the pelvises are
+    on one spot too (a has the lower index).
+    """
+    fallback = torch.zeros_like(gap)
+    fallback[..., 0] = -1.0
+    length, pelvis_length = gap.norm(dim=-1, keepdim=True), pelvis_gap.norm(dim=-1, keepdim=True)
+    apart = pelvis_gap / pelvis_length.clamp_min(1e-12)
+    direction = torch.where(pelvis_length > _DIRECTION_EPS_M, apart, fallback)
+    outward = (length > _DIRECTION_EPS_M) & ((gap * direction).sum(-1, keepdim=True) > 0.0)
+    return torch.where(outward, gap / length.clamp_min(1e-12), direction)
