@@ -14,8 +14,10 @@
    leaves ids and noise as they were;
 4. classifier-free guidance with the conditional and unconditional passes in ONE batched
    forward (thesis eq. 3.21), the unconditional condition dropping the text only; every x0
-   prediction keeps persons' pelvises apart (``diffusion.spacing``) and legs out of the
-   scene's furniture (``diffusion.keep_out``);
+   prediction keeps persons' pelvises apart (``diffusion.spacing``), legs out of the scene's
+   furniture (``diffusion.keep_out``) and, last, the bodies' bone capsules apart as the decode
+   of step 6 will show them (``diffusion.body_separation``; its centimetre shifts rarely put a
+   leg into furniture, while keep_out's jumps to a free cell could put one person into another);
 5. the chosen sampler over the checkpoint's cosine schedule;
 6. de-normalise with the checkpoint's statistics and decode each person's features into a
    Motion on the checkpoint's rest joints (rotations swung onto the predicted positions and the
@@ -40,6 +42,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .diffusion.body_separation import keep_bodies_apart
 from .diffusion.checkpoint import CheckpointError, build_denoiser, checkpoint_paths, load_checkpoint_files
 from .diffusion.conditioning import ROLES, Conditioning, build_conditioning, scene_tokens
 from .diffusion.denoiser import InteractionDenoiser
@@ -336,6 +339,11 @@ class Generator:
         if request.scene_points is not None and self.denoiser.config.use_scene:
             # ... and out of the furniture (diffusion/keep_out.py).
             model = keep_out(model, self.stats.mean, self.stats.std, [escape_map(request.scene_points)])
+        # ... and, last (the last correction is what the sampler returns), out of each other's
+        # bodies as the decode will show them (diffusion/body_separation.py).
+        model = keep_bodies_apart(model, self.stats.mean, self.stats.std,
+                                  torch.ones(1, len(request.roles), dtype=torch.bool, device=self.device),
+                                  rest_joints=self.rest_joints)
         ran = [0]
 
         def on_step(index: int, total: int, timestep: int, x: Tensor, x0: Tensor) -> bool:

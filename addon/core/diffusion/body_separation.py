@@ -5,10 +5,15 @@ and still put a leg or a head into each other. ``keep_bodies_apart`` wraps the g
 (``model(x_t, t) -> x0``) the same way and corrects every x0 prediction with the capsules the
 evaluation scores (``eval.physical.penetration_depths``: one capsule per bone, radii
 ``eval.geometry.BONE_RADII``, the forearms left out because people touch with them). For each
-pair of persons and frame, the deepest overlap depth d (r_a + r_b - segment distance) is
-resolved in closed form: when d > -margin, both persons move (d + margin) / 2 apart in the
-floor plane, along the line between the two closest points of the overlapping bones. A push
-that one shift can create elsewhere is caught by the next of a few iterations per call.
+pair of persons and frame, the deepest overlap depth d (r_a + r_b - segment distance, the
+closest points of Ericson's segment test) is resolved in closed form: when d > -margin, both
+persons move (d + margin) / 2 apart in the floor plane, along the closest points of the two
+bones (shallow overlaps) or the pelvises (deep ones). A shift can make an overlap elsewhere
+(the middle one of three people, an oblique limb), so each call runs a few such rounds.
+
+The capsules are those of the joints a rig will show: the decode (``motion.reconcile``) fits
+the rest skeleton to the predicted positions, and a small model's predicted joints are often
+centimetres off that fit (hips too narrow), enough to undo a separation measured on them.
 
 A pair may overlap for only a few frames (a step, a lean). Averaging the push over time like
 ``spacing.smooth_over_time`` would apply a fraction of it where it is needed, so the push is
@@ -28,13 +33,16 @@ from torch import Tensor
 
 from ..eval.geometry import BONE_CHILDREN, BONE_PARENTS, BONE_RADII  # the metric's capsules (numpy only)
 from ..eval.physical import FOREARM_CHILDREN
+from ..motion.reconcile import decoded_pose
 from ..motion.representation import POSITIONS
 from ..skeleton import NUM_BODY_JOINTS
 from .spacing import shifted
 
-MARGIN_M = 0.02  # resolved overlaps end this far apart: the decode changes bone lengths a little
-ITERATIONS = 3  # push + apply rounds per x0 prediction
-SPREAD_FRAMES = 11  # a push eases in and out over this many frames (1.1 s at 10 fps)
+MARGIN_M = 0.0  # resolved capsules just touch: the metric's 2 cm tolerance covers what the last round
+# leaves, and a wider gap costs contact (bodies touching are what an interaction is made of)
+ITERATIONS = 6  # push + apply rounds per x0 prediction (a shift can make an overlap elsewhere)
+SPREAD_FRAMES = 21  # a push eases in and out over this many frames (2.1 s at 10 fps, like spacing)
+_SETTLED_M = 1e-3  # rounds stop once no push is larger than this
 _DIRECTION_EPS_M = 1e-3  # closest points nearer than this in the floor plane give no direction
 
 Model = Callable[[Tensor, Tensor], Tensor]
@@ -86,12 +94,13 @@ def closest_points(p1: Tensor, q1: Tensor, p2: Tensor, q2: Tensor) -> ClosestPoi
     return ClosestPoints(distance=(first - second).norm(dim=-1), first=first, second=second)
 
 
-def body_push(joints: Tensor, valid: Tensor, margin_m: float = MARGIN_M) -> Tensor:
+def body_push(joints: Tensor, valid: Tensor, margin_m: float = MARGIN_M, pairs: Tensor | None = None) -> Tensor:
     """(B, P, T, 22, 3) joints (m), (B, P) valid -> (B, P, T, 2) floor-plane shifts (m).
 
     Each pair-frame whose deepest capsule overlap d (forearms left out) exceeds -margin_m
     moves both persons (d + margin_m) / 2 apart in the floor plane (the direction: see
-    :func:`_floor_direction`). Pairs add up (P = 3).
+    :func:`_floor_direction`). Pairs add up (P = 3). pairs: (B, P, P, T) bool, the pair-frames
+    to look at ([:, a, b] for a < b), or None: all.
     """
     B, P, T = joints.shape[:3]
     push = torch.zeros(B, P, T, 2, dtype=joints.dtype, device=joints.device)
@@ -107,13 +116,15 @@ def body_push(joints: Tensor, valid: Tensor, margin_m: float = MARGIN_M) -> Tens
         for b in range(a + 1, P):
             gap = torch.maximum(low[:, a] - high[:, b], low[:, b] - high[:, a]).amax(dim=-1)  # (B, T)
             near = (gap < margin_m) & (valid[:, a] & valid[:, b])[:, None]
+            if pairs is not None:
+                near &= pairs[:, a, b]
             rows, frames = near.nonzero(as_tuple=True)  # N candidate pair-frames
             if len(rows) == 0:
                 continue
             depth, between = deepest_overlap(start[rows, a, frames], end[rows, a, frames],
                                              start[rows, b, frames], end[rows, b, frames], radius, margin_m)
             pelvis_gap = joints[rows, a, frames, 0, :2] - joints[rows, b, frames, 0, :2]
-            amount = 0.5 * (depth + margin_m).clamp_min(0.0)[:, None] * _floor_direction(between[:, :2], pelvis_gap)
+            amount = 0.5 * (depth + margin_m).clamp_min(0.0)[:, None] * _floor_direction(between, depth, pelvis_gap)
             push[rows, a, frames] += amount
             push[rows, b, frames] -= amount
     return push
@@ -134,7 +145,11 @@ def deepest_overlap(start_a: Tensor, end_a: Tensor, start_b: Tensor, end_b: Tens
     bound_a = (end_a - start_a).norm(dim=-1) / 2 + radius  # (N, K)
     bound_b = (end_b - start_b).norm(dim=-1) / 2 + radius
     limit = bound_a[:, :, None] + bound_b[:, None, :] + reach_m  # (N, K, K)
-    close = ((centre_a[:, :, None] - centre_b[:, None, :]) ** 2).sum(-1) < limit.clamp_min(0.0) ** 2
+    # |c_a - c_b|² as |c_a|² + |c_b|² - 2 c_a·c_b (one batched product instead of (N, K, K, 3)
+    # differences); the 1 mm slack covers its rounding.
+    square = ((centre_a**2).sum(-1)[:, :, None] + (centre_b**2).sum(-1)[:, None, :]
+              - 2 * centre_a @ centre_b.transpose(1, 2))  # (N, K, K)
+    close = square < (limit + 1e-3).clamp_min(0.0) ** 2
     frame, i, j = close.nonzero(as_tuple=True)  # M candidate bone pairs
     # 2. Narrow phase on the candidates, then the deepest of each frame.
     pair = closest_points(start_a[frame, i], end_a[frame, i], start_b[frame, j], end_b[frame, j])  # (M,)
@@ -170,33 +185,50 @@ def spread_over_time(push: Tensor, frames: int = SPREAD_FRAMES) -> Tensor:
     return padded.unfold(-1, 2 * half + 1, 1).mean(dim=-1).reshape(B, P, C, T).permute(0, 1, 3, 2)
 
 
-def separating_shift(positions: Tensor, valid: Tensor, margin_m: float = MARGIN_M,
-                     iterations: int = ITERATIONS) -> Tensor:
-    """(B, P, T, 66) joint positions (m), (B, P) valid -> (B, P, T, 2) the total floor-plane
-    shift (m) of ``iterations`` rounds of body_push + spread_over_time, each round seeing the
-    joints moved by the rounds before it."""
-    joints = positions.reshape(*positions.shape[:3], NUM_BODY_JOINTS, 3)
-    total = torch.zeros(*positions.shape[:3], 2, dtype=positions.dtype, device=positions.device)
+def separating_shift(joints: Tensor, valid: Tensor, margin_m: float = MARGIN_M, iterations: int = ITERATIONS,
+                     frames_valid: Tensor | None = None) -> Tensor:
+    """(B, P, T, 22, 3) joints (m), (B, P) valid -> (B, P, T, 2) the total floor-plane shift (m)
+    of up to ``iterations`` rounds of body_push + spread_over_time, each round seeing the joints
+    moved by the rounds before it (they stop when every push is under 1 mm). frames_valid:
+    (B, T) bool or None; padded frames push no one (they still take the spread of the real
+    frames next to them)."""
+    total = torch.zeros(*joints.shape[:3], 2, dtype=joints.dtype, device=joints.device)
+    pairs = None  # the first round looks at every pair-frame
     for _ in range(iterations):
         moved = joints.clone()
         moved[..., :2] += total[..., None, :]
-        step = spread_over_time(body_push(moved, valid, margin_m))
-        if not step.any():
+        push = body_push(moved, valid, margin_m, pairs)
+        if frames_valid is not None:
+            push = push * frames_valid.to(push)[:, None, :, None]
+        if push.abs().max() < _SETTLED_M:  # nothing left that a rig would show
             break
+        step = spread_over_time(push)
         total = total + step
+        # A pair's overlap depends on where its two persons are relative to each other only:
+        # the next round looks again where that changed.
+        pairs = (step[:, :, None] - step[:, None]).abs().amax(dim=-1) > 1e-6  # (B, P, P, T)
     return total
 
 
 def keep_bodies_apart(model: Model, mean: np.ndarray, std: np.ndarray, persons_valid: Tensor,
-                      margin_m: float = MARGIN_M, iterations: int = ITERATIONS) -> Model:
+                      margin_m: float = MARGIN_M, iterations: int = ITERATIONS, *,
+                      rest_joints: np.ndarray | None = None, frames_valid: Tensor | None = None) -> Model:
     """``model`` whose x0 (B, P, T, F), normalised, has valid persons' bone capsules apart
     (deepest overlap <= -margin_m, forearms left out) after ``iterations`` rounds.
 
     mean, std: (F,) the checkpoint's normalisation statistics (features = x * std + mean, metres);
-    persons_valid: (B, P) bool.
+    persons_valid: (B, P) bool; frames_valid: (B, T) bool or None (all frames real).
+    rest_joints: (24, 3) metres, the skeleton generation decodes onto, or None. Given, the
+    capsules are those of the decoded joints (``motion.reconcile.decoded_pose``: what a rig
+    shows), not of the predicted positions: a generated body's predicted joints can be several
+    centimetres off a rig's (the model's hips are often too narrow, the decode fits the rest
+    skeleton to them). A floor-plane shift commutes with that decode (it reads joint
+    differences and heights; the pelvis carries the shift), so one decode per call suffices
+    and the shift found on the decoded joints is the one the rig gets.
     """
-    pos_mean = torch.as_tensor(np.asarray(mean)[POSITIONS], dtype=torch.float32)
-    pos_std = torch.as_tensor(np.asarray(std)[POSITIONS], dtype=torch.float32)
+    mean64, std64 = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
+    pos_mean = torch.as_tensor(mean64[POSITIONS], dtype=torch.float32)
+    pos_std = torch.as_tensor(std64[POSITIONS], dtype=torch.float32)
     valid = persons_valid.to(torch.bool)
 
     def guided(x_t: Tensor, t: Tensor) -> Tensor:
@@ -205,25 +237,47 @@ def keep_bodies_apart(model: Model, mean: np.ndarray, std: np.ndarray, persons_v
             return x0
         mean_, std_ = pos_mean.to(x0), pos_std.to(x0)
         positions = x0[..., POSITIONS] * std_ + mean_  # (B, P, T, 66) metres
-        push = separating_shift(positions, valid.to(x0.device), margin_m, iterations)
+        joints = positions.reshape(*positions.shape[:3], NUM_BODY_JOINTS, 3)
+        frames = None if frames_valid is None else frames_valid.to(x0.device)
+        if rest_joints is not None:
+            features = x0.detach().to("cpu", torch.float64).numpy() * std64 + mean64
+            joints = _decoded(features, joints, valid, frames_valid, rest_joints)
+        push = separating_shift(joints, valid.to(x0.device), margin_m, iterations, frames)
         return shifted(x0, positions, push, mean_, std_)
 
     return guided
 
 
-def _floor_direction(gap: Tensor, pelvis_gap: Tensor) -> Tensor:
-    """(B, T, 2) closest-point and pelvis differences (b towards a) -> (B, T, 2) unit vectors.
+def _decoded(features: np.ndarray, joints: Tensor, valid: Tensor, frames_valid: Tensor | None,
+             rest_joints: np.ndarray) -> Tensor:
+    """(B, P, T, 264) un-normalised features -> (B, P, T, 22, 3) ``joints`` with the decoded
+    joints of every valid person in a row with two or more (their real frames only)."""
+    out = joints.clone()
+    lengths = [features.shape[2]] * len(features) if frames_valid is None else frames_valid.sum(-1).tolist()
+    for row, persons in enumerate(valid.tolist()):
+        if sum(persons) < 2:
+            continue
+        for person in (p for p, real in enumerate(persons) if real):
+            pose = decoded_pose(features[row, person, : int(lengths[row])], rest_joints)[2]  # (T_row, 22, 3)
+            out[row, person, : len(pose)] = torch.as_tensor(pose, dtype=out.dtype, device=out.device)
+    return out
 
-    The closest points' direction where it points away from the other person (a limb against
-    a torso); the pelvis difference where it points into them (bones crossing deep inside each
-    other, whose closest points jump about from frame to frame, or an arm around the other's
-    back, which comes out by moving away, not through) or is ~zero; -x where the pelvises are
-    on one spot too (a has the lower index).
+
+def _floor_direction(gap: Tensor, depth: Tensor, pelvis_gap: Tensor) -> Tensor:
+    """gap (N, 3): a's closest point minus b's, depth (N,) their overlap (m), pelvis_gap (N, 2)
+    a's pelvis minus b's -> (N, 2) unit floor-plane directions in which a moves (b the other way).
+
+    Shallow overlaps (the bones further apart than the overlap is deep: a limb against a torso,
+    an arm behind the other's back) part along the closest points, the way out that moves
+    least. Deep ones (bones crossing inside each other, whose closest points jump about from
+    frame to frame, so that pushes along them would average away over time) part along the
+    pelvis difference; where either is ~zero in the floor plane, the next; -x last (a has the
+    lower index).
     """
-    fallback = torch.zeros_like(gap)
+    fallback = torch.zeros_like(pelvis_gap)
     fallback[..., 0] = -1.0
-    length, pelvis_length = gap.norm(dim=-1, keepdim=True), pelvis_gap.norm(dim=-1, keepdim=True)
-    apart = pelvis_gap / pelvis_length.clamp_min(1e-12)
-    direction = torch.where(pelvis_length > _DIRECTION_EPS_M, apart, fallback)
-    outward = (length > _DIRECTION_EPS_M) & ((gap * direction).sum(-1, keepdim=True) > 0.0)
-    return torch.where(outward, gap / length.clamp_min(1e-12), direction)
+    floor, floor_length = gap[..., :2], gap[..., :2].norm(dim=-1, keepdim=True)
+    pelvis_length = pelvis_gap.norm(dim=-1, keepdim=True)
+    direction = torch.where(pelvis_length > _DIRECTION_EPS_M, pelvis_gap / pelvis_length.clamp_min(1e-12), fallback)
+    shallow = (gap.norm(dim=-1, keepdim=True) >= depth[..., None]) & (floor_length > _DIRECTION_EPS_M)
+    return torch.where(shallow, floor / floor_length.clamp_min(1e-12), direction)

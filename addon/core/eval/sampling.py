@@ -1,7 +1,8 @@
 """Batched sampling for the evaluation: many requests through one warm Generator, B rows a pass.
 
-Sampling is the add-on's: guided, with persons kept apart (``diffusion.spacing``) and out of
-the furniture (``diffusion.keep_out``). The add-on
+Sampling is the add-on's: guided, with persons kept apart (``diffusion.spacing``), out of
+the furniture (``diffusion.keep_out``) and, last, out of each other's bodies as the decode
+shows them (``diffusion.body_separation``; padded frames push no one). The add-on
 samples one request at a time (:meth:`..generate.Generator.generate`); scoring a
 test set that way would cost minutes more on a CPU. Here rows of different persons, lengths
 and scenes share a batch through the conditioning's padding masks; every row's person ids,
@@ -71,10 +72,11 @@ def sample_features(
                                          guidance)
         valid = torch.tensor([[p < len(r.roles) for p in range(persons)] for r in chunk], dtype=torch.bool)
         model = keep_apart(model, generator.stats.mean, generator.stats.std, valid.to(generator.device))
-        model = keep_bodies_apart(model, generator.stats.mean, generator.stats.std, valid.to(generator.device))
         if scenes is not None:
             model = keep_out(model, generator.stats.mean, generator.stats.std,
                              [None if r.scene_points is None else escape_map(r.scene_points) for r in chunk])
+        model = keep_bodies_apart(model, generator.stats.mean, generator.stats.std, valid.to(generator.device),
+                                  rest_joints=generator.rest_joints, frames_valid=cond.frame_mask)
         with torch.inference_mode():
             x0 = sample(sampler, model, x_T.to(generator.device), int(steps), generator=rng,
                         schedule=generator.schedule)
