@@ -11,6 +11,7 @@ clips are made again, a few minutes). Refuses a result over 40 MB.
 
     ./run bundle-checkpoint                                # the newest checkpoint of out/train/care
     ./run bundle-checkpoint out/train/care/checkpoints/step_00003000.safetensors
+    ./run bundle-checkpoint --evaluation-only           # after ./run eval: its summary into default.json
 """
 
 from __future__ import annotations
@@ -125,6 +126,21 @@ def bundle(source: Path, target: Path = BUNDLED_CHECKPOINT, report: Path | None 
     return written
 
 
+def refresh_evaluation(target: Path = BUNDLED_CHECKPOINT, report: Path | None = None) -> Path:
+    """Rewrite only the bundled checkpoint's evaluation summary (the weights stay as they are)."""
+    from addon.core.diffusion.checkpoint import checkpoint_paths
+    from addon.core.files import atomic_write
+
+    _, metadata = checkpoint_paths(target)
+    load_checkpoint_files(target)  # a complete, readable checkpoint first
+    document = json.loads(metadata.read_text())
+    document["evaluation"] = {**{k: v for k, v in document.get("evaluation", {}).items()
+                                 if k in ("default_sampler", "fast_sampler")},
+                              **evaluation_summary(report or ROOT / "reports" / "eval.json")}
+    atomic_write(metadata, lambda p: Path(p).write_text(json.dumps(document, indent=2) + "\n"))
+    return metadata
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("checkpoint", nargs="?", default=None, help="a training checkpoint (.safetensors)")
@@ -136,7 +152,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--anchors-config", default=None,
                         help="training TOML whose captions become the prompt anchors of a checkpoint without them "
                              "(default: the config the checkpoint records)")
+    parser.add_argument("--evaluation-only", action="store_true",
+                        help="only put the evaluation summary of --report (default reports/eval.json) into the "
+                             "bundled checkpoint's metadata")
     args = parser.parse_args(argv)
+    if args.evaluation_only:
+        try:
+            written = refresh_evaluation(report=Path(args.report) if args.report else None)
+        except (CheckpointError, OSError) as error:
+            print(f"bundle-checkpoint: {error}", file=sys.stderr)
+            return 2
+        print(f"bundle-checkpoint: evaluation summary -> {written}")
+        return 0
     try:
         source = Path(args.checkpoint) if args.checkpoint else newest_checkpoint(Path(args.run))
         written = bundle(source, report=Path(args.report) if args.report else None, weights=args.weights,

@@ -31,7 +31,8 @@ def test_every_row_of_both_tables_is_scored(result):
     for table, real in (("test_scenes", "Real test data"), ("reworded_prompts", "Real test data (reworded captions)")):
         rows = data["tables"][table]
         assert [r["name"] for r in rows][0] == real
-        assert len(rows) == 6  # real, default, fast, no scene, independent, nearest neighbour
+        # real, default, fast, no scene, independent, nearest neighbour (+ the reworded prompts' ablation)
+        assert len(rows) == (6 if table == "test_scenes" else 7)
         for row in rows:
             assert 0.0 <= row["r_precision"]["top1"] <= row["r_precision"]["top3"] <= 1.0
             assert np.isfinite(row["fid"]) and row["fid"] >= -1e-6
@@ -45,6 +46,8 @@ def test_every_row_of_both_tables_is_scored(result):
     # The random-weight tiny model is not: its stored positions disagree with its rotations.
     assert data["tables"]["test_scenes"][1]["physical"]["fk_mpjpe_m"]["mean"] > 0.01
     assert "multimodality" in data["tables"]["test_scenes"][2]
+    ablation = data["tables"]["reworded_prompts"][-1]
+    assert ablation["kind"] == "ablation" and "no anchors" in ablation["name"]
 
 
 def test_the_report_files(result):

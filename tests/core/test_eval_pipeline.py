@@ -67,7 +67,7 @@ def requests(procedural) -> list[SampleRequest]:
 
 def test_a_real_clip_is_self_consistent_and_keeps_the_procedural_labels(procedural, rest_joints):
     pair, single = procedural
-    clip = real_clip(pair, rest_joints, caption=4)  # wraps around the three captions
+    clip = real_clip(pair, rest_joints, caption=6)  # wraps around the five captions
     P, T = len(pair.clip.motions), pair.clip.motions[0].num_frames
     assert clip.features.shape == (P, T, FEATURE_DIM) and clip.features.dtype == np.float32
     assert clip.joints.shape == (P, T, 22, 3)

@@ -46,7 +46,7 @@ REWORDED_FRAMES = 80
 class Row:
     name: str
     clips: list[EvalClip]
-    kind: str  # "real", "model", "baseline"
+    kind: str  # "real", "model", "baseline", "ablation"
     mm_groups: np.ndarray | None = None  # (prompts, generations, E) evaluator embeddings
 
 
@@ -113,6 +113,12 @@ def evaluate(checkpoint: str | None, splits: dict[str, list[EvalClip]], sizes: A
     reworded_real = [dataclasses.replace(c, text=_reworded_for(c.script, i)) for i, c in enumerate(test)]
     reworded_rows = [Row("Real test data (reworded captions)", reworded_real, "real")] + \
         model_rows(rw_requests, rw_likes, "reworded prompts", False)
+    # Ablation: what the prompt anchors (text/anchors.py) contribute to following new wordings.
+    log.info("reworded prompts: model without prompt anchors")
+    features = _sample(generator, rw_requests, *DEFAULT_SAMPLER, anchor=False)
+    reworded_rows.append(Row("Ablation: model, default, prompts as written (no anchors)",
+                             [generated_clip(f, c, rest_joints, r.prompt, r.roles, c.script)
+                              for f, c, r in zip(features, rw_likes, rw_requests)], "ablation"))
 
     reference = embed_clips(evaluator, _items(test, minilm))
     val_reference = embed_clips(evaluator, _items(splits["val"], minilm))
@@ -152,10 +158,11 @@ def _request(prompt, roles, frames, scene_points):
     return SampleRequest(prompt, tuple(roles), int(frames), scene_points)
 
 
-def _sample(generator, requests, sampler: str, steps: int) -> list[np.ndarray]:
+def _sample(generator, requests, sampler: str, steps: int, anchor: bool = True) -> list[np.ndarray]:
     from .sampling import sample_features
 
-    return sample_features(generator, requests, sampler=sampler, steps=steps, guidance=GUIDANCE, seed=1)
+    return sample_features(generator, requests, sampler=sampler, steps=steps, guidance=GUIDANCE, seed=1,
+                           anchor=anchor)
 
 
 def _sampler_name(sampler: str, steps: int) -> str:
