@@ -44,3 +44,15 @@ def test_it_generates_people_who_stand_on_the_floor(generator):
     assert np.all(np.abs(np.median(feet, axis=1)) < 0.08)
     heads = result.joints[:, :, 15, 2]
     assert np.all(np.median(heads, axis=1) > 1.2)  # upright, roughly adult height
+
+
+def test_it_ships_prompt_anchors_and_reads_a_new_wording_as_the_captions_it_resembles(meta, generator):
+    texts = meta["anchors"]["texts"]
+    assert 1000 <= len(texts) <= 4096 and len(set(texts)) > 0.9 * len(texts)
+    assert generator.anchors is not None and generator.anchors.embeddings.shape == (len(texts), 384)
+    # Neither "frail", "gentleman", "collapses" nor "face" is in a training caption (test_procedural_data).
+    request = GenerationRequest(prompt="a frail gentleman collapses flat on his face", roles=("patient",),
+                                seconds=2.0, fps=None, seed=0, sampler="dpmpp_2m", steps=2, device="cpu")
+    understood = generator.prepare(request).understood_as
+    assert understood and "fall" in understood[0][0], understood
+    assert all(generator.anchors.role_counts[texts.index(t)].tolist() == [0, 1, 0] for t, _ in understood)
