@@ -48,6 +48,12 @@ def evaluation_summary(report: Path) -> dict:
             "checks": data["checks"], "summary": data["summary"]}
 
 
+def evaluation_meta(report: Path | None) -> dict:
+    """The checkpoint's 'evaluation' field: its sampler settings and reports/eval.json's summary."""
+    return {"default_sampler": {"sampler": "ddim", "steps": 25}, "fast_sampler": {"sampler": "dpmpp_2m", "steps": 10},
+            **evaluation_summary(report or ROOT / "reports" / "eval.json")}
+
+
 def averaged_weights(source: Path, count: int) -> tuple[dict, list[str]]:
     """The mean of the raw weights of ``source`` and the checkpoints just before it (up to
     ``count`` in all, from the same folder): checkpoint averaging."""
@@ -77,14 +83,11 @@ def anchors_for(meta, arrays, config_path: Path | None):
     from addon.core.text.encoders import load_text_encoder
     from addon.core.train.anchors import training_anchors
     from addon.core.train.config import load_train_config
-    from addon.core.train.sources import load_source
+    from addon.core.train.sources import load_sources
 
     config = load_train_config(path)
     rest = np.asarray(load_body_model(config.body_model_dir or None).rest_joints(), dtype=np.float64)
-    clips = [clip for index, source in enumerate(config.sources)
-             for clip in load_source(source, index, fps=config.fps, rest_joints=rest, max_persons=config.max_persons,
-                                     max_scene_points=config.max_scene_points, seed=config.seed,
-                                     mirror=config.mirror).clips]
+    clips = [clip for source in load_sources(config, rest) for clip in source.clips]
     encoder = load_text_encoder(meta.text_encoder)
     anchors = training_anchors(clips, encoder.encode, config.mirror, seed=config.seed)
     if anchors is None:
@@ -114,9 +117,7 @@ def bundle(source: Path, target: Path = BUNDLED_CHECKPOINT, report: Path | None 
 
     meta.training = {**meta.training, "source_checkpoint": source.name, "procedural_data_version": data_version(),
                      "weights": described}
-    meta.evaluation = {"default_sampler": {"sampler": "ddim", "steps": 25}, "fast_sampler": {"sampler": "dpmpp_2m",
-                                                                                            "steps": 10},
-                       **evaluation_summary(report or ROOT / "reports" / "eval.json")}
+    meta.evaluation = evaluation_meta(report)
     written = save_checkpoint(target, meta, arrays)
     size = written.stat().st_size + written.with_suffix(".json").stat().st_size
     if size > LIMIT_BYTES:
@@ -134,9 +135,7 @@ def refresh_evaluation(target: Path = BUNDLED_CHECKPOINT, report: Path | None = 
     _, metadata = checkpoint_paths(target)
     load_checkpoint_files(target)  # a complete, readable checkpoint first
     document = json.loads(metadata.read_text())
-    document["evaluation"] = {**{k: v for k, v in document.get("evaluation", {}).items()
-                                 if k in ("default_sampler", "fast_sampler")},
-                              **evaluation_summary(report or ROOT / "reports" / "eval.json")}
+    document["evaluation"] = evaluation_meta(report)
     atomic_write(metadata, lambda p: Path(p).write_text(json.dumps(document, indent=2) + "\n"))
     return metadata
 

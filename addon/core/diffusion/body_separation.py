@@ -25,7 +25,7 @@ Rotations are untouched (a pure shift). Padded persons (``persons_valid`` False)
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -34,9 +34,8 @@ from torch import Tensor
 from ..eval.geometry import BONE_CHILDREN, BONE_PARENTS, BONE_RADII  # the metric's capsules (numpy only)
 from ..eval.physical import FOREARM_CHILDREN
 from ..motion.reconcile import decoded_pose
-from ..motion.representation import POSITIONS
 from ..skeleton import NUM_BODY_JOINTS
-from .spacing import shifted
+from .spacing import Model, shift_guidance
 
 MARGIN_M = 0.0  # resolved capsules just touch: the metric's 2 cm tolerance covers what the last round
 # leaves, and a wider gap costs contact (bodies touching are what an interaction is made of)
@@ -45,7 +44,6 @@ SPREAD_FRAMES = 21  # a push eases in and out over this many frames (2.1 s at 10
 _SETTLED_M = 1e-3  # rounds stop once no push is larger than this
 _DIRECTION_EPS_M = 1e-3  # closest points nearer than this in the floor plane give no direction
 
-Model = Callable[[Tensor, Tensor], Tensor]
 
 
 class ClosestPoints(NamedTuple):
@@ -227,25 +225,17 @@ def keep_bodies_apart(model: Model, mean: np.ndarray, std: np.ndarray, persons_v
     and the shift found on the decoded joints is the one the rig gets.
     """
     mean64, std64 = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
-    pos_mean = torch.as_tensor(mean64[POSITIONS], dtype=torch.float32)
-    pos_std = torch.as_tensor(std64[POSITIONS], dtype=torch.float32)
     valid = persons_valid.to(torch.bool)
 
-    def guided(x_t: Tensor, t: Tensor) -> Tensor:
-        x0 = model(x_t, t)
-        if x0.shape[1] < 2:
-            return x0
-        mean_, std_ = pos_mean.to(x0), pos_std.to(x0)
-        positions = x0[..., POSITIONS] * std_ + mean_  # (B, P, T, 66) metres
+    def push(x0: Tensor, positions: Tensor) -> Tensor:
         joints = positions.reshape(*positions.shape[:3], NUM_BODY_JOINTS, 3)
         frames = None if frames_valid is None else frames_valid.to(x0.device)
         if rest_joints is not None:
             features = x0.detach().to("cpu", torch.float64).numpy() * std64 + mean64
             joints = _decoded(features, joints, valid, frames_valid, rest_joints)
-        push = separating_shift(joints, valid.to(x0.device), margin_m, iterations, frames)
-        return shifted(x0, positions, push, mean_, std_)
+        return separating_shift(joints, valid.to(x0.device), margin_m, iterations, frames)
 
-    return guided
+    return shift_guidance(model, mean, std, push, min_persons=2)
 
 
 def _decoded(features: np.ndarray, joints: Tensor, valid: Tensor, frames_valid: Tensor | None,

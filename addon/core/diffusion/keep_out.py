@@ -19,9 +19,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..motion.representation import POSITIONS
 from ..placement import CELL_M, height_map
-from .spacing import shifted, smooth_over_time
+from .spacing import shift_guidance, smooth_over_time
 
 LOW_OBSTACLE_M = 0.3  # cells with something taller than this are not free to stand in
 INSIDE_TOLERANCE_M = 0.05
@@ -67,24 +66,19 @@ def keep_out(model, mean: np.ndarray, std: np.ndarray, maps: list[EscapeMap | No
     """
     if all(m is None for m in maps):
         return model
-    pos_mean = torch.as_tensor(np.asarray(mean)[POSITIONS], dtype=torch.float32)
-    pos_std = torch.as_tensor(np.asarray(std)[POSITIONS], dtype=torch.float32)
     grids = [None if m is None else (torch.as_tensor(m.origin, dtype=torch.float32),
                                      torch.as_tensor(m.top, dtype=torch.float32),
                                      torch.as_tensor(m.escape, dtype=torch.float32)) for m in maps]
 
-    def guided(x_t: Tensor, t: Tensor) -> Tensor:
-        x0 = model(x_t, t)
-        mean_, std_ = pos_mean.to(x0), pos_std.to(x0)
-        positions = x0[..., POSITIONS] * std_ + mean_  # (B, P, T, 66)
+    def push(x0: Tensor, positions: Tensor) -> Tensor:
         legs = positions.reshape(*positions.shape[:3], 22, 3)[..., list(LEG_JOINTS), :]  # (B, P, T, L, 3)
-        push = torch.zeros(*positions.shape[:3], 2, dtype=x0.dtype, device=x0.device)
+        shift = torch.zeros(*positions.shape[:3], 2, dtype=x0.dtype, device=x0.device)
         for row, grid in enumerate(grids):
             if grid is not None:
-                push[row] = _row_push(legs[row], *(g.to(x0.device) for g in grid))
-        return shifted(x0, positions, smooth_over_time(push), mean_, std_)
+                shift[row] = _row_push(legs[row], *(g.to(x0.device) for g in grid))
+        return smooth_over_time(shift)
 
-    return guided
+    return shift_guidance(model, mean, std, push)
 
 
 def _row_push(legs: Tensor, origin: Tensor, top: Tensor, escape: Tensor) -> Tensor:

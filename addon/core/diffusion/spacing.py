@@ -25,6 +25,27 @@ MIN_PELVIS_DISTANCE_M = 0.6  # two torsos (capsule radius ~0.15 m), bent legs an
 SMOOTHING_FRAMES = 21  # the push is averaged over this many frames: it moves people, never their planted feet
 
 Model = Callable[[Tensor, Tensor], Tensor]
+# (x0 normalised (B, P, T, F), its positions (B, P, T, 66) metres) -> (B, P, T, 2) floor-plane shifts (m).
+Push = Callable[[Tensor, Tensor], Tensor]
+
+
+def shift_guidance(model: Model, mean: np.ndarray, std: np.ndarray, push: Push, min_persons: int = 1) -> Model:
+    """``model`` whose every x0 prediction moves each person-frame by ``push(x0, positions)`` in the
+    floor plane (``shifted``); x0 with fewer than ``min_persons`` persons passes unchanged. The
+    guidance wrappers here and in ``keep_out`` / ``body_separation`` are this with their own push.
+    mean, std: (F,) the checkpoint's normalisation statistics (features = x * std + mean, metres)."""
+    pos_mean = torch.as_tensor(np.asarray(mean)[POSITIONS], dtype=torch.float32)
+    pos_std = torch.as_tensor(np.asarray(std)[POSITIONS], dtype=torch.float32)
+
+    def guided(x_t: Tensor, t: Tensor) -> Tensor:
+        x0 = model(x_t, t)
+        if x0.shape[1] < min_persons:
+            return x0
+        mean_, std_ = pos_mean.to(x0), pos_std.to(x0)
+        positions = x0[..., POSITIONS] * std_ + mean_  # (B, P, T, 66) metres
+        return shifted(x0, positions, push(x0, positions), mean_, std_)
+
+    return guided
 
 
 def keep_apart(model: Model, mean: np.ndarray, std: np.ndarray, persons_valid: Tensor,
@@ -34,20 +55,12 @@ def keep_apart(model: Model, mean: np.ndarray, std: np.ndarray, persons_valid: T
     mean, std: (F,) the checkpoint's normalisation statistics (features = x * std + mean, metres);
     persons_valid: (B, P) bool.
     """
-    pos_mean = torch.as_tensor(np.asarray(mean)[POSITIONS], dtype=torch.float32)
-    pos_std = torch.as_tensor(np.asarray(std)[POSITIONS], dtype=torch.float32)
     valid = persons_valid.to(torch.bool)
 
-    def guided(x_t: Tensor, t: Tensor) -> Tensor:
-        x0 = model(x_t, t)
-        if x0.shape[1] < 2:
-            return x0
-        mean_, std_ = pos_mean.to(x0), pos_std.to(x0)
-        positions = x0[..., POSITIONS] * std_ + mean_  # (B, P, T, 66) metres
-        push = smooth_over_time(separation(positions[..., 0:2], valid.to(x0.device), min_distance))  # (B, P, T, 2)
-        return shifted(x0, positions, push, mean_, std_)
+    def push(x0: Tensor, positions: Tensor) -> Tensor:
+        return smooth_over_time(separation(positions[..., 0:2], valid.to(x0.device), min_distance))
 
-    return guided
+    return shift_guidance(model, mean, std, push, min_persons=2)
 
 
 def shifted(x0: Tensor, positions: Tensor, push: Tensor, mean: Tensor, std: Tensor) -> Tensor:

@@ -55,7 +55,7 @@ from .features import FeatureClip, feature_stats
 from .metrics import MetricsLog, MetricWindow
 from .order import EpochOrder, GlobalBatchSampler
 from .randomness import draw_row, stream_seed
-from .sources import load_source
+from .sources import load_sources
 from .state import (
     TrainingState,
     capture_rng_states,
@@ -212,15 +212,9 @@ class Trainer:
 
     def _load_clips(self) -> list[FeatureClip]:
         """Every source's FeatureClips, concatenated in config order; sizes in ``self.source_sizes``."""
-        c, clips, self.source_sizes = self.config, [], []
-        for index, source in enumerate(c.sources):
-            loaded = load_source(
-                source, index, fps=c.fps, rest_joints=self.rest_joints, max_persons=c.max_persons,
-                max_scene_points=c.max_scene_points, seed=c.seed, mirror=c.mirror,
-            )
-            clips += loaded.clips
-            self.source_sizes.append(len(loaded.clips))
-        return clips
+        loaded = load_sources(self.config, self.rest_joints)
+        self.source_sizes = [len(source.clips) for source in loaded]
+        return [clip for source in loaded for clip in source.clips]
 
     # -----------------------------------------------------------------------------------------
     # one step

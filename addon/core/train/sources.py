@@ -23,7 +23,7 @@ from ..data.interhuman import read_interhuman
 from ..motion.motion import Motion
 from ..rotations import axis_angle_to_matrix, matrix_to_axis_angle
 from .clips_npz import read_clips_npz
-from .config import DataSource
+from .config import DataSource, TrainConfig
 from .features import FeatureClip, encode_clip, subsample_points
 from .randomness import numpy_generator
 
@@ -75,6 +75,13 @@ def load_source(
     log.info("data: %d clips from %s (%d skipped: more than %d persons)",
              len(kept), source.describe(), skipped, max_persons)
     return LoadedSource(source=source, clips=kept, skipped=skipped)
+
+
+def load_sources(config: TrainConfig, rest_joints: np.ndarray) -> list[LoadedSource]:
+    """Every [[data]] table of ``config``, loaded with its settings, in config order."""
+    return [load_source(source, index, fps=config.fps, rest_joints=rest_joints, max_persons=config.max_persons,
+                        max_scene_points=config.max_scene_points, seed=config.seed, mirror=config.mirror)
+            for index, source in enumerate(config.sources)]
 
 
 def _read_clips(source: DataSource, fps: float, rest_joints: np.ndarray, seed: int, mirror: bool) -> list[Clip]:
