@@ -17,7 +17,7 @@ from bpy.props import (
     StringProperty,
 )
 
-from .core.generation_settings import MAX_PERSONS, MAX_VARIATIONS, QUALITY_PRESETS
+from .core.generation_settings import DEFAULT_GUIDANCE, MAX_PERSONS, MAX_VARIATIONS, QUALITY_PRESETS
 from .operators.retarget import config_properties
 
 ROLE_ITEMS = (
@@ -85,7 +85,7 @@ class ISYNTH_PG_generation(bpy.types.PropertyGroup):
                                 "(off: the checkpoint's own rate)", default=False)
     seed: IntProperty(name="Seed", description="Same seed, same motion", default=0, min=0)
     guidance: FloatProperty(name="Guidance", description="Classifier-free guidance scale: how strongly to "
-                            "follow the prompt", default=2.5, min=0.0, max=10.0)
+                            "follow the prompt", default=DEFAULT_GUIDANCE, min=0.0, max=10.0)
     quality: EnumProperty(name="Quality", items=[(k, n, d.format(*QUALITY_PRESETS[k])) for k, n, d in QUALITY_ITEMS],
                           default="STANDARD")
     show_advanced: BoolProperty(name="Advanced", default=False)

@@ -12,6 +12,7 @@ clips are made again, a few minutes). Refuses a result over 40 MB.
     ./run bundle-checkpoint                                # the newest checkpoint of out/train/care
     ./run bundle-checkpoint out/train/care/checkpoints/step_00003000.safetensors
     ./run bundle-checkpoint --evaluation-only           # after ./run eval: its summary into default.json
+    ./run bundle-checkpoint addon/assets/checkpoint/default.safetensors --rebuild-anchors   # anchors again
 """
 
 from __future__ import annotations
@@ -50,7 +51,10 @@ def evaluation_summary(report: Path) -> dict:
 
 def evaluation_meta(report: Path | None) -> dict:
     """The checkpoint's 'evaluation' field: its sampler settings and reports/eval.json's summary."""
+    from addon.core.generation_settings import DEFAULT_GUIDANCE
+
     return {"default_sampler": {"sampler": "ddim", "steps": 25}, "fast_sampler": {"sampler": "dpmpp_2m", "steps": 10},
+            "guidance": DEFAULT_GUIDANCE,
             **evaluation_summary(report or ROOT / "reports" / "eval.json")}
 
 
@@ -68,9 +72,10 @@ def averaged_weights(source: Path, count: int) -> tuple[dict, list[str]]:
     return mean, [p.name for p in chosen]
 
 
-def anchors_for(meta, arrays, config_path: Path | None):
-    """``arrays`` with prompt anchors: its own, or those of the training config's captions."""
-    if arrays.anchor_embeddings is not None:
+def anchors_for(meta, arrays, config_path: Path | None, rebuild: bool = False):
+    """``arrays`` with prompt anchors: its own, or (none, or ``rebuild``) those of the training
+    config's captions, grouped by the clips' action labels where the data names them."""
+    if arrays.anchor_embeddings is not None and not rebuild:
         return meta, arrays
     recorded = meta.training.get("config")
     path = config_path or (Path(recorded) if recorded else None)
@@ -92,17 +97,22 @@ def anchors_for(meta, arrays, config_path: Path | None):
     anchors = training_anchors(clips, encoder.encode, config.mirror, seed=config.seed)
     if anchors is None:
         return meta, arrays
-    meta.anchor_texts = anchors.texts
+    meta.anchor_texts, meta.anchor_groups = anchors.texts, anchors.groups
     return meta, dataclasses.replace(arrays, anchor_embeddings=anchors.embeddings,
                                      anchor_role_counts=anchors.role_counts)
 
 
 def bundle(source: Path, target: Path = BUNDLED_CHECKPOINT, report: Path | None = None, weights: str = "ema",
-           average: int = 3, anchors_config: Path | None = None) -> Path:
+           average: int = 3, anchors_config: Path | None = None, rebuild_anchors: bool = False) -> Path:
     """weights: "ema" (the run's EMA), "raw" (the optimiser's latest weights) or "average" (the raw
     weights of the newest ``average`` checkpoints, averaged)."""
     meta, arrays = load_checkpoint_files(source)
-    meta, arrays = anchors_for(meta, arrays, anchors_config)
+    if Path(source).resolve() == Path(target).resolve():
+        # Re-bundling the bundle (new anchors): its weights and provenance stay as they are.
+        meta, arrays = anchors_for(meta, arrays, anchors_config, rebuild_anchors)
+        meta.evaluation = evaluation_meta(report)
+        return save_checkpoint(target, meta, arrays)
+    meta, arrays = anchors_for(meta, arrays, anchors_config, rebuild_anchors)
     described = {"ema": "EMA", "raw": "raw (latest)"}.get(weights, "")
     if weights == "ema" and arrays.ema:
         arrays = dataclasses.replace(arrays, model=arrays.ema, ema=None)
@@ -151,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--anchors-config", default=None,
                         help="training TOML whose captions become the prompt anchors of a checkpoint without them "
                              "(default: the config the checkpoint records)")
+    parser.add_argument("--rebuild-anchors", action="store_true",
+                        help="make the prompt anchors again from the training config's captions even when the "
+                             "checkpoint has some (e.g. one saved before anchors carried action groups)")
     parser.add_argument("--evaluation-only", action="store_true",
                         help="only put the evaluation summary of --report (default reports/eval.json) into the "
                              "bundled checkpoint's metadata")
@@ -167,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         source = Path(args.checkpoint) if args.checkpoint else newest_checkpoint(Path(args.run))
         written = bundle(source, report=Path(args.report) if args.report else None, weights=args.weights,
                          average=args.average,
-                         anchors_config=Path(args.anchors_config) if args.anchors_config else None)
+                         anchors_config=Path(args.anchors_config) if args.anchors_config else None,
+                         rebuild_anchors=args.rebuild_anchors)
     except (CheckpointError, OSError) as error:
         print(f"bundle-checkpoint: {error}", file=sys.stderr)
         return 2

@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from addon.core import api  # noqa: E402
 from addon.core.generate import DEVICES, GenerationRequest  # noqa: E402
+from addon.core.generation_settings import DEFAULT_GUIDANCE  # noqa: E402
 from addon.core.diffusion.samplers import SAMPLERS  # noqa: E402
 from addon.core.motion.amass import write_amass_npz  # noqa: E402
 from addon.core.settings import Preferences  # noqa: E402
@@ -37,7 +38,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, required=True, help="output folder (created)")
     parser.add_argument("--checkpoint", default="", help="checkpoint .safetensors (default: the bundled one)")
     parser.add_argument("--fps", type=float, default=None, help="output frame rate (default: the checkpoint's)")
-    parser.add_argument("--guidance", type=float, default=2.5, help="classifier-free guidance scale")
+    parser.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE, help="classifier-free guidance scale")
     parser.add_argument("--sampler", choices=sorted(SAMPLERS), default="dpmpp_2m")
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--device", choices=DEVICES, default="auto")

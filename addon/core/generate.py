@@ -50,6 +50,7 @@ from .diffusion.guidance import classifier_free_guidance
 from .diffusion.samplers import SAMPLERS, SamplingCancelled, sample
 from .diffusion.keep_out import escape_map, keep_out
 from .diffusion.spacing import keep_apart
+from .generation_settings import DEFAULT_GUIDANCE
 from .diffusion.schedule import DiffusionSchedule, cosine_schedule
 from .motion.motion import Motion
 from .motion.reconcile import decode_generated
@@ -112,7 +113,7 @@ class GenerationRequest:
     seconds: float
     fps: float | None
     seed: int
-    guidance: float = 2.5
+    guidance: float = DEFAULT_GUIDANCE
     sampler: SamplerName = "dpmpp_2m"
     steps: int = 10
     scene_points: np.ndarray | None = None
@@ -254,7 +255,8 @@ class Generator:
                 raise CheckpointError(f"{self.checkpoint}: prompt anchors have {arrays.anchor_embeddings.shape[1]} "
                                       f"numbers per caption, the text encoder gives {encoder.dim}")
             bank = arrays.anchor_embeddings / np.linalg.norm(arrays.anchor_embeddings, axis=1, keepdims=True)
-            self.anchors = PromptAnchors(meta.anchor_texts, bank.astype(np.float32), arrays.anchor_role_counts)
+            self.anchors = PromptAnchors(meta.anchor_texts, bank.astype(np.float32), arrays.anchor_role_counts,
+                                         meta.anchor_groups)
 
     def encode_prompts(self, prompts: list[str], roles: list[tuple[str, ...]], anchor: bool = True
                        ) -> tuple[Tensor, list[list[tuple[str, float]]]]:

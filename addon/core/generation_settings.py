@@ -15,6 +15,10 @@ from typing import Literal
 
 from .motion.motion import ROLES
 
+# The classifier-free guidance scale Generate Interaction, batch renders and the evaluation use
+# unless told otherwise: the best of 2.5 / 4 / 6 on the tuning prompts (reports/tuning.md).
+DEFAULT_GUIDANCE = 4.0
+
 Quality = Literal["DRAFT", "STANDARD", "BEST"]
 DeviceChoice = Literal["AUTO", "CUDA", "CPU"]
 
@@ -71,7 +75,7 @@ class GenerationSettings:
     seconds: float = 6.0
     fps: float | None = None
     seed: int = 0
-    guidance: float = 2.5
+    guidance: float = DEFAULT_GUIDANCE
     quality: Quality = "STANDARD"
     sampler: str = ""
     steps: int = 0

@@ -24,6 +24,7 @@ from addon.core.diffusion.checkpoint import CheckpointError, checkpoint_paths
 from addon.core.diffusion.guidance import unguided
 from addon.core.diffusion.samplers import SAMPLERS, SamplingCancelled
 from addon.core.diffusion.spacing import keep_apart
+from addon.core.generation_settings import DEFAULT_GUIDANCE
 from addon.core.generate import (
     BUNDLED_CHECKPOINT,
     GenerationError,
@@ -274,7 +275,7 @@ def test_cli_writes_motions_joints_and_summary(checkpoint, generator, tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["prompt"] == PROMPT and summary["roles"] == ["staff", "patient"]
     assert (summary["fps"], summary["seed"], summary["steps"], summary["sampler"]) == (TINY_FPS, 7, 4, "dpmpp_2m")
-    assert summary["guidance"] == 2.5 and summary["device"] == "cpu" and summary["checkpoint"] == str(checkpoint)
+    assert summary["guidance"] == DEFAULT_GUIDANCE and summary["device"] == "cpu" and summary["checkpoint"] == str(checkpoint)
     assert summary["timings"]["generate_s"] > 0
 
 

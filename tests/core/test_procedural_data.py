@@ -541,3 +541,27 @@ def test_generated_clips_match_the_data_version(model):
     from addon.core.data.procedural.dataset import DATA_VERSION
 
     assert clip_fingerprint(model) == FINGERPRINTS[DATA_VERSION]
+
+
+def test_the_tuning_prompts_cover_every_script_in_words_of_their_own():
+    from addon.core.data.procedural.prompts import DEV, REWORDED, _words, training_vocabulary
+
+    assert sorted({p.script for p in DEV}) == sorted(SCRIPTS)
+    assert all(sum(p.script == s for p in DEV) == 2 for s in SCRIPTS)
+    assert not {p.text for p in DEV} & {p.text for p in REWORDED}
+    for p in DEV:
+        assert p.roles == (("staff", "patient") if p.script in TWO_PERSON_SCRIPTS else p.roles)
+        assert set(p.roles) <= {"staff", "patient"} and len(p.roles) in (1, 2)
+    # No role noun of the training captions; content words they share with them stay generic.
+    shared = set().union(*(_words(p.text) for p in DEV)) & training_vocabulary()
+    assert not shared & {"nurse", "carer", "patient", "resident", "man", "woman", "person"}, shared
+    assert len(shared) <= 20, shared
+
+
+def test_a_procedural_clip_is_labelled_with_its_script(model):
+    from addon.core.data.procedural.dataset import make_clip
+    from addon.core.train.features import encode_clip
+
+    made = make_clip(3, "train", 4, model)
+    assert made.clip.label == made.script and made.script in SCRIPTS
+    assert encode_clip(made.clip, model.rest_joints()).label == made.script

@@ -117,3 +117,70 @@ def test_generation_says_what_it_understood_and_can_use_the_prompt_as_it_is(anch
     assert float(torch.nn.functional.cosine_similarity(anchored, raw)) < 0.999
     bank = torch.as_tensor(generator.anchors.embeddings)
     assert float((anchored @ bank.T).max()) > float((raw @ bank.T).max())  # closer to the training captions
+
+
+# ---- grouped anchors: one action's captions first ---------------------------------------------
+
+def grouped_toy() -> PromptAnchors:
+    """Six one-patient anchors on a circle in 2D (plus 4 zero dims): group "near" holds the single
+    closest to the x axis (at 10 degrees), group "many" four anchors at 20..35 degrees, one unlabelled."""
+    angles = np.radians([10, 20, 25, 30, 35, 90])
+    rows = np.zeros((6, 6), dtype=np.float32)
+    rows[:, 0], rows[:, 1] = np.cos(angles), np.sin(angles)
+    groups = ("near", "many", "many", "many", "many", "")
+    return PromptAnchors(tuple(f"caption {i}" for i in range(6)), rows,
+                         np.stack([role_counts(("patient",))] * 6), groups)
+
+
+def test_grouped_anchors_vote_for_a_group_and_blend_only_inside_it():
+    anchors = grouped_toy()
+    assert anchors.grouped
+    # On the x axis: "near" (cos 10 deg = 0.985) beats the mean of "many"'s four (0.883).
+    out = anchor_prompts(anchors, torch.tensor([[1.0, 0, 0, 0, 0, 0]]), [("patient",)])
+    assert out.groups == ["near"] and [t for t, _ in out.interpretation[0]] == ["caption 0"]
+    # At 27 degrees the nearest single caption is still of "many", and "many"'s mean (0.995)
+    # beats "near" (cos 17 deg = 0.956): the blend holds "many"'s captions only.
+    prompt = torch.tensor([[np.cos(np.radians(27)), np.sin(np.radians(27)), 0, 0, 0, 0]], dtype=torch.float32)
+    out = anchor_prompts(anchors, prompt, [("patient",)])
+    assert out.groups == ["many"]
+    assert {t for t, _ in out.interpretation[0]} == {"caption 1", "caption 2", "caption 3", "caption 4"}
+    np.testing.assert_allclose(out.embeddings.norm(dim=1).numpy(), 1.0, atol=1e-6)
+
+
+def test_an_unlabelled_anchor_is_a_group_of_one_and_ungrouped_anchors_blend_as_before():
+    anchors = grouped_toy()
+    prompt = torch.tensor([[0.0, 1.0, 0, 0, 0, 0]])  # on the unlabelled anchor (90 degrees)
+    out = anchor_prompts(anchors, prompt, [("patient",)])
+    assert out.groups == [""] and [t for t, _ in out.interpretation[0]] == ["caption 5"]
+    plain = PromptAnchors(anchors.texts, anchors.embeddings, anchors.role_counts)
+    assert not plain.grouped
+    out = anchor_prompts(plain, prompt, [("patient",)])
+    assert out.groups == [""] and len(out.interpretation[0]) == 6  # TOP_K = 8 over all six
+    with pytest.raises(ValueError, match="2 group labels for 6 texts"):
+        PromptAnchors(anchors.texts, anchors.embeddings, anchors.role_counts, ("a", "b"))
+
+
+def test_sample_anchors_keeps_labels_and_drops_them_when_none_is_given():
+    def encode(batch):
+        return torch.nn.functional.normalize(torch.ones(len(batch), 3))
+
+    labelled = sample_anchors(["x", "y", "x"], [("staff",)] * 3, encode, 10, groups=["walk", "fall", "fall"])
+    assert labelled.texts == ("x", "y", "x") and labelled.groups == ("walk", "fall", "fall")  # "x" in two actions
+    assert sample_anchors(["x", "y"], [("staff",)] * 2, encode, 10).groups == ()
+    with pytest.raises(ValueError, match="1 group labels for 2 captions"):
+        sample_anchors(["x", "y"], [("staff",)] * 2, encode, 10, groups=["walk"])
+
+
+def test_grouped_anchors_round_trip_and_a_wrong_label_count_is_refused(tmp_path):
+    captions = [(t, r, "fall" if "falls" in t else "other") for t, r in CAPTIONS]
+    path = write_tiny_checkpoint(tmp_path, anchors=captions)
+    meta, _ = load_checkpoint_files(path)
+    assert meta.anchor_groups == tuple(g for _, _, g in captions)
+    generator = Generator(path, device="cpu")
+    assert generator.anchors.grouped and generator.anchors.groups == meta.anchor_groups
+    weights, metadata = checkpoint_paths(path)
+    document = json.loads(metadata.read_text())
+    document["anchors"]["groups"] = document["anchors"]["groups"][:2]
+    metadata.write_text(json.dumps(document))
+    with pytest.raises(CheckpointError, match=r"'anchors.groups' has 2 labels for 6 anchor texts"):
+        load_checkpoint_files(weights)

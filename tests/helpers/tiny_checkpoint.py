@@ -71,8 +71,10 @@ def write_tiny_checkpoint(
         from addon.core.text.anchors import sample_anchors
         from addon.core.text.encoders import MiniLMEncoder
 
-        bank = sample_anchors([t for t, _ in anchors], [r for _, r in anchors], MiniLMEncoder().encode, len(anchors))
-        meta.anchor_texts = bank.texts
+        # (text, roles) or (text, roles, action label) per anchor
+        bank = sample_anchors([a[0] for a in anchors], [a[1] for a in anchors], MiniLMEncoder().encode, len(anchors),
+                              groups=[a[2] if len(a) > 2 else "" for a in anchors])
+        meta.anchor_texts, meta.anchor_groups = bank.texts, bank.groups
         arrays.anchor_embeddings, arrays.anchor_role_counts = bank.embeddings, bank.role_counts
     return save_checkpoint(Path(folder) / name, meta, arrays)
 

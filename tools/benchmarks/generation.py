@@ -31,6 +31,7 @@ from addon.core.diffusion.checkpoint import CheckpointArrays, CheckpointMeta, co
 from addon.core.diffusion.denoiser import FEATURE_DIM, InteractionDenoiser, default_config  # noqa: E402
 from addon.core.diffusion.guidance import classifier_free_guidance  # noqa: E402
 from addon.core.generate import GenerationRequest, Generator  # noqa: E402
+from addon.core.generation_settings import DEFAULT_GUIDANCE  # noqa: E402
 from addon.core.text.encoders import MINILM_ID  # noqa: E402
 
 FPS = 20.0  # HumanML3D's rate: 10 s = 200 frames
@@ -117,7 +118,7 @@ def time_requests(generator: Generator, request: GenerationRequest, times: int) 
 
 def rows_for_device(generator: Generator, label: str) -> list[dict]:
     """DPM-Solver++ 10, DDIM 50, DDPM 100 (and 1000 when it fits the budget), then DPM++ with a scene."""
-    base = dict(prompt=PROMPT, roles=ROLES, seconds=SECONDS, fps=None, seed=0, guidance=2.5)
+    base = dict(prompt=PROMPT, roles=ROLES, seconds=SECONDS, fps=None, seed=0, guidance=DEFAULT_GUIDANCE)
     scene = np.random.default_rng(0).uniform([0, 0, 0], [6, 5, 2.5], size=(50_000, 3))  # a 6 x 5 m room
     generator.generate(GenerationRequest(**base, sampler="dpmpp_2m", steps=2))  # warm-up: text cache, allocator
     plain_flops = guided_forward_flops(generator, GenerationRequest(**base))
@@ -174,7 +175,8 @@ def bundled_rows() -> list[dict]:
         generator = Generator(BUNDLED_CHECKPOINT, "cpu")
         rows = []
         for sampler, steps in (("ddim", 25), ("dpmpp_2m", 10)):
-            request = GenerationRequest(prompt=PROMPT, roles=ROLES, seconds=SECONDS, fps=None, seed=0, guidance=2.5,
+            request = GenerationRequest(prompt=PROMPT, roles=ROLES, seconds=SECONDS, fps=None, seed=0,
+                                        guidance=DEFAULT_GUIDANCE,
                                         sampler=sampler, steps=steps, device="cpu")
             generator.generate(request)  # warm the text cache
             rows.append({"name": f"bundled checkpoint, 2 persons x 10 s at 10 fps, {sampler} {steps} steps, "

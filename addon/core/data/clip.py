@@ -27,6 +27,8 @@ class Clip:
     scene_points: (N, 3) float32 metres, world, or None.
     source: where it came from, e.g. "humanml3d:000021" (also each Motion's name prefix).
     split: "train", "val", "test" or whatever the reader was asked for.
+    label: the clip's action class where the data set names one (the procedural script, e.g.
+        "fall_walking"), else "". Prompt anchors group captions by it (``text.anchors``).
     """
 
     motions: list[Motion]
@@ -34,6 +36,7 @@ class Clip:
     scene_points: np.ndarray | None = None
     source: str = ""
     split: str = ""
+    label: str = ""
 
     def __post_init__(self) -> None:
         self.motions = list(self.motions)

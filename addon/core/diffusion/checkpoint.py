@@ -10,7 +10,8 @@ Loading never unpickles: tensors come from safetensors, metadata from JSON. The 
     body            {"kind": "standin" | ..., "note"}; the rest joints the features were made with
     training        provenance: data sets, steps, seed, date, git revision
     evaluation      summary metrics (may be empty)
-    anchors         optional: {"texts": [N training captions]} (``text.anchors``)
+    anchors         optional: {"texts": [N training captions], "groups": [N action labels]}
+                    (``text.anchors``; "groups" only when the training data named actions)
 
 The safetensors file holds the network's state dict under ``model.*``, the EMA weights
 under ``ema.*`` when present, ``stats.mean`` / ``stats.std`` (F,) and ``body.rest_joints`` (24, 3);
@@ -51,6 +52,7 @@ class CheckpointMeta:
     training: dict = field(default_factory=dict)
     evaluation: dict = field(default_factory=dict)
     anchor_texts: tuple[str, ...] = ()
+    anchor_groups: tuple[str, ...] = ()  # per anchor its clip's action label, or () (text.anchors)
 
     def to_json(self) -> dict:
         return {
@@ -65,7 +67,9 @@ class CheckpointMeta:
             "body": self.body,
             "training": self.training,
             "evaluation": self.evaluation,
-            **({"anchors": {"texts": list(self.anchor_texts)}} if self.anchor_texts else {}),
+            **({"anchors": {"texts": list(self.anchor_texts),
+                            **({"groups": list(self.anchor_groups)} if self.anchor_groups else {})}}
+               if self.anchor_texts else {}),
         }
 
     @classmethod
@@ -88,6 +92,7 @@ class CheckpointMeta:
                 training=dict(data.get("training", {})),
                 evaluation=dict(data.get("evaluation", {})),
                 anchor_texts=tuple(str(t) for t in data["anchors"]["texts"]) if "anchors" in data else (),
+                anchor_groups=tuple(str(g) for g in data["anchors"].get("groups", ())) if "anchors" in data else (),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise CheckpointError(f"{where}: missing or malformed field {error}") from None
@@ -185,6 +190,8 @@ def _anchor_arrays(tensors: dict, meta: CheckpointMeta, weights: Path) -> tuple[
     if embeddings.ndim != 2 or len(embeddings) != n or counts.shape != (n, 3):
         raise CheckpointError(f"{weights}: 'anchors.embeddings' {tuple(embeddings.shape)} / 'anchors.role_counts' "
                               f"{tuple(counts.shape)} do not fit the {n} anchor texts")
+    if meta.anchor_groups and len(meta.anchor_groups) != n:
+        raise CheckpointError(f"{weights}: 'anchors.groups' has {len(meta.anchor_groups)} labels for {n} anchor texts")
     return embeddings, counts
 
 

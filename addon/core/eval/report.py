@@ -75,9 +75,11 @@ def render_markdown(result: dict, sheet: Path | None) -> str:
         "touching, scored by contact recall).",
         "",
         f"Samplers: default {meta['default_sampler'][0]} {meta['default_sampler'][1]} steps, fast "
-        f"{meta['fast_sampler'][0]} {meta['fast_sampler'][1]} steps, guidance {meta['guidance']}. Baselines use the "
+        f"{meta['fast_sampler'][0]} {meta['fast_sampler'][1]} steps, guidance {meta['guidance']} "
+        "(chosen with the anchoring on the tuning prompts, not these: reports/tuning.md). Baselines use the "
         "default sampler. Every sampled row runs the add-on's sampling: prompts anchored to the checkpoint's "
-        "training captions (`core/text/anchors.py`; the reworded table's last row leaves them as written), "
+        "training captions of one action (`core/text/anchors.py`; the reworded table's last row leaves them as "
+        "written), "
         "persons kept apart (pelvis spacing and bone capsules, `core/diffusion/spacing.py`, "
         "`core/diffusion/body_separation.py`) and legs out of the furniture (`core/diffusion/keep_out.py`).",
         "",

@@ -22,6 +22,7 @@ import torch
 from ..data.procedural.labels import ACTIONS, SCRIPT_INDEX, SCRIPTS
 from ..data.procedural.prompts import REWORDED, vocabulary_overlap
 from ..generate import BUNDLED_CHECKPOINT, load_generator
+from ..generation_settings import DEFAULT_GUIDANCE
 from ..text.encoders import MiniLMEncoder
 from . import distribution as dist
 from .baselines import independent_features, nearest_neighbour_features
@@ -38,7 +39,7 @@ log = logging.getLogger("isynth.eval")
 
 DEFAULT_SAMPLER = ("ddim", 25)
 FAST_SAMPLER = ("dpmpp_2m", 10)
-GUIDANCE = 2.5
+GUIDANCE = DEFAULT_GUIDANCE  # the add-on's (generation_settings)
 REWORDED_FRAMES = 80
 
 
@@ -102,14 +103,7 @@ def evaluate(checkpoint: str | None, splits: dict[str, list[EvalClip]], sizes: A
     mm = _multimodality_groups(generator, evaluator, test, sizes, minilm)
     test_rows[2].mm_groups = mm  # the fast-solver row
     # Table 2: reworded prompts, in test rooms.
-    rw_requests, rw_likes = [], []
-    for seed in range(sizes.reworded_seeds):
-        for k, prompt in enumerate(REWORDED):
-            room = test[(k + seed * len(REWORDED)) % len(test)]
-            like = dataclasses.replace(room, script=SCRIPT_INDEX[prompt.script], touch=touch_of(prompt.script),
-                                       roles=prompt.roles, text=prompt.text)
-            rw_requests.append(_request(prompt.text, prompt.roles, REWORDED_FRAMES, room.scene_points))
-            rw_likes.append(like)
+    rw_requests, rw_likes = prompt_requests(REWORDED, test, sizes.reworded_seeds)
     reworded_real = [dataclasses.replace(c, text=_reworded_for(c.script, i)) for i, c in enumerate(test)]
     reworded_rows = [Row("Real test data (reworded captions)", reworded_real, "real")] + \
         model_rows(rw_requests, rw_likes, "reworded prompts", False)
@@ -143,6 +137,26 @@ def evaluate(checkpoint: str | None, splits: dict[str, list[EvalClip]], sizes: A
 
     write_report(out_dir, result, sheet)
     return result
+
+
+def prompt_requests(prompts: Sequence, rooms: list[EvalClip], seeds: int) -> tuple[list, list[EvalClip]]:
+    """Each of ``prompts`` (RewordedPrompt-like: text, script, roles) ``seeds`` times, REWORDED_FRAMES
+    long, in the rooms of ``rooms`` taken in turn -> (SampleRequests, EvalClips to score them as:
+    the room's boxes and points, the prompt's script, roles and text)."""
+    requests, likes = [], []
+    for seed in range(seeds):
+        for k, prompt in enumerate(prompts):
+            room = rooms[(k + seed * len(prompts)) % len(rooms)]
+            likes.append(dataclasses.replace(room, script=SCRIPT_INDEX[prompt.script], touch=touch_of(prompt.script),
+                                             roles=prompt.roles, text=prompt.text))
+            requests.append(_request(prompt.text, prompt.roles, REWORDED_FRAMES, room.scene_points))
+    return requests, likes
+
+
+def classifier_agreement(evaluator, clips: Sequence[EvalClip], minilm) -> float:
+    """Share of ``clips`` whose predicted script is their own (the evaluator's script head)."""
+    predicted = predict(evaluator, _items(clips, minilm))
+    return float(np.mean([p == c.script for p, c in zip(predicted["script"], clips)]))
 
 
 def prepare_evaluator(train: list[EvalClip], val: list[EvalClip], sizes: Any, work: Path, refresh: bool = False):

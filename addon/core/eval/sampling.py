@@ -25,6 +25,7 @@ from ..diffusion.keep_out import escape_map, keep_out
 from ..diffusion.samplers import sample
 from ..diffusion.spacing import keep_apart
 from ..generate import Generator
+from ..generation_settings import DEFAULT_GUIDANCE
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,7 +44,7 @@ def sample_features(
     *,
     sampler: str,
     steps: int,
-    guidance: float = 2.5,
+    guidance: float = DEFAULT_GUIDANCE,
     seed: int = 0,
     batch_size: int = 16,
     progress: Callable[[int, int], None] | None = None,

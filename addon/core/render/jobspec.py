@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..data.procedural.labels import ACTIONS
+from ..generation_settings import DEFAULT_GUIDANCE
 from ..motion.motion import ROLES
 from .toml_table import JobSpecError, Table
 
@@ -119,7 +120,7 @@ class GenerationSpec:
     checkpoint: str = ""
     sampler: str = "dpmpp_2m"
     steps: int = 10
-    guidance: float = 2.5
+    guidance: float = DEFAULT_GUIDANCE
     device: str = "auto"
     scene_aware: bool = True
 
@@ -352,7 +353,7 @@ def _generation(table: Table, base: Path) -> GenerationSpec:
         checkpoint=checkpoint,
         sampler=table.choice("sampler", "dpmpp_2m", SAMPLERS),
         steps=table.integer("steps", 10, 1, 10_000),
-        guidance=table.number("guidance", 2.5, 0.0, 50.0),
+        guidance=table.number("guidance", DEFAULT_GUIDANCE, 0.0, 50.0),
         device=table.choice("device", "auto", DEVICES),
         scene_aware=table.boolean("scene_aware", True),
     )

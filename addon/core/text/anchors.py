@@ -13,6 +13,20 @@ so a training caption maps (almost) onto itself and a new wording onto a blend o
 resembles. ``interpretation`` names the nearest ones: what the model understood, for the panel.
 Anchors of clips with other roles are used only when no anchor has the request's roles (then
 those with as many persons, then all).
+
+Grouped anchors. When the data set names each clip's action (``Clip.label``: the procedural
+script), the anchors carry it and a prompt first picks one group, then blends inside it:
+
+    group  = argmax_g  mean of the GROUP_VOTES highest cos(e, a_k) over the anchors of g,
+    e'     = normalise( sum_k w_k a_k ) over the group's GROUP_TOP_K nearest anchors,
+             w = softmax(cos / GROUP_TEMPERATURE),
+
+so a new wording lands on captions of one action instead of a blend of, say, "falls while
+walking" and "falls"; a blend of two actions is a motion the model never learnt. Voting over
+several captions per group is a kNN classifier in the text encoder's space, steadier than the
+single nearest caption. Anchors without a label are groups of one. The constants were chosen on
+the tuning prompts (``data.procedural.prompts.DEV``, tools/tune_sampling.py), not on the
+evaluation's.
 """
 
 from __future__ import annotations
@@ -27,16 +41,21 @@ from ..diffusion.conditioning import ROLES
 
 TOP_K = 8
 TEMPERATURE = 0.05  # cosine units: a caption 0.05 closer weighs e times more
+GROUP_VOTES = 5  # captions per group that score it
+GROUP_TOP_K = 8  # captions of the chosen group blended
+GROUP_TEMPERATURE = 0.05
 
 
 @dataclass(frozen=True, eq=False)
 class PromptAnchors:
     """texts: N captions; embeddings: (N, E) float32, unit rows; role_counts: (N, len(ROLES)) int,
-    how many persons of each role (ROLES order) the caption's clip has."""
+    how many persons of each role (ROLES order) the caption's clip has; groups: N action labels
+    of the captions' clips ("" none), or () when the data set names no actions."""
 
     texts: tuple[str, ...]
     embeddings: np.ndarray
     role_counts: np.ndarray
+    groups: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         n = len(self.texts)
@@ -46,15 +65,24 @@ class PromptAnchors:
             raise ValueError(f"anchors: role_counts {self.role_counts.shape}, expected ({n}, {len(ROLES)})")
         if n == 0:
             raise ValueError("anchors: no captions")
+        if self.groups and len(self.groups) != n:
+            raise ValueError(f"anchors: {len(self.groups)} group labels for {n} texts")
+
+    @property
+    def grouped(self) -> bool:
+        """Whether some anchor names its clip's action (then :func:`anchor_prompts` picks a group)."""
+        return any(self.groups)
 
 
 @dataclass(frozen=True)
 class Anchored:
     """embeddings: (B, E) float32 unit rows to condition on; interpretation: per prompt, the
-    nearest anchors as (caption, weight) pairs, heaviest first."""
+    nearest anchors as (caption, weight) pairs, heaviest first; groups: per prompt, the action
+    group it was placed in ("" when the anchors have none)."""
 
     embeddings: torch.Tensor
     interpretation: list[list[tuple[str, float]]]
+    groups: list[str]
 
 
 def role_counts(roles: Sequence[str]) -> np.ndarray:
@@ -68,17 +96,27 @@ def role_counts(roles: Sequence[str]) -> np.ndarray:
 
 
 def anchor_prompts(anchors: PromptAnchors, embeddings: torch.Tensor, roles: Sequence[Sequence[str]],
-                   top_k: int = TOP_K, temperature: float = TEMPERATURE) -> Anchored:
+                   top_k: int | None = None, temperature: float | None = None) -> Anchored:
     """embeddings: (B, E) the prompts' unit embeddings; roles: B role lists -> :class:`Anchored`
-    (module docstring). Rows are independent; the output is on the input's device and dtype."""
+    (module docstring; grouped anchors pick a group first). ``top_k`` / ``temperature`` override
+    the blend's constants. Rows are independent; the output is on the input's device and dtype."""
     if len(roles) != len(embeddings):
         raise ValueError(f"anchor_prompts: {len(embeddings)} embeddings but {len(roles)} role lists")
+    grouped = anchors.grouped
+    if top_k is None:
+        top_k = GROUP_TOP_K if grouped else TOP_K
+    if temperature is None:
+        temperature = GROUP_TEMPERATURE if grouped else TEMPERATURE
     bank = torch.as_tensor(anchors.embeddings, dtype=torch.float32)
     prompts = embeddings.detach().to("cpu", torch.float32)
     similarity = prompts @ bank.T  # (B, N)
-    out, interpretation = [], []
+    out, interpretation, groups = [], [], []
     for row, wanted in enumerate(roles):
         allowed = torch.as_tensor(_compatible(anchors.role_counts, role_counts(wanted)))
+        group = ""
+        if grouped:
+            group, members = _best_group(anchors, similarity[row], allowed)
+            allowed = allowed & members
         scores = similarity[row].masked_fill(~allowed, -torch.inf)
         k = min(top_k, int(allowed.sum()))
         top = scores.topk(k)
@@ -86,7 +124,32 @@ def anchor_prompts(anchors: PromptAnchors, embeddings: torch.Tensor, roles: Sequ
         mixed = (weights[:, None] * bank[top.indices]).sum(0)
         out.append(mixed / mixed.norm().clamp_min(1e-12))
         interpretation.append([(anchors.texts[int(i)], float(w)) for i, w in zip(top.indices, weights)])
-    return Anchored(torch.stack(out).to(embeddings.device, embeddings.dtype), interpretation)
+        groups.append(group)
+    return Anchored(torch.stack(out).to(embeddings.device, embeddings.dtype), interpretation, groups)
+
+
+def _best_group(anchors: PromptAnchors, similarity: torch.Tensor, allowed: torch.Tensor,
+                votes: int = GROUP_VOTES) -> tuple[str, torch.Tensor]:
+    """The group whose ``votes`` most similar allowed anchors score highest on average, and its
+    (N,) bool member mask. An anchor without a label is a group of one (its own score)."""
+    best, best_score, best_members = "", -torch.inf, allowed
+    labels = np.asarray(anchors.groups, dtype=object)
+    allowed_np = allowed.numpy()
+    for label in dict.fromkeys(labels[allowed_np]):
+        if not label:
+            continue
+        members = torch.as_tensor((labels == label) & allowed_np)
+        score = similarity[members].topk(min(votes, int(members.sum()))).values.mean()
+        if score > best_score:
+            best, best_score, best_members = label, score, members
+    unlabelled = torch.as_tensor((labels == "") & allowed_np)
+    if unlabelled.any():
+        value, index = similarity.masked_fill(~unlabelled, -torch.inf).max(0)
+        if value > best_score:
+            single = torch.zeros_like(allowed)
+            single[index] = True
+            return "", single
+    return best, best_members
 
 
 def _compatible(counts: np.ndarray, wanted: np.ndarray) -> np.ndarray:
@@ -98,16 +161,21 @@ def _compatible(counts: np.ndarray, wanted: np.ndarray) -> np.ndarray:
 
 
 def sample_anchors(texts: Sequence[str], roles: Sequence[Sequence[str]], encode, max_count: int,
-                   seed: int = 0) -> PromptAnchors:
-    """PromptAnchors from captions and their clips' roles: duplicates (same caption, same roles)
-    dropped, at most ``max_count`` kept (a seeded sample, spread over the data), embedded with
-    ``encode(list[str]) -> (B, E) unit tensor``."""
-    unique = list(dict.fromkeys((t, tuple(sorted(r))) for t, r in zip(texts, roles) if t))
+                   seed: int = 0, groups: Sequence[str] | None = None) -> PromptAnchors:
+    """PromptAnchors from captions, their clips' roles and (optionally) action labels: duplicates
+    (same caption, roles and label) dropped, at most ``max_count`` kept (a seeded sample, spread
+    over the data), embedded with ``encode(list[str]) -> (B, E) unit tensor``."""
+    labels = [""] * len(texts) if groups is None else [str(g) for g in groups]
+    if len(labels) != len(texts):
+        raise ValueError(f"anchors: {len(labels)} group labels for {len(texts)} captions")
+    unique = list(dict.fromkeys((t, tuple(sorted(r)), g) for t, r, g in zip(texts, roles, labels) if t))
     if not unique:
         raise ValueError("anchors: the training data has no captions")
     if len(unique) > max_count:
         keep = np.sort(np.random.default_rng(seed).choice(len(unique), max_count, replace=False))
         unique = [unique[i] for i in keep]
-    embeddings = encode([t for t, _ in unique]).detach().to("cpu", torch.float32).numpy()
-    return PromptAnchors(tuple(t for t, _ in unique), embeddings,
-                         np.stack([role_counts(r) for _, r in unique]))
+    embeddings = encode([t for t, _, _ in unique]).detach().to("cpu", torch.float32).numpy()
+    kept_groups = tuple(g for _, _, g in unique)
+    return PromptAnchors(tuple(t for t, _, _ in unique), embeddings,
+                         np.stack([role_counts(r) for _, r, _ in unique]),
+                         kept_groups if any(kept_groups) else ())

@@ -1,7 +1,7 @@
 """The prompt anchors a checkpoint ships: a sample of its training captions, embedded (``text.anchors``).
 
 Every caption of every clip (and, with mirroring, its mirrored wording) paired with the clip's
-roles; duplicates dropped, at most ``MAX_ANCHORS`` kept. 4096 MiniLM rows in float16 add 3 MB
+roles and action label (``FeatureClip.label``, the group anchoring picks first); duplicates dropped, at most ``MAX_ANCHORS`` kept. 4096 MiniLM rows in float16 add 3 MB
 to a checkpoint.
 """
 
@@ -21,12 +21,13 @@ MAX_ANCHORS = 4096
 def training_anchors(clips: Sequence[FeatureClip], encode: Callable[[list[str]], torch.Tensor], mirror: bool,
                      max_count: int = MAX_ANCHORS, seed: int = 0) -> PromptAnchors | None:
     """PromptAnchors of the clips' captions; None when no clip has one (text-free training)."""
-    texts, roles = [], []
+    texts, roles, groups = [], [], []
     for clip in clips:
         for text in clip.texts:
             for wording in ((text, mirror_text(text)) if mirror else (text,)):
                 texts.append(wording)
                 roles.append(clip.roles)
+                groups.append(clip.label)
     if not texts:
         return None
-    return sample_anchors(texts, roles, encode, max_count, seed)
+    return sample_anchors(texts, roles, encode, max_count, seed, groups)

@@ -41,6 +41,7 @@ class FeatureClip:
     features: (P, T, 264) float32, un-normalised (representation.py's layout), P in 1..4.
     roles: P role names. texts: its captions (may be empty). fps: frames per second.
     scene_points: (N, 3) float32 metres, Z-up world, or None. source: e.g. "humanml3d:000021".
+    label: the clip's action class, or "" (``Clip.label``).
     """
 
     features: np.ndarray
@@ -50,6 +51,7 @@ class FeatureClip:
     scene_points: np.ndarray | None = None
     source: str = ""
     split: str = field(default="train")
+    label: str = ""
 
     def __post_init__(self) -> None:
         features = np.asarray(self.features, dtype=np.float32)
@@ -90,6 +92,7 @@ def encode_clip(clip: Clip, rest_joints: np.ndarray) -> FeatureClip:
         scene_points=clip.scene_points,
         source=clip.source,
         split=clip.split,
+        label=clip.label,
     )
 
 

@@ -390,7 +390,7 @@ class Trainer:
         anchors = self.anchors
         meta = self._meta()
         if anchors is not None:
-            meta.anchor_texts = anchors.texts
+            meta.anchor_texts, meta.anchor_groups = anchors.texts, anchors.groups
         save_checkpoint(stem, meta, CheckpointArrays(
             model=self.model.state_dict(), ema=self.ema, stats_mean=self.stats.mean, stats_std=self.stats.std,
             rest_joints=self.rest_joints,

@@ -106,7 +106,7 @@ def make_clip(seed: int, split: str, index: int, model: BodyModel | None = None,
         for p, motion in enumerate(motions):
             motion.name = f"{source}/{p}"
         points = room.scene_points(rng)
-        clip = Clip(motions=motions, texts=texts, scene_points=points, source=source, split=split)
+        clip = Clip(motions=motions, texts=texts, scene_points=points, source=source, split=split, label=name)
         return ProceduralClip(clip, name, room.boxes_array(), joints[:, :, :22], room, attempt + 1)
     raise RuntimeError(f"procedural clip {split}:{seed}:{index} ({name}): no valid draw in "
                        f"{MAX_ATTEMPTS} attempts (last: {last_error})")

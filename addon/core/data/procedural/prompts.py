@@ -67,6 +67,54 @@ REWORDED: tuple[RewordedPrompt, ...] = tuple(RewordedPrompt(t, s, r) for t, s, r
     ("an aide delivers a parcel into the hands of an inpatient", "hand_over", _SP),
 ))
 
+# Tuning prompts: the same scripts worded unlike both the training captions and REWORDED (other
+# role nouns: porter, matron, medic, volunteer, ward sister, paramedic / widow, retiree, elder,
+# grandpa, convalescent, octogenarian ...). Sampling settings (guidance, prompt anchoring) are
+# chosen on these (tools/tune_sampling.py); the evaluation never scores them, so REWORDED stays
+# a test set.
+DEV: tuple[RewordedPrompt, ...] = tuple(RewordedPrompt(t, s, r) for t, s, r in (
+    ("a porter marches down the corridor", "walk_through", _S),
+    ("a widow ambles past the window", "walk_through", _P),
+    ("a matron halts and swings about to face the door", "stand_and_turn", _S),
+    ("a retiree lingers upright, then rotates to glance back", "stand_and_turn", _P),
+    ("an elder drops into a stool", "sit_on_chair", _P),
+    ("a convalescent parks himself on a wooden seat", "sit_on_chair", _P),
+    ("a grandpa rests on the border of his bunk", "sit_on_bed_edge", _P),
+    ("an octogenarian plants herself at the lip of the cot", "sit_on_bed_edge", _P),
+    ("a widow crawls under the covers for a nap", "go_to_bed", _P),
+    ("a retiree stretches out on his bunk", "go_to_bed", _P),
+    ("an elder climbs from the bunk and straightens up", "get_out_of_bed", _P),
+    ("a convalescent quits the cot and is upright", "get_out_of_bed", _P),
+    ("a reclining grandpa flips over to his left", "turn_in_bed", _P),
+    ("an octogenarian under the covers swings onto her right", "turn_in_bed", _P),
+    ("a retiree crumples to the tiles", "fall_standing", _P),
+    ("a widow tips backward and lands hard", "fall_standing", _P),
+    ("an elder tripping in mid-step plunges to the ground", "fall_walking", _P),
+    ("a grandpa stumbles over his feet while strolling and crashes", "fall_walking", _P),
+    ("a convalescent slithers off the bunk to the tiles", "fall_from_bed", _P),
+    ("an octogenarian tips off the cot", "fall_from_bed", _P),
+    ("a widow sprawled on the tiles struggles in vain to rise", "fall_and_try_to_get_up", _P),
+    ("a retiree lying flat attempts to push himself upright", "fall_and_try_to_get_up", _P),
+    ("a porter hunkers down low", "kneel_or_crouch", _S),
+    ("a medic goes down on one knee", "kneel_or_crouch", _S),
+    ("a matron stoops over the bunk", "bend_over_bed", _S),
+    ("a volunteer leans across the cot", "bend_over_bed", _S),
+    ("a porter hoists a fallen widow back to her feet", "help_up_from_floor", _SP),
+    ("a paramedic lifts an elder off the tiles", "help_up_from_floor", _SP),
+    ("a ward sister gets a retiree up from his bunk", "help_out_of_bed", _SP),
+    ("a medic raises an octogenarian from lying in her cot to upright", "help_out_of_bed", _SP),
+    ("a volunteer walks arm in arm with a grandpa", "support_walking", _SP),
+    ("a porter steadies a convalescent along the corridor", "support_walking", _SP),
+    ("a matron checks in on a widow under the covers", "attend_in_bed", _SP),
+    ("a ward sister tends an elder reclining on his bunk", "attend_in_bed", _SP),
+    ("a retiree crumples and a paramedic dashes over", "fall_while_staff_present", _SP),
+    ("a volunteer rushes across when a widow topples", "fall_while_staff_present", _SP),
+    ("a medic chats with a retiree", "talk", _SP),
+    ("a porter and a grandpa exchange a few words", "talk", _SP),
+    ("a matron passes a cup to an elder", "hand_over", _SP),
+    ("a volunteer gives a parcel to a convalescent", "hand_over", _SP),
+))
+
 _STOP = {"a", "an", "the", "and", "of", "to", "on", "in", "at", "his", "her", "him", "who", "is", "it", "its",
          "from", "by", "as", "into", "onto", "up", "down", "then", "over", "with", "while", "when", "their",
          "them", "back", "but", "one", "low", "side"}
