@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from addon.core.diffusion.checkpoint import CheckpointError, load_checkpoint_files, save_checkpoint  # noqa: E402
 from addon.core.generate import BUNDLED_CHECKPOINT  # noqa: E402
+from addon.core.generation_settings import DEFAULT_GUIDANCE  # noqa: E402
 
 LIMIT_BYTES = 40 * 1024 * 1024
 
@@ -51,8 +52,6 @@ def evaluation_summary(report: Path) -> dict:
 
 def evaluation_meta(report: Path | None) -> dict:
     """The checkpoint's 'evaluation' field: its sampler settings and reports/eval.json's summary."""
-    from addon.core.generation_settings import DEFAULT_GUIDANCE
-
     return {"default_sampler": {"sampler": "ddim", "steps": 25}, "fast_sampler": {"sampler": "dpmpp_2m", "steps": 10},
             "guidance": DEFAULT_GUIDANCE,
             **evaluation_summary(report or ROOT / "reports" / "eval.json")}
@@ -106,13 +105,11 @@ def bundle(source: Path, target: Path = BUNDLED_CHECKPOINT, report: Path | None 
            average: int = 3, anchors_config: Path | None = None, rebuild_anchors: bool = False) -> Path:
     """weights: "ema" (the run's EMA), "raw" (the optimiser's latest weights) or "average" (the raw
     weights of the newest ``average`` checkpoints, averaged)."""
-    meta, arrays = load_checkpoint_files(source)
+    meta, arrays = anchors_for(*load_checkpoint_files(source), anchors_config, rebuild_anchors)
     if Path(source).resolve() == Path(target).resolve():
         # Re-bundling the bundle (new anchors): its weights and provenance stay as they are.
-        meta, arrays = anchors_for(meta, arrays, anchors_config, rebuild_anchors)
         meta.evaluation = evaluation_meta(report)
         return save_checkpoint(target, meta, arrays)
-    meta, arrays = anchors_for(meta, arrays, anchors_config, rebuild_anchors)
     described = {"ema": "EMA", "raw": "raw (latest)"}.get(weights, "")
     if weights == "ema" and arrays.ema:
         arrays = dataclasses.replace(arrays, model=arrays.ema, ema=None)

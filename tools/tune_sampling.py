@@ -50,10 +50,9 @@ def main(argv: list[str] | None = None) -> int:
     from addon.core.data.procedural.prompts import DEV
     from addon.core.eval.clips import generated_clip
     from addon.core.eval.evaluator_file import load_evaluator
-    from addon.core.eval.run import DEFAULT_SAMPLER, classifier_agreement, prompt_requests
+    from addon.core.eval.run import DEFAULT_SAMPLER, classifier_agreement, minilm_numpy, prompt_requests
     from addon.core.eval.sampling import sample_features
     from addon.core.generate import BUNDLED_CHECKPOINT, load_generator
-    from addon.core.text.encoders import MiniLMEncoder
     from eval import Sizes, data_version, real_clips
 
     torch.set_num_threads(max(1, args.threads))
@@ -71,11 +70,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tune: {checkpoint}: has no prompt anchors to tune", file=sys.stderr)
         return 2
     grouped_anchors = generator.anchors
-    encoder = MiniLMEncoder()
-
-    def minilm(texts):
-        return encoder.encode(list(texts)).cpu().numpy().astype(np.float32)
-
+    ungrouped = dataclasses.replace(grouped_anchors, groups=())
+    minilm = minilm_numpy()
     requests, likes = prompt_requests(DEV, rooms, args.seeds)
     sampler, steps = DEFAULT_SAMPLER
     rows = []
@@ -83,7 +79,6 @@ def main(argv: list[str] | None = None) -> int:
         for mode in MODES:
             if mode == "grouped" and not grouped_anchors.grouped:
                 continue
-            ungrouped = dataclasses.replace(grouped_anchors, groups=())
             generator.anchors = grouped_anchors if mode == "grouped" else ungrouped
             started = time.perf_counter()
             features = sample_features(generator, requests, sampler=sampler, steps=steps, guidance=guidance, seed=1,

@@ -14,7 +14,7 @@ import dataclasses
 import logging
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -39,7 +39,6 @@ log = logging.getLogger("isynth.eval")
 
 DEFAULT_SAMPLER = ("ddim", 25)
 FAST_SAMPLER = ("dpmpp_2m", 10)
-GUIDANCE = DEFAULT_GUIDANCE  # the add-on's (generation_settings)
 REWORDED_FRAMES = 80
 
 
@@ -62,11 +61,7 @@ def evaluate(checkpoint: str | None, splits: dict[str, list[EvalClip]], sizes: A
     if not np.allclose(generator.rest_joints, rest_joints, atol=1e-6):
         raise ValueError(f"{path}: its rest skeleton differs from the stand-in body's; the evaluation encodes "
                          "real clips with the stand-in's")
-    text_encoder = MiniLMEncoder()
-
-    def minilm(texts: Sequence[str]) -> np.ndarray:
-        return text_encoder.encode(list(texts)).cpu().numpy().astype(np.float32)
-
+    minilm = minilm_numpy()
     evaluator = _evaluator(splits["train"], splits["val"], sizes, work, refresh, minilm)
     test = splits["test"]
     train = splits["train"]
@@ -87,7 +82,8 @@ def evaluate(checkpoint: str | None, splits: dict[str, list[EvalClip]], sizes: A
         rows.append(Row("Baseline: model without scene", [generated_clip(f, c, rest_joints, r.prompt, r.roles, c.script)
                                                           for f, c, r in zip(features, likes, reqs)], "baseline"))
         log.info("%s: baseline, independent single-person sampling", tag)
-        features = independent_features(generator, reqs, sampler=sampler, steps=steps, guidance=GUIDANCE, seed=3)
+        features = independent_features(generator, reqs, sampler=sampler, steps=steps, guidance=DEFAULT_GUIDANCE,
+                                        seed=3)
         rows.append(Row("Baseline: each role sampled alone, no scene",
                         [generated_clip(f, c, rest_joints, r.prompt, r.roles, c.script)
                          for f, c, r in zip(features, likes, reqs)], "baseline"))
@@ -127,7 +123,7 @@ def evaluate(checkpoint: str | None, splits: dict[str, list[EvalClip]], sizes: A
     meta = {
         "checkpoint": str(path), "evaluator": str(work / "evaluator.safetensors"),
         "sizes": dataclasses.asdict(sizes), "default_sampler": DEFAULT_SAMPLER, "fast_sampler": FAST_SAMPLER,
-        "guidance": GUIDANCE, "r_precision_batch": sizes.batch, "replications": sizes.replications,
+        "guidance": DEFAULT_GUIDANCE, "r_precision_batch": sizes.batch, "replications": sizes.replications,
         "reworded_prompts": [dataclasses.asdict(p) | {"training_vocabulary_overlap": round(vocabulary_overlap(p.text), 3)}
                              for p in REWORDED],
         "seconds": round(time.perf_counter() - started, 1),
@@ -153,17 +149,24 @@ def prompt_requests(prompts: Sequence, rooms: list[EvalClip], seeds: int) -> tup
     return requests, likes
 
 
+def minilm_numpy() -> Callable[[Sequence[str]], np.ndarray]:
+    """texts -> (B, 384) float32 unit MiniLM embeddings: what the evaluator's text inputs are."""
+    encoder = MiniLMEncoder()
+    return lambda texts: encoder.encode(list(texts)).cpu().numpy().astype(np.float32)
+
+
 def classifier_agreement(evaluator, clips: Sequence[EvalClip], minilm) -> float:
     """Share of ``clips`` whose predicted script is their own (the evaluator's script head)."""
-    predicted = predict(evaluator, _items(clips, minilm))
+    return _agreement(predict(evaluator, _items(clips, minilm)), clips)
+
+
+def _agreement(predicted: dict, clips: Sequence[EvalClip]) -> float:
     return float(np.mean([p == c.script for p, c in zip(predicted["script"], clips)]))
 
 
 def prepare_evaluator(train: list[EvalClip], val: list[EvalClip], sizes: Any, work: Path, refresh: bool = False):
     """Train (or load the cached) evaluator without a generation checkpoint; returns it."""
-    encoder = MiniLMEncoder()
-    return _evaluator(train, val, sizes, work, refresh,
-                      lambda texts: encoder.encode(list(texts)).cpu().numpy().astype(np.float32))
+    return _evaluator(train, val, sizes, work, refresh, minilm_numpy())
 
 
 def _request(prompt, roles, frames, scene_points):
@@ -175,7 +178,7 @@ def _request(prompt, roles, frames, scene_points):
 def _sample(generator, requests, sampler: str, steps: int, anchor: bool = True) -> list[np.ndarray]:
     from .sampling import sample_features
 
-    return sample_features(generator, requests, sampler=sampler, steps=steps, guidance=GUIDANCE, seed=1,
+    return sample_features(generator, requests, sampler=sampler, steps=steps, guidance=DEFAULT_GUIDANCE, seed=1,
                            anchor=anchor)
 
 
@@ -223,7 +226,7 @@ def _multimodality_groups(generator, evaluator, test, sizes, minilm) -> np.ndarr
     from .sampling import sample_features
 
     features = sample_features(generator, requests, sampler=FAST_SAMPLER[0], steps=FAST_SAMPLER[1],
-                               guidance=GUIDANCE, seed=7)
+                               guidance=DEFAULT_GUIDANCE, seed=7)
     clips = [generated_clip(f, c, generator.rest_joints) for f, c in
              zip(features, [c for c in chosen for _ in range(sizes.mm_generations)])]
     emb = embed_clips(evaluator, _items(clips, minilm))
@@ -241,7 +244,7 @@ def _score(row: Row, evaluator, minilm, reference: np.ndarray, val_reference: np
     div_mean, div_half = dist.replicate(lambda rng: dist.diversity(motion, pairs, rng=rng), sizes.replications, seed=1)
     fid = dist.fid(val_reference, motion) if row.kind == "real" else dist.fid(reference, motion)
     predicted = predict(evaluator, items)
-    script_acc = float(np.mean([p == c.script for p, c in zip(predicted["script"], row.clips)]))
+    script_acc = _agreement(predicted, row.clips)
     roles = np.concatenate([[evaluator.labels.roles[r] == want for r, want in zip(pr, c.roles)]
                             for pr, c in zip(predicted["roles"], row.clips)])
     physical = physical_metrics(row.clips).to_json()

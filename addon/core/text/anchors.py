@@ -18,13 +18,12 @@ Grouped anchors. When the data set names each clip's action (``Clip.label``: the
 script), the anchors carry it and a prompt first picks one group, then blends inside it:
 
     group  = argmax_g  mean of the GROUP_VOTES highest cos(e, a_k) over the anchors of g,
-    e'     = normalise( sum_k w_k a_k ) over the group's GROUP_TOP_K nearest anchors,
-             w = softmax(cos / GROUP_TEMPERATURE),
+    e'     = the blend above, over the group's anchors only,
 
 so a new wording lands on captions of one action instead of a blend of, say, "falls while
 walking" and "falls"; a blend of two actions is a motion the model never learnt. Voting over
 several captions per group is a kNN classifier in the text encoder's space, steadier than the
-single nearest caption. Anchors without a label are groups of one. The constants were chosen on
+single nearest caption. Anchors without a label are groups of one. The grouping was chosen on
 the tuning prompts (``data.procedural.prompts.DEV``, tools/tune_sampling.py), not on the
 evaluation's.
 """
@@ -32,6 +31,7 @@ evaluation's.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence
 
 import numpy as np
@@ -42,8 +42,6 @@ from ..diffusion.conditioning import ROLES
 TOP_K = 8
 TEMPERATURE = 0.05  # cosine units: a caption 0.05 closer weighs e times more
 GROUP_VOTES = 5  # captions per group that score it
-GROUP_TOP_K = 8  # captions of the chosen group blended
-GROUP_TEMPERATURE = 0.05
 
 
 @dataclass(frozen=True, eq=False)
@@ -73,6 +71,13 @@ class PromptAnchors:
         """Whether some anchor names its clip's action (then :func:`anchor_prompts` picks a group)."""
         return any(self.groups)
 
+    @cached_property
+    def group_index(self) -> np.ndarray:
+        """(N,) int64: each anchor's position in ``dict.fromkeys(groups)`` without "", -1 unlabelled."""
+        names = [g for g in dict.fromkeys(self.groups) if g]
+        position = {g: i for i, g in enumerate(names)}
+        return np.array([position.get(g, -1) for g in self.groups] or [-1] * len(self.texts), dtype=np.int64)
+
 
 @dataclass(frozen=True)
 class Anchored:
@@ -96,17 +101,13 @@ def role_counts(roles: Sequence[str]) -> np.ndarray:
 
 
 def anchor_prompts(anchors: PromptAnchors, embeddings: torch.Tensor, roles: Sequence[Sequence[str]],
-                   top_k: int | None = None, temperature: float | None = None) -> Anchored:
+                   top_k: int = TOP_K, temperature: float = TEMPERATURE) -> Anchored:
     """embeddings: (B, E) the prompts' unit embeddings; roles: B role lists -> :class:`Anchored`
-    (module docstring; grouped anchors pick a group first). ``top_k`` / ``temperature`` override
-    the blend's constants. Rows are independent; the output is on the input's device and dtype."""
+    (module docstring; grouped anchors pick a group first). Rows are independent; the output is
+    on the input's device and dtype."""
     if len(roles) != len(embeddings):
         raise ValueError(f"anchor_prompts: {len(embeddings)} embeddings but {len(roles)} role lists")
     grouped = anchors.grouped
-    if top_k is None:
-        top_k = GROUP_TOP_K if grouped else TOP_K
-    if temperature is None:
-        temperature = GROUP_TEMPERATURE if grouped else TEMPERATURE
     bank = torch.as_tensor(anchors.embeddings, dtype=torch.float32)
     prompts = embeddings.detach().to("cpu", torch.float32)
     similarity = prompts @ bank.T  # (B, N)
@@ -132,23 +133,18 @@ def _best_group(anchors: PromptAnchors, similarity: torch.Tensor, allowed: torch
                 votes: int = GROUP_VOTES) -> tuple[str, torch.Tensor]:
     """The group whose ``votes`` most similar allowed anchors score highest on average, and its
     (N,) bool member mask. An anchor without a label is a group of one (its own score)."""
+    index = torch.as_tensor(anchors.group_index)
     best, best_score, best_members = "", -torch.inf, allowed
-    labels = np.asarray(anchors.groups, dtype=object)
-    allowed_np = allowed.numpy()
-    for label in dict.fromkeys(labels[allowed_np]):
-        if not label:
-            continue
-        members = torch.as_tensor((labels == label) & allowed_np)
+    for group in torch.unique(index[allowed & (index >= 0)]).tolist():
+        members = allowed & (index == group)
         score = similarity[members].topk(min(votes, int(members.sum()))).values.mean()
         if score > best_score:
-            best, best_score, best_members = label, score, members
-    unlabelled = torch.as_tensor((labels == "") & allowed_np)
+            best, best_score, best_members = anchors.groups[int(members.nonzero()[0])], score, members
+    unlabelled = allowed & (index < 0)
     if unlabelled.any():
-        value, index = similarity.masked_fill(~unlabelled, -torch.inf).max(0)
+        value, single = similarity.masked_fill(~unlabelled, -torch.inf).max(0)
         if value > best_score:
-            single = torch.zeros_like(allowed)
-            single[index] = True
-            return "", single
+            return "", torch.nn.functional.one_hot(single, len(index)).bool()
     return best, best_members
 
 

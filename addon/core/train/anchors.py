@@ -1,7 +1,8 @@
 """The prompt anchors a checkpoint ships: a sample of its training captions, embedded (``text.anchors``).
 
 Every caption of every clip (and, with mirroring, its mirrored wording) paired with the clip's
-roles and action label (``FeatureClip.label``, the group anchoring picks first); duplicates dropped, at most ``MAX_ANCHORS`` kept. 4096 MiniLM rows in float16 add 3 MB
+roles and action label (``FeatureClip.label``, the group anchoring picks first); duplicates
+dropped, at most ``MAX_ANCHORS`` kept. 4096 MiniLM rows in float16 add 3 MB
 to a checkpoint.
 """
 
