@@ -1,6 +1,7 @@
 """Bodies kept apart during sampling: torch closest points, the capsule push, its spread over time, the wrapper."""
 
 import numpy as np
+import pytest
 import torch
 
 from addon.core.body.model import load_body_model
@@ -8,6 +9,7 @@ from addon.core.demo_motion import waving_motion
 from addon.core.diffusion.body_separation import (
     SPREAD_FRAMES,
     _floor_direction,
+    _floor_distance,
     body_push,
     closest_points,
     deepest_overlap,
@@ -188,8 +190,36 @@ def test_shallow_overlaps_part_along_the_closest_points_deep_ones_along_the_pelv
                         [0.01, 0.0, 0.0]])
     depth = torch.tensor([0.025, 0.15, 0.05, 0.15])
     pelvis = torch.tensor([[0.0, -0.3], [0.0, -0.3], [0.0, -0.3], [0.0, 0.0]])
-    np.testing.assert_allclose(_floor_direction(gap, depth, pelvis).numpy(),
-                               [[0, 1], [0, -1], [0, -1], [-1, 0]], atol=1e-6)
+    direction, shallow = _floor_direction(gap, depth, pelvis)
+    np.testing.assert_allclose(direction.numpy(), [[0, 1], [0, -1], [0, -1], [-1, 0]], atol=1e-6)
+    assert shallow[:, 0].tolist() == [True, False, False, False]
+
+
+def test_a_steep_overlap_parts_by_what_opens_it_in_the_floor_plane_not_by_its_depth():
+    # Closest points 5 cm apart, capsule radii summing to 8 cm: 3 cm deep. Level, moving 3 cm
+    # apart opens it; 4 cm above one another (3 cm across), the floor-plane offset has to grow
+    # from 3 cm to sqrt(8² - 4²) = 6.93 cm.
+    gap = torch.tensor([[0.05, 0.0, 0.0], [0.03, 0.0, 0.04], [0.03, 0.0, 0.04]], dtype=torch.float64)
+    depth = torch.full((3,), 0.03, dtype=torch.float64)
+    shallow = torch.tensor([[True], [True], [False]])
+    distance = _floor_distance(gap, depth, 0.0, shallow)
+    np.testing.assert_allclose(distance.numpy(), [0.03, np.sqrt(0.08**2 - 0.04**2) - 0.03, 0.03], atol=1e-12)
+    moved_gap = gap[1] + torch.tensor([float(distance[1]), 0.0, 0.0], dtype=torch.float64)
+    assert float(moved_gap.norm()) == pytest.approx(0.08)  # just touching afterwards
+    assert float(_floor_distance(gap, torch.full((3,), -0.5, dtype=torch.float64), 0.0, shallow).abs().max()) == 0.0
+
+
+def test_along_pelvis_pushes_part_even_shallow_overlaps_along_the_pelvises():
+    # b 40 cm to a's side (x), rest poses: their outstretched arms overlap. Along the pelvises
+    # every push is in x only, a away from b.
+    a = STANDING.copy()
+    b = STANDING + [0.40, 0.0, 0.0]
+    joints = pair_of(a[None], b[None])
+    valid = torch.ones(1, 2, dtype=torch.bool)
+    pelvis = body_push(joints, valid, along_pelvis=True)
+    assert float(pelvis.norm(dim=-1).max()) > 0
+    assert float(pelvis[0, 0, 0, 1].abs()) < 1e-9 and float(pelvis[0, 0, 0, 0]) < 0  # a moves -x, away from b
+    assert float(pelvis[0, 1, 0, 0]) > 0
 
 
 def test_later_rounds_resolve_the_overlaps_earlier_ones_made():

@@ -31,8 +31,14 @@ def test_every_row_of_both_tables_is_scored(result):
     for table, real in (("test_scenes", "Real test data"), ("reworded_prompts", "Real test data (reworded captions)")):
         rows = data["tables"][table]
         assert [r["name"] for r in rows][0] == real
-        # real, default, fast, no scene, independent, nearest neighbour (+ the reworded prompts' ablation)
-        assert len(rows) == (6 if table == "test_scenes" else 7)
+        # real, default, fast, no scene, independent, nearest neighbour (+ the reworded prompts'
+        # ablation), then the default row as the rigs show it
+        assert len(rows) == (7 if table == "test_scenes" else 8)
+        decoded = rows[-1]
+        assert decoded["kind"] == "decoded" and decoded["name"].startswith("Model, DDIM 25 steps, as the rigs show it")
+        assert decoded["clips"] == rows[1]["clips"]
+        # Decoded features agree with themselves, whatever the model's rotations said.
+        assert decoded["physical"]["fk_mpjpe_m"]["mean"] < 1e-3 < rows[1]["physical"]["fk_mpjpe_m"]["mean"]
         for row in rows:
             assert 0.0 <= row["r_precision"]["top1"] <= row["r_precision"]["top3"] <= 1.0
             assert np.isfinite(row["fid"]) and row["fid"] >= -1e-6
@@ -46,7 +52,7 @@ def test_every_row_of_both_tables_is_scored(result):
     # The random-weight tiny model is not: its stored positions disagree with its rotations.
     assert data["tables"]["test_scenes"][1]["physical"]["fk_mpjpe_m"]["mean"] > 0.01
     assert "multimodality" in data["tables"]["test_scenes"][2]
-    ablation = data["tables"]["reworded_prompts"][-1]
+    ablation = data["tables"]["reworded_prompts"][-2]
     assert ablation["kind"] == "ablation" and "no anchors" in ablation["name"]
 
 

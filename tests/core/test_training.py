@@ -110,7 +110,7 @@ def make_config(tmp_path: Path, name: str, data: list[dict], **sections) -> Path
         "text": {"encoder": "clip-config", "clip_config": TINY_CLIP, "clip_seed": 3},
         "optim": {"batch_size": 4, "steps": 12, "learning_rate": 3e-3, "warmup_steps": 3, "ema_decay": 0.9},
         "conditioning": {"text_dropout": 0.3, "scene_dropout": 0.3},
-        "loss": {"x0": 1.0, "velocity": 1.0, "bone_length": 1.0, "foot_contact": 1.0},
+        "loss": {"x0": 1.0, "velocity": 1.0, "bone_length": 1.0, "foot_contact": 1.0, "fk": 1.0},
         "checkpoint": {"every": 5, "keep_last": 2, "log_every": 2},
     }
     for key, value in sections.items():
@@ -483,7 +483,7 @@ def test_two_process_ddp_step_equals_one_process_on_the_whole_batch(tmp_path, cl
     log_single = MetricsLog(tmp_path / "single" / "metrics.jsonl").read()
     log_ddp = MetricsLog(tmp_path / "ddp" / "metrics.jsonl").read()
     assert len(log_single) == len(log_ddp) == 1
-    for key in ("loss", "x0", "velocity", "bone_length", "foot_contact", "grad_norm"):
+    for key in ("loss", "x0", "velocity", "bone_length", "foot_contact", "fk", "grad_norm"):
         assert log_ddp[0][key] == pytest.approx(log_single[0][key], rel=1e-6, abs=1e-9), key
 
 

@@ -9,7 +9,11 @@ pair of persons and frame, the deepest overlap depth d (r_a + r_b - segment dist
 closest points of Ericson's segment test) is resolved in closed form: when d > -margin, both
 persons move (d + margin) / 2 apart in the floor plane, along the closest points of the two
 bones (shallow overlaps) or the pelvises (deep ones). A shift can make an overlap elsewhere
-(the middle one of three people, an oblique limb), so each call runs a few such rounds.
+(the middle one of three people, an oblique limb), so each call runs a few such rounds; a limb
+that crosses the other body between two frames asks for opposite directions in them, so after
+CLOSEST_POINT_ROUNDS rounds every overlap parts along the pelvises, the way that always opens.
+A steep overlap (one bone above the other) needs more floor-plane travel than its depth:
+``_floor_distance``.
 
 The capsules are those of the joints a rig will show: the decode (``motion.reconcile``) fits
 the rest skeleton to the predicted positions, and a small model's predicted joints are often
@@ -39,7 +43,8 @@ from .spacing import Model, shift_guidance
 
 MARGIN_M = 0.0  # resolved capsules just touch: the metric's 2 cm tolerance covers what the last round
 # leaves, and a wider gap costs contact (bodies touching are what an interaction is made of)
-ITERATIONS = 6  # push + apply rounds per x0 prediction (a shift can make an overlap elsewhere)
+ITERATIONS = 10  # push + apply rounds per x0 prediction (a shift can make an overlap elsewhere)
+CLOSEST_POINT_ROUNDS = 2  # rounds that part overlaps along their closest points; later ones along the pelvises
 SPREAD_FRAMES = 21  # a push eases in and out over this many frames (2.1 s at 10 fps, like spacing)
 _SETTLED_M = 1e-3  # rounds stop once no push is larger than this
 _DIRECTION_EPS_M = 1e-3  # closest points nearer than this in the floor plane give no direction
@@ -92,13 +97,15 @@ def closest_points(p1: Tensor, q1: Tensor, p2: Tensor, q2: Tensor) -> ClosestPoi
     return ClosestPoints(distance=(first - second).norm(dim=-1), first=first, second=second)
 
 
-def body_push(joints: Tensor, valid: Tensor, margin_m: float = MARGIN_M, pairs: Tensor | None = None) -> Tensor:
+def body_push(joints: Tensor, valid: Tensor, margin_m: float = MARGIN_M, pairs: Tensor | None = None,
+              along_pelvis: bool = False) -> Tensor:
     """(B, P, T, 22, 3) joints (m), (B, P) valid -> (B, P, T, 2) floor-plane shifts (m).
 
     Each pair-frame whose deepest capsule overlap d (forearms left out) exceeds -margin_m
-    moves both persons (d + margin_m) / 2 apart in the floor plane (the direction: see
-    :func:`_floor_direction`). Pairs add up (P = 3). pairs: (B, P, P, T) bool, the pair-frames
-    to look at ([:, a, b] for a < b), or None: all.
+    moves both persons apart in the floor plane, each by half of what opens it (d + margin_m
+    where the gap is level, :func:`_floor_distance`; the direction: :func:`_floor_direction`). Pairs add up (P = 3). pairs: (B, P, P, T) bool, the pair-frames
+    to look at ([:, a, b] for a < b), or None: all. along_pelvis: every overlap parts along the
+    pelvises (the direction that separates two bodies whatever their limbs do).
     """
     B, P, T = joints.shape[:3]
     push = torch.zeros(B, P, T, 2, dtype=joints.dtype, device=joints.device)
@@ -122,7 +129,11 @@ def body_push(joints: Tensor, valid: Tensor, margin_m: float = MARGIN_M, pairs: 
             depth, between = deepest_overlap(start[rows, a, frames], end[rows, a, frames],
                                              start[rows, b, frames], end[rows, b, frames], radius, margin_m)
             pelvis_gap = joints[rows, a, frames, 0, :2] - joints[rows, b, frames, 0, :2]
-            amount = 0.5 * (depth + margin_m).clamp_min(0.0)[:, None] * _floor_direction(between, depth, pelvis_gap)
+            # A zero gap has no floor direction: _floor_direction falls back to the pelvises.
+            direction, shallow = _floor_direction(torch.zeros_like(between) if along_pelvis else between, depth,
+                                                  pelvis_gap)
+            distance = _floor_distance(between, depth, margin_m, shallow)
+            amount = 0.5 * distance[:, None] * direction
             push[rows, a, frames] += amount
             push[rows, b, frames] -= amount
     return push
@@ -192,10 +203,10 @@ def separating_shift(joints: Tensor, valid: Tensor, margin_m: float = MARGIN_M, 
     frames next to them)."""
     total = torch.zeros(*joints.shape[:3], 2, dtype=joints.dtype, device=joints.device)
     pairs = None  # the first round looks at every pair-frame
-    for _ in range(iterations):
+    for round_ in range(iterations):
         moved = joints.clone()
         moved[..., :2] += total[..., None, :]
-        push = body_push(moved, valid, margin_m, pairs)
+        push = body_push(moved, valid, margin_m, pairs, along_pelvis=round_ >= CLOSEST_POINT_ROUNDS)
         if frames_valid is not None:
             push = push * frames_valid.to(push)[:, None, :, None]
         if push.abs().max() < _SETTLED_M:  # nothing left that a rig would show
@@ -253,7 +264,24 @@ def _decoded(features: np.ndarray, joints: Tensor, valid: Tensor, frames_valid: 
     return out
 
 
-def _floor_direction(gap: Tensor, depth: Tensor, pelvis_gap: Tensor) -> Tensor:
+def _floor_distance(gap: Tensor, depth: Tensor, margin_m: float, shallow: Tensor) -> Tensor:
+    """(N,) metres the two persons move apart in the floor plane, in total, for overlaps ``depth``
+    (N,) between closest points ``gap`` (N, 3) apart (a's minus b's); shallow (N, 1) bool: parting
+    along the closest points' floor-plane direction (else along the pelvises).
+
+    Along the pelvises, depth + margin. Along the closest points, what brings them R = r_a + r_b +
+    margin apart when only their floor-plane offset h = |gap_xy| grows: sqrt(R² - gap_z²) - h.
+    That is depth + margin when the gap is level, and more when it is steep (a head above a
+    shoulder, an arm across a lap), where moving by the depth alone would hardly open it.
+    """
+    overlapping = depth > -margin_m
+    reach = torch.where(overlapping, depth + gap.norm(dim=-1) + margin_m, torch.zeros_like(depth))  # R
+    level = (reach**2 - gap[..., 2] ** 2).clamp_min(0.0).sqrt() - gap[..., :2].norm(dim=-1)
+    straight = (depth + margin_m).clamp_min(0.0)
+    return torch.where(shallow[..., 0] & overlapping, level.clamp_min(0.0), straight)
+
+
+def _floor_direction(gap: Tensor, depth: Tensor, pelvis_gap: Tensor) -> tuple[Tensor, Tensor]:
     """gap (N, 3): a's closest point minus b's, depth (N,) their overlap (m), pelvis_gap (N, 2)
     a's pelvis minus b's -> (N, 2) unit floor-plane directions in which a moves (b the other way).
 
@@ -262,7 +290,7 @@ def _floor_direction(gap: Tensor, depth: Tensor, pelvis_gap: Tensor) -> Tensor:
     least. Deep ones (bones crossing inside each other, whose closest points jump about from
     frame to frame, so that pushes along them would average away over time) part along the
     pelvis difference; where either is ~zero in the floor plane, the next; -x last (a has the
-    lower index).
+    lower index). Returns (directions, shallow (N, 1) bool: along the closest points).
     """
     fallback = torch.zeros_like(pelvis_gap)
     fallback[..., 0] = -1.0
@@ -270,4 +298,4 @@ def _floor_direction(gap: Tensor, depth: Tensor, pelvis_gap: Tensor) -> Tensor:
     pelvis_length = pelvis_gap.norm(dim=-1, keepdim=True)
     direction = torch.where(pelvis_length > _DIRECTION_EPS_M, pelvis_gap / pelvis_length.clamp_min(1e-12), fallback)
     shallow = (gap.norm(dim=-1, keepdim=True) >= depth[..., None]) & (floor_length > _DIRECTION_EPS_M)
-    return torch.where(shallow, floor / floor_length.clamp_min(1e-12), direction)
+    return torch.where(shallow, floor / floor_length.clamp_min(1e-12), direction), shallow

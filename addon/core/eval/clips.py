@@ -16,8 +16,8 @@ import numpy as np
 from ..data.procedural.dataset import ProceduralClip
 from ..data.procedural.labels import SCRIPT_INDEX, TOUCH_SCRIPTS
 from ..files import atomic_write
-from ..motion.reconcile import generated_joints
-from ..motion.representation import fk_joints_from_features
+from ..motion.reconcile import decode_generated, generated_joints
+from ..motion.representation import encode_motion, fk_joints_from_features
 from ..train.features import encode_clip
 
 CACHE_VERSION = 1
@@ -78,6 +78,21 @@ def generated_clip(features: np.ndarray, like: EvalClip, rest_joints: np.ndarray
         scene_points=like.scene_points,
         rest_joints=rest_joints,
     )
+
+
+def decoded_clip(clip: EvalClip) -> EvalClip:
+    """A generated clip as the rigs show it: each person's features decoded (``motion.reconcile``,
+    what Generate Interaction keys) and encoded again like real data. Positions, velocities and
+    rotations then agree; the model's own rotations and velocities are gone. (P, T, 264) float32."""
+    rest = clip.rest_joints
+    if rest is None:
+        raise ValueError("decoded_clip: the clip carries no rest skeleton")
+    features = np.stack([encode_motion(decode_generated(person.astype(np.float64), rest, clip.fps), rest)
+                         for person in clip.features]).astype(np.float32)
+    return EvalClip(features=features, joints=fk_joints_from_features(features.astype(np.float64), rest),
+                    roles=clip.roles, text=clip.text, script=clip.script, action_labels=clip.action_labels,
+                    boxes=clip.boxes, touch=clip.touch, fps=clip.fps, scene_points=clip.scene_points,
+                    rest_joints=rest)
 
 
 def touch_of(script: str) -> bool:

@@ -78,10 +78,17 @@ def render_markdown(result: dict, sheet: Path | None) -> str:
         f"{meta['fast_sampler'][0]} {meta['fast_sampler'][1]} steps, guidance {meta['guidance']} "
         "(chosen with the anchoring on the tuning prompts, not these: reports/tuning.md). Baselines use the "
         "default sampler. Every sampled row runs the add-on's sampling: prompts anchored to the checkpoint's "
-        "training captions of one action (`core/text/anchors.py`; the reworded table's last row leaves them as "
-        "written), "
+        "training captions of one action (`core/text/anchors.py`; the reworded table's ablation row leaves them "
+        "as written), "
         "persons kept apart (pelvis spacing and bone capsules, `core/diffusion/spacing.py`, "
         "`core/diffusion/body_separation.py`) and legs out of the furniture (`core/diffusion/keep_out.py`).",
+        "",
+        "The model rows score the network's output features, as motion-generation evaluations do (HumanML3D, "
+        "InterGen). What a rig is keyed with is their decode: rotations swung onto the predicted positions, "
+        "grounded. Each table's last row is the default row's clips decoded that way and encoded again like "
+        "real data, then scored with the same evaluator: where it falls below the default row, the model's "
+        "rotations disagree with its positions (Pos-FK) and the decode shows a motion the evaluator "
+        "recognises less.",
         "",
         f"## Held-out procedural test scenes ({sizes['test']} clips, rooms never seen in training)",
         "",

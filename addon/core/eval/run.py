@@ -26,7 +26,7 @@ from ..generation_settings import DEFAULT_GUIDANCE
 from ..text.encoders import MiniLMEncoder
 from . import distribution as dist
 from .baselines import independent_features, nearest_neighbour_features
-from .clips import EvalClip, generated_clip, touch_of
+from .clips import EvalClip, decoded_clip, generated_clip, touch_of
 from .contact_sheet import SheetClip, save_contact_sheet
 from .evaluator import EvaluatorConfig, EvaluatorLabels
 from .evaluator_batches import EvalItem
@@ -46,7 +46,7 @@ REWORDED_FRAMES = 80
 class Row:
     name: str
     clips: list[EvalClip]
-    kind: str  # "real", "model", "baseline", "ablation"
+    kind: str  # "real", "model", "baseline", "ablation", "decoded" (a model row as rigs show it)
     mm_groups: np.ndarray | None = None  # (prompts, generations, E) evaluator embeddings
 
 
@@ -94,10 +94,15 @@ def evaluate(checkpoint: str | None, splits: dict[str, list[EvalClip]], sizes: A
                         "baseline"))
         return rows
 
+    def decoded_row(row: Row) -> Row:
+        return Row(f"{row.name.split(' (')[0]}, as the rigs show it (decoded, re-encoded)",
+                   [decoded_clip(c) for c in row.clips], "decoded")
+
     # Table 1: held-out test scenes.
     test_rows = [Row("Real test data", test, "real")] + model_rows(requests, test, "test scenes", True)
     mm = _multimodality_groups(generator, evaluator, test, sizes, minilm)
     test_rows[2].mm_groups = mm  # the fast-solver row
+    test_rows.append(decoded_row(test_rows[1]))
     # Table 2: reworded prompts, in test rooms.
     rw_requests, rw_likes = prompt_requests(REWORDED, test, sizes.reworded_seeds)
     reworded_real = [dataclasses.replace(c, text=_reworded_for(c.script, i)) for i, c in enumerate(test)]
@@ -109,6 +114,7 @@ def evaluate(checkpoint: str | None, splits: dict[str, list[EvalClip]], sizes: A
     reworded_rows.append(Row("Ablation: model, default, prompts as written (no anchors)",
                              [generated_clip(f, c, rest_joints, r.prompt, r.roles, c.script)
                               for f, c, r in zip(features, rw_likes, rw_requests)], "ablation"))
+    reworded_rows.append(decoded_row(reworded_rows[1]))
 
     reference = embed_clips(evaluator, _items(test, minilm))
     val_reference = embed_clips(evaluator, _items(splits["val"], minilm))
@@ -287,9 +293,12 @@ def acceptance(tables: dict) -> list[dict]:
     for metric in ("person_penetration_frames", "scene_penetration_frames"):
         m, _ = _metric(default, metric)
         others = {b["name"]: _metric(b, metric)[0] for b in baselines}
-        checks.append({"check": f"{metric}: model below every baseline",
-                       "measured": f"model {m:.4f}; " + ", ".join(f"{k}: {v:.4f}" for k, v in others.items()),
-                       "passed": bool(all(m < v for v in others.values()))})
+        # Nothing is below zero: a baseline with no penetrating frame either is tied, said so.
+        ties = [k for k, v in others.items() if m == v == 0.0]
+        checks.append({"check": f"{metric}: model below every baseline (or, like it, at zero)",
+                       "measured": f"model {m:.4f}; " + ", ".join(f"{k}: {v:.4f}" for k, v in others.items())
+                       + (f" (at zero with: {', '.join(ties)})" if ties else ""),
+                       "passed": bool(all(m < v or m == v == 0.0 for v in others.values()))})
     ratio = default["r_precision"]["top3"] / max(real["r_precision"]["top3"], 1e-9)
     checks.append({"check": "R-precision top-3 >= 80% of real", "measured": f"{ratio:.1%} "
                    f"({default['r_precision']['top3']:.3f} vs {real['r_precision']['top3']:.3f})",

@@ -11,7 +11,7 @@ Layout (``configs/tiny.toml`` is a complete example; docs/training.md explains e
     [optim]         batch_size, steps, learning_rate, warmup_steps, cosine_decay,
                     final_lr_fraction, weight_decay, betas, ema_decay, grad_clip, precision
     [conditioning]  text_dropout, scene_dropout
-    [loss]          x0, velocity, bone_length, foot_contact
+    [loss]          x0, velocity, bone_length, foot_contact, fk
     [checkpoint]    every, keep_last, log_every
 
 Relative paths are relative to the config file's folder. ``batch_size`` is the GLOBAL batch: with
@@ -129,12 +129,14 @@ class DropoutConfig:
 
 @dataclass(frozen=True)
 class LossWeights:
-    """[loss]: weights of DiffusionLoss's x0 MSE and geometric terms (velocity, bone length, foot contact)."""
+    """[loss]: weights of DiffusionLoss's x0 MSE and geometric terms (velocity, bone length, foot contact,
+    fk: the joints the predicted rotations place against the target's)."""
 
     x0: float = 1.0
     velocity: float = 0.0
     bone_length: float = 0.0
     foot_contact: float = 0.0
+    fk: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -45,7 +45,7 @@ from ..diffusion.checkpoint import (
 from ..diffusion.denoiser import FEATURE_DIM, DenoiserConfig, InteractionDenoiser
 from ..diffusion.losses import DiffusionLoss, LossTerms
 from ..diffusion.schedule import cosine_schedule
-from ..motion.representation import BODY_PARENTS, NormalizationStats, features_to_joints
+from ..motion.representation import BODY_PARENTS, NormalizationStats, features_to_joints, fk_joints_from_features
 from ..text.encoders import CachedTextEncoder
 from .anchors import training_anchors
 from .config import OptimConfig, TrainConfig
@@ -183,9 +183,11 @@ class Trainer:
         self.loss_fn = DiffusionLoss(
             parents=BODY_PARENTS, x0_weight=config.loss.x0, velocity_weight=config.loss.velocity,
             bone_length_weight=config.loss.bone_length, foot_contact_weight=config.loss.foot_contact,
+            fk_weight=config.loss.fk,
         )
         self._mean = torch.as_tensor(self.stats.mean, device=self.device)
         self._std = torch.as_tensor(self.stats.std, device=self.device)
+        self._rest = torch.as_tensor(self.rest_joints, dtype=torch.float32, device=self.device)
         self.window = MetricWindow(self.device)
         self.metrics = MetricsLog(self.output / "metrics.jsonl")
         self.step_index, self.elapsed_before = 0, 0.0
@@ -239,7 +241,7 @@ class Trainer:
             pred = self.ddp_model(x_t, t, cond)
         # 4. Losses, as this process's share of the global means.
         mask = cond.pose_mask
-        terms = self.loss_fn(pred.float(), batch.x0, mask, self._positions)
+        terms = self.loss_fn(pred.float(), batch.x0, mask, self._positions, self._fk_positions)
         loss, shares = self._shared_loss(terms, mask)
         # 5. Backward, clip, AdamW, EMA.
         (self.scaler.scale(loss) if self.scaler else loss).backward()
@@ -257,7 +259,7 @@ class Trainer:
         self.window.add({
             "loss": loss / self.context.world_size, "x0": terms.x0 * shares[0], "velocity": terms.velocity * shares[1],
             "bone_length": terms.bone_length * shares[0], "foot_contact": terms.foot_contact * shares[1],
-            "grad_norm": grad_norm / self.context.world_size,
+            "fk": terms.fk * shares[0], "grad_norm": grad_norm / self.context.world_size,
         })
         self.step_index += 1
         self.last_lr = lr
@@ -284,6 +286,11 @@ class Trainer:
         """Normalised features (..., F) -> joint positions (..., 22, 3) metres, Z up."""
         return features_to_joints(features * self._std + self._mean)
 
+    def _fk_positions(self, features: Tensor) -> Tensor:
+        """Normalised features (..., F) -> (..., 22, 3) metres: the joints forward kinematics of their
+        rotations places on the rest skeleton, pelvis at the stored pelvis."""
+        return fk_joints_from_features(features * self._std + self._mean, self._rest)
+
     def _shared_loss(self, terms: LossTerms, mask: Tensor) -> tuple[Tensor, Tensor]:
         """(loss to backpropagate, shares (2,) of pose-averaged and frame-pair-averaged terms).
 
@@ -295,7 +302,7 @@ class Trainer:
         counts = torch.stack([mask.sum(), (mask[..., 1:] & mask[..., :-1]).sum()])
         shares = loss_shares(counts, self.context).to(terms.total.dtype)
         w = self.config.loss
-        total = (w.x0 * terms.x0 + w.bone_length * terms.bone_length) * shares[0]
+        total = (w.x0 * terms.x0 + w.bone_length * terms.bone_length + w.fk * terms.fk) * shares[0]
         total = total + (w.velocity * terms.velocity + w.foot_contact * terms.foot_contact) * shares[1]
         return total * self.context.world_size, shares
 

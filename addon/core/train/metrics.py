@@ -20,7 +20,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-METRICS = ("loss", "x0", "velocity", "bone_length", "foot_contact", "grad_norm")
+METRICS = ("loss", "x0", "velocity", "bone_length", "foot_contact", "fk", "grad_norm")
 TIMING_KEYS = ("seconds", "step_s", "samples_per_s")  # differ between otherwise identical runs
 
 
@@ -54,7 +54,8 @@ class MetricWindow:
         if not values:
             self.reset()
             return
-        self.sums = torch.tensor([values[name] for name in METRICS], dtype=torch.float64, device=self.device)
+        # A window saved before a metric existed (a resumed older run) counts it as 0 so far.
+        self.sums = torch.tensor([values.get(name, 0.0) for name in METRICS], dtype=torch.float64, device=self.device)
         self.count = int(values["count"])
 
 
