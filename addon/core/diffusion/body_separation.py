@@ -129,9 +129,7 @@ def body_push(joints: Tensor, valid: Tensor, margin_m: float = MARGIN_M, pairs: 
             depth, between = deepest_overlap(start[rows, a, frames], end[rows, a, frames],
                                              start[rows, b, frames], end[rows, b, frames], radius, margin_m)
             pelvis_gap = joints[rows, a, frames, 0, :2] - joints[rows, b, frames, 0, :2]
-            # A zero gap has no floor direction: _floor_direction falls back to the pelvises.
-            direction, shallow = _floor_direction(torch.zeros_like(between) if along_pelvis else between, depth,
-                                                  pelvis_gap)
+            direction, shallow = _floor_direction(between, depth, pelvis_gap, along_pelvis)
             distance = _floor_distance(between, depth, margin_m, shallow)
             amount = 0.5 * distance[:, None] * direction
             push[rows, a, frames] += amount
@@ -281,7 +279,8 @@ def _floor_distance(gap: Tensor, depth: Tensor, margin_m: float, shallow: Tensor
     return torch.where(shallow[..., 0] & overlapping, level.clamp_min(0.0), straight)
 
 
-def _floor_direction(gap: Tensor, depth: Tensor, pelvis_gap: Tensor) -> tuple[Tensor, Tensor]:
+def _floor_direction(gap: Tensor, depth: Tensor, pelvis_gap: Tensor, along_pelvis: bool = False
+                     ) -> tuple[Tensor, Tensor]:
     """gap (N, 3): a's closest point minus b's, depth (N,) their overlap (m), pelvis_gap (N, 2)
     a's pelvis minus b's -> (N, 2) unit floor-plane directions in which a moves (b the other way).
 
@@ -290,7 +289,8 @@ def _floor_direction(gap: Tensor, depth: Tensor, pelvis_gap: Tensor) -> tuple[Te
     least. Deep ones (bones crossing inside each other, whose closest points jump about from
     frame to frame, so that pushes along them would average away over time) part along the
     pelvis difference; where either is ~zero in the floor plane, the next; -x last (a has the
-    lower index). Returns (directions, shallow (N, 1) bool: along the closest points).
+    lower index). along_pelvis: none is shallow. Returns (directions, shallow (N, 1) bool: along the
+    closest points).
     """
     fallback = torch.zeros_like(pelvis_gap)
     fallback[..., 0] = -1.0
@@ -298,4 +298,5 @@ def _floor_direction(gap: Tensor, depth: Tensor, pelvis_gap: Tensor) -> tuple[Te
     pelvis_length = pelvis_gap.norm(dim=-1, keepdim=True)
     direction = torch.where(pelvis_length > _DIRECTION_EPS_M, pelvis_gap / pelvis_length.clamp_min(1e-12), fallback)
     shallow = (gap.norm(dim=-1, keepdim=True) >= depth[..., None]) & (floor_length > _DIRECTION_EPS_M)
+    shallow &= not along_pelvis
     return torch.where(shallow, floor / floor_length.clamp_min(1e-12), direction), shallow

@@ -184,10 +184,12 @@ class DiffusionLoss:
         zero = pred.new_zeros(())
         x0 = x0_loss(pred, target, mask)
         velocity = bone = foot = fk = zero
-        if self.velocity_weight or self.bone_length_weight or self.foot_contact_weight:
-            if to_positions is None:
-                raise ValueError("geometric loss weights are set but no to_positions was given")
-            pred_pos, target_pos = to_positions(pred), to_positions(target)
+        geometric = bool(self.velocity_weight or self.bone_length_weight or self.foot_contact_weight)
+        if (geometric or self.fk_weight) and to_positions is None:
+            raise ValueError("geometric loss weights are set but no to_positions was given")
+        target_pos = to_positions(target) if geometric or self.fk_weight else None
+        if geometric:
+            pred_pos = to_positions(pred)
             velocity = velocity_consistency(pred_pos, target_pos, mask)
             bone = bone_length_loss(pred_pos, self.parents, mask, target_pos)
             foot = foot_contact_loss(
@@ -199,9 +201,9 @@ class DiffusionLoss:
                 self.velocity_threshold,
             )
         if self.fk_weight:
-            if to_positions is None or to_fk_positions is None:
-                raise ValueError("fk_weight is set but to_positions or to_fk_positions was not given")
-            fk = fk_consistency_loss(to_fk_positions(pred), to_positions(target), mask)
+            if to_fk_positions is None:
+                raise ValueError("fk_weight is set but no to_fk_positions was given")
+            fk = fk_consistency_loss(to_fk_positions(pred), target_pos, mask)
         total = (
             self.x0_weight * x0
             + self.velocity_weight * velocity

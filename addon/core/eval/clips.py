@@ -8,6 +8,7 @@ labels (real clips only) and the room's furniture boxes.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,16 +84,14 @@ def generated_clip(features: np.ndarray, like: EvalClip, rest_joints: np.ndarray
 def decoded_clip(clip: EvalClip) -> EvalClip:
     """A generated clip as the rigs show it: each person's features decoded (``motion.reconcile``,
     what Generate Interaction keys) and encoded again like real data. Positions, velocities and
-    rotations then agree; the model's own rotations and velocities are gone. (P, T, 264) float32."""
+    rotations then agree; the model's own rotations and velocities are gone. (P, T, 264) float32;
+    the joints stay (they are that decode already, :func:`generated_clip`)."""
     rest = clip.rest_joints
     if rest is None:
         raise ValueError("decoded_clip: the clip carries no rest skeleton")
     features = np.stack([encode_motion(decode_generated(person.astype(np.float64), rest, clip.fps), rest)
                          for person in clip.features]).astype(np.float32)
-    return EvalClip(features=features, joints=fk_joints_from_features(features.astype(np.float64), rest),
-                    roles=clip.roles, text=clip.text, script=clip.script, action_labels=clip.action_labels,
-                    boxes=clip.boxes, touch=clip.touch, fps=clip.fps, scene_points=clip.scene_points,
-                    rest_joints=rest)
+    return dataclasses.replace(clip, features=features)
 
 
 def touch_of(script: str) -> bool:
