@@ -73,9 +73,10 @@ def averaged_weights(source: Path, count: int) -> tuple[dict, list[str]]:
 
 def anchors_for(meta, arrays, config_path: Path | None, rebuild: bool = False):
     """``arrays`` with prompt anchors: its own, or (none, or ``rebuild``) those of the training
-    config's captions, grouped by the clips' action labels where the data names them."""
+    config's captions, grouped by the clips' action labels where the data names them; grouped
+    anchors without a token bank get one from their texts (``text.token_alignment``)."""
     if arrays.anchor_embeddings is not None and not rebuild:
-        return meta, arrays
+        return meta, with_token_bank(meta, arrays)
     recorded = meta.training.get("config")
     path = config_path or (Path(recorded) if recorded else None)
     if path is None:
@@ -93,12 +94,27 @@ def anchors_for(meta, arrays, config_path: Path | None, rebuild: bool = False):
     rest = np.asarray(load_body_model(config.body_model_dir or None).rest_joints(), dtype=np.float64)
     clips = [clip for source in load_sources(config, rest) for clip in source.clips]
     encoder = load_text_encoder(meta.text_encoder)
-    anchors = training_anchors(clips, encoder.encode, config.mirror, seed=config.seed)
+    anchors = training_anchors(clips, encoder.encode, config.mirror, seed=config.seed,
+                               encode_tokens=getattr(encoder, "encode_tokens", None))
     if anchors is None:
         return meta, arrays
     meta.anchor_texts, meta.anchor_groups = anchors.texts, anchors.groups
     return meta, dataclasses.replace(arrays, anchor_embeddings=anchors.embeddings,
-                                     anchor_role_counts=anchors.role_counts)
+                                     anchor_role_counts=anchors.role_counts, anchor_tokens=anchors.tokens)
+
+
+def with_token_bank(meta, arrays):
+    """Grouped anchors without a token bank get one, made from their texts by the checkpoint's
+    text encoder (when it gives token vectors); everything else is returned as it is."""
+    if arrays.anchor_tokens is not None or not meta.anchor_groups:
+        return arrays
+    from addon.core.text.encoders import load_text_encoder
+    from addon.core.text.token_alignment import build_token_bank
+
+    encode_tokens = getattr(load_text_encoder(meta.text_encoder), "encode_tokens", None)
+    if encode_tokens is None:
+        return arrays
+    return dataclasses.replace(arrays, anchor_tokens=build_token_bank(encode_tokens(list(meta.anchor_texts))))
 
 
 def bundle(source: Path, target: Path = BUNDLED_CHECKPOINT, report: Path | None = None, weights: str = "ema",
@@ -109,7 +125,7 @@ def bundle(source: Path, target: Path = BUNDLED_CHECKPOINT, report: Path | None 
     if Path(source).resolve() == Path(target).resolve():
         # Re-bundling the bundle (new anchors): its weights and provenance stay as they are.
         meta.evaluation = evaluation_meta(report)
-        return save_checkpoint(target, meta, arrays)
+        return save_bundle(target, meta, arrays, source)
     described = {"ema": "EMA", "raw": "raw (latest)"}.get(weights, "")
     if weights == "ema" and arrays.ema:
         arrays = dataclasses.replace(arrays, model=arrays.ema, ema=None)
@@ -125,13 +141,28 @@ def bundle(source: Path, target: Path = BUNDLED_CHECKPOINT, report: Path | None 
     meta.training = {**meta.training, "source_checkpoint": source.name, "procedural_data_version": data_version(),
                      "weights": described}
     meta.evaluation = evaluation_meta(report)
-    written = save_checkpoint(target, meta, arrays)
-    size = written.stat().st_size + written.with_suffix(".json").stat().st_size
+    return save_bundle(target, meta, arrays, source)
+
+
+def save_bundle(target: Path, meta, arrays, source: Path) -> Path:
+    """Write the bundle beside ``target``, then move it into place when both files together are at
+    most 40 MB (else remove it and raise CheckpointError); ``target`` is never left half-written."""
+    import os
+
+    from addon.core.diffusion.checkpoint import checkpoint_paths
+
+    weights, metadata = checkpoint_paths(target)
+    staged = save_checkpoint(weights.with_name(weights.stem + "_staged.safetensors"), meta, arrays)
+    staged_meta = staged.with_suffix(".json")
+    size = staged.stat().st_size + staged_meta.stat().st_size
     if size > LIMIT_BYTES:
-        written.unlink()
-        written.with_suffix(".json").unlink()
-        raise CheckpointError(f"{source}: the bundled checkpoint would be {size / 2**20:.1f} MB, over 40 MB")
-    return written
+        staged.unlink()
+        staged_meta.unlink()
+        raise CheckpointError(f"{source}: the bundled checkpoint would be {size / 2**20:.1f} MB, over the "
+                              f"{LIMIT_BYTES / 2**20:g} MB an extension may ship")
+    os.replace(staged, weights)  # weights first, metadata last, as save_checkpoint writes them
+    os.replace(staged_meta, metadata)
+    return weights
 
 
 def refresh_evaluation(target: Path = BUNDLED_CHECKPOINT, report: Path | None = None) -> Path:

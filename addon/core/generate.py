@@ -20,9 +20,9 @@
    leg into furniture, while keep_out's jumps to a free cell could put one person into another);
 5. the chosen sampler over the checkpoint's cosine schedule;
 6. de-normalise with the checkpoint's statistics and decode each person's features into a
-   Motion on the checkpoint's rest joints (rotations swung onto the predicted positions and the
-   body kept above the floor, ``motion.reconcile``); resample to the requested fps (slerp) if
-   it differs.
+   Motion on the checkpoint's rest joints (the predicted rotations on the predicted pelvis path,
+   kept above the floor, planted feet held still, ``motion.decode``); resample to the requested
+   fps (slerp) if it differs.
 
 Same request and checkpoint -> bit-identical output on CPU. Nothing here imports training or
 dataset code, nor Blender.
@@ -53,7 +53,7 @@ from .diffusion.spacing import keep_apart
 from .generation_settings import DEFAULT_GUIDANCE
 from .diffusion.schedule import DiffusionSchedule, cosine_schedule
 from .motion.motion import Motion
-from .motion.reconcile import decode_generated
+from .motion.decode import decode_generated
 from .motion.representation import FEATURE_DIM, NormalizationStats, RepresentationError
 from .motion.resample import resample
 from .settings import BUNDLED_CHECKPOINT  # noqa: F401  (re-exported: where generation looks by default)
@@ -256,7 +256,7 @@ class Generator:
                                       f"numbers per caption, the text encoder gives {encoder.dim}")
             bank = arrays.anchor_embeddings / np.linalg.norm(arrays.anchor_embeddings, axis=1, keepdims=True)
             self.anchors = PromptAnchors(meta.anchor_texts, bank.astype(np.float32), arrays.anchor_role_counts,
-                                         meta.anchor_groups)
+                                         meta.anchor_groups, arrays.anchor_tokens)
 
     def encode_prompts(self, prompts: list[str], roles: list[tuple[str, ...]], anchor: bool = True
                        ) -> tuple[Tensor, list[list[tuple[str, float]]]]:
@@ -265,7 +265,9 @@ class Generator:
         text = self.text_encoder.encode(prompts).to("cpu", torch.float32)
         if not anchor or self.anchors is None:
             return text, [[] for _ in prompts]
-        anchored = anchor_prompts(self.anchors, text, roles)
+        encode_tokens = self.text_encoder.encode_tokens if self.anchors.tokens is not None else None
+        anchored = anchor_prompts(self.anchors, text, roles,
+                                  prompt_tokens=encode_tokens(prompts) if encode_tokens is not None else None)
         return anchored.embeddings, anchored.interpretation
 
     @property
@@ -340,12 +342,13 @@ class Generator:
                            torch.ones(1, len(request.roles), dtype=torch.bool, device=self.device))
         if request.scene_points is not None and self.denoiser.config.use_scene:
             # ... and out of the furniture (diffusion/keep_out.py).
-            model = keep_out(model, self.stats.mean, self.stats.std, [escape_map(request.scene_points)])
+            model = keep_out(model, self.stats.mean, self.stats.std, [escape_map(request.scene_points)],
+                             rest_joints=self.rest_joints)
         # ... and, last (the last correction is what the sampler returns), out of each other's
         # bodies as the decode will show them (diffusion/body_separation.py).
         model = keep_bodies_apart(model, self.stats.mean, self.stats.std,
                                   torch.ones(1, len(request.roles), dtype=torch.bool, device=self.device),
-                                  rest_joints=self.rest_joints)
+                                  rest_joints=self.rest_joints, fps=self.fps)
         ran = [0]
 
         def on_step(index: int, total: int, timestep: int, x: Tensor, x0: Tensor) -> bool:
@@ -378,7 +381,7 @@ class Generator:
 
     def decode(self, normalized: np.ndarray, roles: tuple[str, ...]) -> list[Motion]:
         """(P, T, F) normalised features -> P Motions at the checkpoint fps, on its rest joints:
-        rotations reconciled with the predicted positions, grounded (``motion.reconcile``)."""
+        the predicted rotations on the grounded pelvis path, feet planted (``motion.decode``)."""
         features = self.stats.denormalize(normalized.astype(np.float64))
         return [
             decode_generated(features[p], self.rest_joints, self.fps, role=role, name=f"{role} {p + 1}")

@@ -19,7 +19,7 @@ from addon.core.diffusion.body_separation import (
 )
 from addon.core.eval.geometry import BONE_CHILDREN, BONE_PARENTS, BONE_RADII, segment_distance
 from addon.core.eval.physical import FOREARM_CHILDREN, PENETRATION_TOLERANCE_M, penetration_depths
-from addon.core.motion.reconcile import generated_joints
+from addon.core.motion.decode import generated_joints
 from addon.core.motion.representation import FEATURE_DIM, LOCAL_ROTATIONS, POSITIONS, encode_motion, features_to_joints
 from addon.core.rotations import axis_angle_to_matrix
 

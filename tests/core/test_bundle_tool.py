@@ -3,9 +3,10 @@
 import json
 
 import numpy as np
+import pytest
 
 import bundle_checkpoint as tool
-from addon.core.diffusion.checkpoint import load_checkpoint_files
+from addon.core.diffusion.checkpoint import CheckpointError, load_checkpoint_files
 from helpers.tiny_checkpoint import write_tiny_checkpoint
 
 
@@ -33,3 +34,26 @@ def test_bundle_ships_one_set_of_weights_and_refresh_changes_only_the_summary(tm
     assert after.training == meta.training and after.anchor_texts == meta.anchor_texts
     assert target.read_bytes() == weights
     np.testing.assert_array_equal(after_arrays.anchor_embeddings, arrays.anchor_embeddings)
+
+
+def test_grouped_anchors_without_a_token_bank_get_one_and_an_oversized_bundle_leaves_the_old_one(tmp_path, monkeypatch):
+    grouped = [("a nurse kneels down", ("staff",), "kneel"), ("an old man falls forwards", ("patient",), "fall")]
+    source = write_tiny_checkpoint(tmp_path / "run", anchors=grouped)
+    assert load_checkpoint_files(source)[1].anchor_tokens is None
+    target = tmp_path / "bundled" / "default.safetensors"
+    tool.bundle(source, target, report=report(tmp_path / "r.json", 1))
+    meta, arrays = load_checkpoint_files(target)
+    assert arrays.anchor_tokens is not None and arrays.anchor_tokens.count == 2
+    assert meta.anchor_groups == ("kneel", "fall")
+    before = target.read_bytes(), target.with_suffix(".json").read_bytes()
+
+    monkeypatch.setattr(tool, "LIMIT_BYTES", 1000)
+    with pytest.raises(CheckpointError, match="MB, over the 0.000953674 MB"):
+        tool.bundle(target, target, report=report(tmp_path / "r.json", 2))  # re-bundling the bundle in place
+    assert (target.read_bytes(), target.with_suffix(".json").read_bytes()) == before
+    assert sorted(p.name for p in target.parent.iterdir()) == ["default.json", "default.safetensors"]
+    monkeypatch.undo()
+
+    ungrouped = write_tiny_checkpoint(tmp_path / "plain", anchors=[(t, r) for t, r, _ in grouped])
+    tool.bundle(ungrouped, tmp_path / "plain_bundle" / "default.safetensors", report=report(tmp_path / "r.json", 1))
+    assert load_checkpoint_files(tmp_path / "plain_bundle" / "default.safetensors")[1].anchor_tokens is None

@@ -35,6 +35,7 @@ def write_tiny_checkpoint(
     max_frames: int = TINY_MAX_FRAMES,
     use_scene: bool = True,
     anchors: list[tuple[str, tuple[str, ...]]] | None = None,
+    token_bank: bool = False,
 ) -> Path:
     """Write ``folder/name.safetensors`` + ``.json`` and return the weights path.
 
@@ -43,6 +44,7 @@ def write_tiny_checkpoint(
     Statistics: mean = the features of the stand-in body standing upright at the origin,
     std = ``TINY_STD``; rest joints: the stand-in body's (metres, template frame).
     anchors: (caption, roles) pairs to ship as prompt anchors, embedded with MiniLM.
+    token_bank: ship the anchors' token bank too (needs action labels: (caption, roles, label)).
     """
     config = tiny_config(text_dim=384, max_frames=max_frames, use_scene=use_scene)
     # nn.Module initialises from torch's global RNG: fork it so the caller's stream is untouched.
@@ -72,10 +74,13 @@ def write_tiny_checkpoint(
         from addon.core.text.encoders import MiniLMEncoder
 
         # (text, roles) or (text, roles, action label) per anchor
-        bank = sample_anchors([a[0] for a in anchors], [a[1] for a in anchors], MiniLMEncoder().encode, len(anchors),
-                              groups=[a[2] if len(a) > 2 else "" for a in anchors])
+        encoder = MiniLMEncoder()
+        bank = sample_anchors([a[0] for a in anchors], [a[1] for a in anchors], encoder.encode, len(anchors),
+                              groups=[a[2] if len(a) > 2 else "" for a in anchors],
+                              encode_tokens=encoder.encode_tokens if token_bank else None)
         meta.anchor_texts, meta.anchor_groups = bank.texts, bank.groups
         arrays.anchor_embeddings, arrays.anchor_role_counts = bank.embeddings, bank.role_counts
+        arrays.anchor_tokens = bank.tokens
     return save_checkpoint(Path(folder) / name, meta, arrays)
 
 

@@ -15,9 +15,10 @@ CLOSEST_POINT_ROUNDS rounds every overlap parts along the pelvises, the way that
 A steep overlap (one bone above the other) needs more floor-plane travel than its depth:
 ``_floor_distance``.
 
-The capsules are those of the joints a rig will show: the decode (``motion.reconcile``) fits
-the rest skeleton to the predicted positions, and a small model's predicted joints are often
-centimetres off that fit (hips too narrow), enough to undo a separation measured on them.
+The capsules are those of the joints a rig will show: the decode (``motion.decode``) puts the
+predicted rotations on the predicted pelvis path, and a small model's predicted joint positions
+are often decimetres off that pose, so a separation measured on them would not hold on the rig.
+With the frame rate the capsules include the decode's foot hold (legs turned by centimetres).
 
 A pair may overlap for only a few frames (a step, a lean). Averaging the push over time like
 ``spacing.smooth_over_time`` would apply a fraction of it where it is needed, so the push is
@@ -37,7 +38,7 @@ from torch import Tensor
 
 from ..eval.geometry import BONE_CHILDREN, BONE_PARENTS, BONE_RADII  # the metric's capsules (numpy only)
 from ..eval.physical import FOREARM_CHILDREN
-from ..motion.reconcile import decoded_pose
+from ..motion.decode import decoded_pose
 from ..skeleton import NUM_BODY_JOINTS
 from .spacing import Model, shift_guidance
 
@@ -219,19 +220,21 @@ def separating_shift(joints: Tensor, valid: Tensor, margin_m: float = MARGIN_M, 
 
 def keep_bodies_apart(model: Model, mean: np.ndarray, std: np.ndarray, persons_valid: Tensor,
                       margin_m: float = MARGIN_M, iterations: int = ITERATIONS, *,
-                      rest_joints: np.ndarray | None = None, frames_valid: Tensor | None = None) -> Model:
+                      rest_joints: np.ndarray | None = None, frames_valid: Tensor | None = None,
+                      fps: float | None = None) -> Model:
     """``model`` whose x0 (B, P, T, F), normalised, has valid persons' bone capsules apart
     (deepest overlap <= -margin_m, forearms left out) after ``iterations`` rounds.
 
     mean, std: (F,) the checkpoint's normalisation statistics (features = x * std + mean, metres);
-    persons_valid: (B, P) bool; frames_valid: (B, T) bool or None (all frames real).
+    persons_valid: (B, P) bool; frames_valid: (B, T) bool or None (all frames real); fps: the
+    clip's frame rate, for the decode's foot hold (None: without it).
     rest_joints: (24, 3) metres, the skeleton generation decodes onto, or None. Given, the
-    capsules are those of the decoded joints (``motion.reconcile.decoded_pose``: what a rig
-    shows), not of the predicted positions: a generated body's predicted joints can be several
-    centimetres off a rig's (the model's hips are often too narrow, the decode fits the rest
-    skeleton to them). A floor-plane shift commutes with that decode (it reads joint
-    differences and heights; the pelvis carries the shift), so one decode per call suffices
-    and the shift found on the decoded joints is the one the rig gets.
+    capsules are those of the decoded joints (``motion.decode.decoded_pose``: what a rig
+    shows), not of the predicted positions, which can be decimetres off the rig's pose. A
+    floor-plane shift commutes with that decode (the pelvis carries the shift; rotations and
+    heights are untouched; the foot hold reads foot speeds, which a push eased over
+    SPREAD_FRAMES changes little), so one decode per call suffices and the shift found on the
+    decoded joints is the one the rig gets.
     """
     mean64, std64 = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
     valid = persons_valid.to(torch.bool)
@@ -241,14 +244,14 @@ def keep_bodies_apart(model: Model, mean: np.ndarray, std: np.ndarray, persons_v
         frames = None if frames_valid is None else frames_valid.to(x0.device)
         if rest_joints is not None:
             features = x0.detach().to("cpu", torch.float64).numpy() * std64 + mean64
-            joints = _decoded(features, joints, valid, frames_valid, rest_joints)
+            joints = _decoded(features, joints, valid, frames_valid, rest_joints, fps)
         return separating_shift(joints, valid.to(x0.device), margin_m, iterations, frames)
 
     return shift_guidance(model, mean, std, push, min_persons=2)
 
 
 def _decoded(features: np.ndarray, joints: Tensor, valid: Tensor, frames_valid: Tensor | None,
-             rest_joints: np.ndarray) -> Tensor:
+             rest_joints: np.ndarray, fps: float | None = None) -> Tensor:
     """(B, P, T, 264) un-normalised features -> (B, P, T, 22, 3) ``joints`` with the decoded
     joints of every valid person in a row with two or more (their real frames only)."""
     out = joints.clone()
@@ -257,7 +260,7 @@ def _decoded(features: np.ndarray, joints: Tensor, valid: Tensor, frames_valid: 
         if sum(persons) < 2:
             continue
         for person in (p for p, real in enumerate(persons) if real):
-            pose = decoded_pose(features[row, person, : int(lengths[row])], rest_joints)[2]  # (T_row, 22, 3)
+            pose = decoded_pose(features[row, person, : int(lengths[row])], rest_joints, fps)[2]  # (T, 22, 3)
             out[row, person, : len(pose)] = torch.as_tensor(pose, dtype=out.dtype, device=out.device)
     return out
 

@@ -15,7 +15,10 @@ Loading never unpickles: tensors come from safetensors, metadata from JSON. The 
 
 The safetensors file holds the network's state dict under ``model.*``, the EMA weights
 under ``ema.*`` when present, ``stats.mean`` / ``stats.std`` (F,) and ``body.rest_joints`` (24, 3);
-with anchors also ``anchors.embeddings`` (N, E) float16 and ``anchors.role_counts`` (N, 3) int32.
+with anchors also ``anchors.embeddings`` (N, E) float16 and ``anchors.role_counts`` (N, 3) int32,
+and optionally their token bank (``text.token_alignment.TokenBank``): ``anchors.tokens.vectors``
+(M, D) float16, ``anchors.tokens.offsets`` (N + 1,) int64, ``anchors.tokens.ids`` (M,) int32,
+``anchors.tokens.mean`` (E,) and ``anchors.tokens.basis`` (E, D) float32.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from ..files import atomic_write
+from ..text.token_alignment import TokenBank
 
 FORMAT = "isynth-checkpoint"
 VERSION = 1
@@ -109,6 +113,7 @@ class CheckpointArrays:
     ema: dict | None = None
     anchor_embeddings: np.ndarray | None = None  # (N, E) float32
     anchor_role_counts: np.ndarray | None = None  # (N, 3) int
+    anchor_tokens: TokenBank | None = None  # the anchors' token bank (text.token_alignment)
 
 
 def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:
@@ -134,6 +139,13 @@ def save_checkpoint(path: str | os.PathLike, meta: CheckpointMeta, arrays: Check
     if arrays.anchor_embeddings is not None:
         tensors["anchors.embeddings"] = torch.as_tensor(np.asarray(arrays.anchor_embeddings, dtype=np.float16))
         tensors["anchors.role_counts"] = torch.as_tensor(np.asarray(arrays.anchor_role_counts, dtype=np.int32))
+    if arrays.anchor_tokens is not None:
+        bank = arrays.anchor_tokens
+        tensors.update({"anchors.tokens.vectors": torch.as_tensor(bank.vectors.astype(np.float16)),
+                        "anchors.tokens.offsets": torch.as_tensor(bank.offsets.astype(np.int64)),
+                        "anchors.tokens.ids": torch.as_tensor(bank.token_ids.astype(np.int32)),
+                        "anchors.tokens.mean": torch.as_tensor(bank.mean.astype(np.float32)),
+                        "anchors.tokens.basis": torch.as_tensor(np.ascontiguousarray(bank.basis, dtype=np.float32))})
     atomic_write(weights, lambda p: save_file(tensors, p))
     atomic_write(metadata, lambda p: Path(p).write_text(json.dumps(meta.to_json(), indent=2) + "\n"))
     return weights
@@ -173,7 +185,32 @@ def load_checkpoint_files(path: str | os.PathLike) -> tuple[CheckpointMeta, Chec
         raise CheckpointError(f"{weights}: no 'model.*' tensors")
     anchors, counts = _anchor_arrays(tensors, meta, weights)
     return meta, CheckpointArrays(model=model, ema=ema, stats_mean=mean, stats_std=std, rest_joints=rest,
-                                  anchor_embeddings=anchors, anchor_role_counts=counts)
+                                  anchor_embeddings=anchors, anchor_role_counts=counts,
+                                  anchor_tokens=_token_bank(tensors, anchors, weights))
+
+
+_TOKEN_KEYS = ("anchors.tokens.vectors", "anchors.tokens.offsets", "anchors.tokens.ids", "anchors.tokens.mean",
+               "anchors.tokens.basis")
+
+
+def _token_bank(tensors: dict, anchors: np.ndarray | None, weights: Path) -> TokenBank | None:
+    """The anchors' token bank, checked against the anchors; None when the checkpoint has none."""
+    have = [k for k in _TOKEN_KEYS if k in tensors]
+    if not have:
+        return None
+    if len(have) < len(_TOKEN_KEYS) or anchors is None:
+        raise CheckpointError(f"{weights}: incomplete anchor token bank (tensors {have}"
+                              f"{'' if anchors is not None else ', no anchors'})")
+    vectors, offsets, ids, mean, basis = (tensors[k].numpy() for k in _TOKEN_KEYS)
+    n, dim = anchors.shape
+    if len(offsets) != n + 1 or mean.shape != (dim,):
+        raise CheckpointError(f"{weights}: 'anchors.tokens.offsets' {tuple(offsets.shape)} / 'anchors.tokens.mean' "
+                              f"{tuple(mean.shape)} do not fit {n} anchors of {dim} numbers")
+    try:
+        return TokenBank(vectors.astype(np.float32), offsets.astype(np.int64), ids.astype(np.int64),
+                         mean.astype(np.float32), basis.astype(np.float32))
+    except ValueError as error:
+        raise CheckpointError(f"{weights}: 'anchors.tokens.*': {error}") from None
 
 
 def _anchor_arrays(tensors: dict, meta: CheckpointMeta, weights: Path) -> tuple[np.ndarray | None, np.ndarray | None]:

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..motion.representation import fk_joints_from_features
 from ..placement import CELL_M, height_map
 from .spacing import shift_guidance, smooth_over_time
 
@@ -59,19 +60,30 @@ def escape_map(points: np.ndarray) -> EscapeMap | None:
     return EscapeMap(origin=origin, top=top, escape=escape)
 
 
-def keep_out(model, mean: np.ndarray, std: np.ndarray, maps: list[EscapeMap | None]):
+def keep_out(model, mean: np.ndarray, std: np.ndarray, maps: list[EscapeMap | None], *,
+             rest_joints: np.ndarray | None = None):
     """``model`` whose x0 (B, P, T, F), normalised, moves people whose legs are inside furniture.
 
-    maps: one EscapeMap (or None: no scene) per batch row.
+    maps: one EscapeMap (or None: no scene) per batch row. rest_joints: (24, 3) metres, the
+    skeleton generation decodes onto, or None. Given, the legs are those of forward kinematics
+    of the predicted rotations on the predicted pelvis (what the decode, ``motion.decode``, keys
+    a rig with), not the predicted leg positions, which can be decimetres off that pose.
     """
     if all(m is None for m in maps):
         return model
     grids = [None if m is None else (torch.as_tensor(m.origin, dtype=torch.float32),
                                      torch.as_tensor(m.top, dtype=torch.float32),
                                      torch.as_tensor(m.escape, dtype=torch.float32)) for m in maps]
+    full_mean, full_std = (torch.as_tensor(np.asarray(v), dtype=torch.float32) for v in (mean, std))
+    rest = None if rest_joints is None else torch.as_tensor(np.asarray(rest_joints), dtype=torch.float32)
 
     def push(x0: Tensor, positions: Tensor) -> Tensor:
-        legs = positions.reshape(*positions.shape[:3], 22, 3)[..., list(LEG_JOINTS), :]  # (B, P, T, L, 3)
+        if rest is None:
+            joints = positions.reshape(*positions.shape[:3], 22, 3)
+        else:
+            features = x0.detach() * full_std.to(x0) + full_mean.to(x0)
+            joints = fk_joints_from_features(features, rest.to(x0))
+        legs = joints[..., list(LEG_JOINTS), :]  # (B, P, T, L, 3)
         shift = torch.zeros(*positions.shape[:3], 2, dtype=x0.dtype, device=x0.device)
         for row, grid in enumerate(grids):
             if grid is not None:

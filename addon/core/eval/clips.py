@@ -17,7 +17,7 @@ import numpy as np
 from ..data.procedural.dataset import ProceduralClip
 from ..data.procedural.labels import SCRIPT_INDEX, TOUCH_SCRIPTS
 from ..files import atomic_write
-from ..motion.reconcile import decode_generated, generated_joints
+from ..motion.decode import decode_generated, generated_joints
 from ..motion.representation import encode_motion, fk_joints_from_features
 from ..train.features import encode_clip
 
@@ -68,7 +68,7 @@ def generated_clip(features: np.ndarray, like: EvalClip, rest_joints: np.ndarray
     features = np.asarray(features, dtype=np.float32)
     return EvalClip(
         features=features,
-        joints=generated_joints(features, rest_joints),  # what a rig shows (generate.Generator.decode)
+        joints=generated_joints(features, rest_joints, like.fps),  # what a rig shows (generate.Generator.decode)
         roles=like.roles if roles is None else roles,
         text=like.text if text is None else text,
         script=like.script if script is None else script,
@@ -82,9 +82,9 @@ def generated_clip(features: np.ndarray, like: EvalClip, rest_joints: np.ndarray
 
 
 def decoded_clip(clip: EvalClip) -> EvalClip:
-    """A generated clip as the rigs show it: each person's features decoded (``motion.reconcile``,
+    """A generated clip as the rigs show it: each person's features decoded (``motion.decode``,
     what Generate Interaction keys) and encoded again like real data. Positions, velocities and
-    rotations then agree; the model's own rotations and velocities are gone. (P, T, 264) float32;
+    rotations then agree; the model's own positions and velocities are gone. (P, T, 264) float32;
     the joints stay (they are that decode already, :func:`generated_clip`)."""
     rest = clip.rest_joints
     if rest is None:

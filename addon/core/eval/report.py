@@ -67,11 +67,11 @@ def render_markdown(result: dict, sheet: Path | None) -> str:
         "300 random pairs (or N). MModality: "
         f"{sizes['mm_prompts']} prompts × {sizes['mm_generations']} generations at the fast setting. "
         "Classifier: share of clips whose predicted script is the prompt's. Physical metrics on the joints a "
-        "rig shows (forward kinematics on the checkpoint skeleton; for generated clips of the rotations "
-        "swung onto the predicted positions and grounded, as Generate Interaction decodes them, "
-        "`core/motion/reconcile.py`): mean ± 95 % half-width over clips; Pos-FK is the raw disagreement "
-        "between the predicted positions and forward kinematics of the predicted rotations, before that "
-        "decode; person penetration leaves the forearms out (they do the "
+        "rig shows (forward kinematics on the checkpoint skeleton; for generated clips of the predicted "
+        "rotations on the predicted pelvis path, kept above the floor, planted feet held still, as Generate "
+        "Interaction decodes them, `core/motion/decode.py`): mean ± 95 % half-width over clips; Pos-FK is "
+        "the disagreement between the predicted positions, which the decode does not use beyond the pelvis, "
+        "and forward kinematics of the predicted rotations; person penetration leaves the forearms out (they do the "
         "touching, scored by contact recall).",
         "",
         f"Samplers: default {meta['default_sampler'][0]} {meta['default_sampler'][1]} steps, fast "
@@ -84,11 +84,11 @@ def render_markdown(result: dict, sheet: Path | None) -> str:
         "`core/diffusion/body_separation.py`) and legs out of the furniture (`core/diffusion/keep_out.py`).",
         "",
         "The model rows score the network's output features, as motion-generation evaluations do (HumanML3D, "
-        "InterGen). What a rig is keyed with is their decode: rotations swung onto the predicted positions, "
-        "grounded. Each table's last row is the default row's clips decoded that way and encoded again like "
-        "real data, then scored with the same evaluator: where it falls below the default row, the model's "
-        "rotations disagree with its positions (Pos-FK) and the decode shows a motion the evaluator "
-        "recognises less.",
+        "InterGen). What a rig is keyed with is their decode (the rotations on the pelvis path, grounded, "
+        "feet held). Each table's last row is the default row's clips decoded that way and encoded again "
+        "like real data (positions and velocities recomputed from the rotations), then scored with the same "
+        "evaluator: where it falls below the default row, the rigs show a motion the evaluator recognises "
+        "less than the network's features suggest.",
         "",
         f"## Held-out procedural test scenes ({sizes['test']} clips, rooms never seen in training)",
         "",
@@ -103,6 +103,7 @@ def render_markdown(result: dict, sheet: Path | None) -> str:
         "",
         *_table(result["tables"]["reworded_prompts"]),
         "",
+        *_anchoring(meta.get("anchoring") or {}),
         "## Acceptance checks (issue 6)",
         "",
         "| Check | Measured | Passed |",
@@ -113,6 +114,32 @@ def render_markdown(result: dict, sheet: Path | None) -> str:
     if sheet is not None:
         lines += ["## Generated clips", "", f"![contact sheet]({sheet.name})", ""]
     return "\n".join(lines)
+
+
+def _anchoring(anchoring: dict) -> list[str]:
+    """The text-only table of ``eval.anchoring.group_picks`` for the tuning and reworded prompts."""
+    if not anchoring:
+        return []
+    sets = (("tuning", "Tuning prompts (the vote was chosen on these)"), ("reworded", "Reworded prompts (this table)"))
+
+    def share(right, n):
+        return "-" if right is None else f"{right}/{n} ({right / n:.0%})"
+
+    lines = ["### Which action the anchoring places each prompt in (text only)", "",
+             "The prompt anchors first pick one action's captions (`core/text/anchors.py`); a prompt placed in "
+             "another action cannot be followed. Group vote on sentence embeddings against the vote on token "
+             "alignment (`core/text/token_alignment.py`), which generation uses when the checkpoint ships a "
+             "token bank.", "",
+             "| Prompts | Sentence vote | Token vote |", "|---|---|---|"]
+    for key, label in sets:
+        picks = anchoring[key]
+        lines.append(f"| {label} | {share(picks['sentence_vote'], picks['prompts'])} | "
+                     f"{share(picks['token_vote'], picks['prompts'])} |")
+    misplaced = anchoring["reworded"]["misplaced"]
+    if misplaced:
+        lines += ["", "Reworded prompts placed in another action: " + "; ".join(
+            f"\"{m['text']}\" ({m['script']} -> {m['picked']})" for m in misplaced) + "."]
+    return lines + [""]
 
 
 def write_report(out_dir: Path, result: dict, sheet: Path | None) -> None:

@@ -20,7 +20,8 @@ import numpy as np
 import torch
 
 from ..data.procedural.labels import ACTIONS, SCRIPT_INDEX, SCRIPTS
-from ..data.procedural.prompts import REWORDED, vocabulary_overlap
+from ..data.procedural.prompts import DEV, REWORDED, vocabulary_overlap
+from .anchoring import group_picks
 from ..generate import BUNDLED_CHECKPOINT, load_generator
 from ..generation_settings import DEFAULT_GUIDANCE
 from ..text.encoders import MiniLMEncoder
@@ -132,6 +133,8 @@ def evaluate(checkpoint: str | None, splits: dict[str, list[EvalClip]], sizes: A
         "guidance": DEFAULT_GUIDANCE, "r_precision_batch": sizes.batch, "replications": sizes.replications,
         "reworded_prompts": [dataclasses.asdict(p) | {"training_vocabulary_overlap": round(vocabulary_overlap(p.text), 3)}
                              for p in REWORDED],
+        "anchoring": {"tuning": group_picks(generator, DEV), "reworded": group_picks(generator, REWORDED)}
+        if generator.anchors is not None and generator.anchors.grouped else {},
         "seconds": round(time.perf_counter() - started, 1),
     }
     result = {"meta": meta, "tables": tables, "checks": checks, "summary": summary}

@@ -15,6 +15,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -73,6 +74,21 @@ class MiniLMEncoder:
         """prompts: B strings -> (B, 384) float32, unit norm."""
         chunks = [self._encode_chunk(prompts[i : i + _CHUNK]) for i in range(0, len(prompts), _CHUNK)]
         return torch.cat(chunks) if chunks else torch.zeros(0, self.dim, device=self.device)
+
+    @torch.no_grad()
+    def encode_tokens(self, prompts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """prompts: B strings -> per prompt (token ids (L,) int64, last hidden states (L, 384)
+        float32 unit rows), [CLS]/[SEP] dropped (``text.token_alignment``)."""
+        out = []
+        special = {self._tokenizer.cls_token_id, self._tokenizer.sep_token_id}
+        for i in range(0, len(prompts), _CHUNK):
+            batch = self._tokenizer(list(prompts[i : i + _CHUNK]), padding=True, truncation=True,
+                                    max_length=MINILM_MAX_TOKENS, return_tensors="pt").to(self.device)
+            hidden = F.normalize(self._model(**batch).last_hidden_state.float(), dim=-1).cpu().numpy()
+            for ids, mask, rows in zip(batch["input_ids"].cpu().numpy(), batch["attention_mask"].cpu().numpy(), hidden):
+                keep = mask.astype(bool) & ~np.isin(ids, list(special))
+                out.append((ids[keep].astype(np.int64), rows[keep]))
+        return out
 
     def _encode_chunk(self, prompts: list[str]) -> torch.Tensor:
         batch = self._tokenizer(
@@ -255,6 +271,11 @@ class CachedTextEncoder:
 
     def __len__(self) -> int:
         return len(self._rows)
+
+    @property
+    def encode_tokens(self):
+        """The wrapped encoder's ``encode_tokens`` (uncached), or None when it has none."""
+        return getattr(self.encoder, "encode_tokens", None)
 
 
 def load_text_encoder(

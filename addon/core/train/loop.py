@@ -165,7 +165,8 @@ class Trainer:
         )
         warm_text_cache(self.text, self.dataset.captions())
         # The prompt anchors every checkpoint ships (train/anchors.py); their texts are cached now.
-        self.anchors = training_anchors(self.dataset.clips, self.text.encode, config.mirror, seed=config.seed)
+        self.anchors = training_anchors(self.dataset.clips, self.text.encode, config.mirror, seed=config.seed,
+                                        encode_tokens=getattr(self.text, "encode_tokens", None))
 
         # Model (the same initial weights in every process), EMA, optimizer, loss.
         with torch.random.fork_rng(devices=[]):
@@ -403,6 +404,7 @@ class Trainer:
             rest_joints=self.rest_joints,
             anchor_embeddings=None if anchors is None else anchors.embeddings,
             anchor_role_counts=None if anchors is None else anchors.role_counts,
+            anchor_tokens=None if anchors is None else anchors.tokens,
         ))
         save_training_state(stem, TrainingState(
             step=self.step_index, optimizer=self.optimizer.state_dict(),

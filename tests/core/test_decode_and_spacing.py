@@ -1,4 +1,4 @@
-"""Generated features to rigs: rotations swung onto the predicted positions, grounding, personal space."""
+"""Generated features to rigs: the predicted rotations on the pelvis path, grounding, personal space."""
 
 import numpy as np
 import torch
@@ -6,7 +6,7 @@ import torch
 from addon.core.body.model import load_body_model
 from addon.core.demo_motion import waving_motion
 from addon.core.diffusion.spacing import keep_apart, separation, smooth_over_time
-from addon.core.motion.reconcile import decoded_pose, generated_joints, grounding_lift, reconcile_rotations
+from addon.core.motion.decode import decoded_pose, generated_joints, grounding_lift
 from addon.core.motion.representation import (
     FEATURE_DIM,
     LOCAL_ROTATIONS,
@@ -32,24 +32,20 @@ def fk(rotations, pelvis):
     return forward_kinematics(rotations, REST[:22], pelvis - REST[0], parents=BODY_PARENTS)[1]
 
 
-def test_consistent_rotations_are_kept_and_wrong_swings_are_fixed():
-    _, rotations, joints = consistent()
-    np.testing.assert_allclose(reconcile_rotations(rotations, joints, REST), rotations, atol=2e-5)  # float32 features
+def test_the_decode_keys_the_predicted_rotations_on_the_predicted_pelvis_whatever_the_other_positions_say():
+    features, rotations, joints = consistent()
+    features[:, 2:66:3] += 0.1  # 10 cm up: no grounding lift anywhere (joints is a view of features)
     rng = np.random.default_rng(0)
-    noisy = rotations.copy()
-    noisy[:, 1:] = axis_angle_to_matrix(rng.normal(scale=0.3, size=(len(rotations), 21, 3))) @ noisy[:, 1:]
-    assert np.abs(fk(noisy, joints[:, 0]) - joints).max() > 0.05
-    fixed = reconcile_rotations(noisy, joints, REST)
-    np.testing.assert_allclose(fk(fixed, joints[:, 0]), joints, atol=1e-6)
-
-
-def test_the_twist_about_a_bone_is_the_models():
-    _, rotations, joints = consistent()
-    knee = 4  # left knee: one child (the ankle)
-    bone = REST[7] - REST[4]
-    twisted = rotations.copy()
-    twisted[:, knee] = rotations[:, knee] @ axis_angle_to_matrix(0.7 * bone / np.linalg.norm(bone))
-    np.testing.assert_allclose(reconcile_rotations(twisted, joints, REST)[:, knee], twisted[:, knee], atol=2e-5)
+    scrambled = features.copy()
+    scrambled[:, 3:66] += rng.normal(scale=0.2, size=(len(features), 63))  # every joint but the pelvis
+    for x in (features, scrambled):
+        decoded, pelvis, shown = decoded_pose(x, REST)
+        np.testing.assert_allclose(decoded, rotations, atol=2e-5)  # float32 features
+        np.testing.assert_allclose(pelvis, joints[:, 0], atol=1e-6)
+        np.testing.assert_allclose(shown, fk(rotations, joints[:, 0]), atol=1e-4)
+    moved = features.copy()
+    moved[:, 0:66:3] += 1.5  # the pelvis (and the ignored joints) 1.5 m along x: the body follows
+    np.testing.assert_allclose(decoded_pose(moved, REST)[2], joints + [1.5, 0, 0], atol=1e-4)
 
 
 def test_grounding_lifts_sunken_frames_smoothly_and_leaves_the_rest():

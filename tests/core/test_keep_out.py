@@ -1,0 +1,56 @@
+"""Legs out of the furniture during sampling (core.diffusion.keep_out), on the legs a rig will show."""
+
+import numpy as np
+import torch
+
+from addon.core.body.model import load_body_model
+from addon.core.diffusion.keep_out import escape_map, keep_out
+from addon.core.motion.motion import Motion
+from addon.core.motion.representation import FEATURE_DIM, LOCAL_ROTATIONS, POSITIONS, encode_motion
+
+REST = load_body_model(None).rest_joints()
+T = 6
+
+
+def room_with_a_bed() -> np.ndarray:
+    """Scene points (N, 3): a 4 x 4 m floor and a 2 x 1 m bed top 0.5 m high at x 1-3, y 1-2."""
+    floor = np.stack(np.meshgrid(np.arange(0, 4.01, 0.05), np.arange(0, 4.01, 0.05), [0.0], indexing="ij"), -1)
+    bed = np.stack(np.meshgrid(np.arange(1, 3.01, 0.05), np.arange(1, 2.01, 0.05), [0.5], indexing="ij"), -1)
+    return np.concatenate([floor.reshape(-1, 3), bed.reshape(-1, 3)])
+
+
+def standing_at(x: float, y: float) -> np.ndarray:
+    """(T, 264) features of a body standing upright with its pelvis over (x, y), feet on the floor."""
+    lowest = float(REST[:, 1].min())
+    motion = Motion(global_orient=np.tile([np.pi / 2, 0.0, 0.0], (T, 1)), body_pose=np.zeros((T, 23, 3)),
+                    transl=np.tile([x, y, -lowest], (T, 1)), betas=np.zeros(10), fps=10.0)
+    return encode_motion(motion, REST)
+
+
+def guided(features: np.ndarray, **kwargs) -> np.ndarray:
+    """The keep_out of a model that always predicts ``features`` (P, T, 264), un-normalised."""
+    mean, std = np.zeros(FEATURE_DIM, np.float32), np.ones(FEATURE_DIM, np.float32)
+    x0 = torch.as_tensor(features[None], dtype=torch.float32)
+    model = keep_out(lambda x, t: x0.clone(), mean, std, [escape_map(room_with_a_bed())], **kwargs)
+    return model(torch.zeros_like(x0), torch.zeros(1)).numpy()[0]
+
+
+def test_a_person_standing_in_the_bed_is_moved_out_and_one_beside_it_is_not():
+    features = np.stack([standing_at(2.0, 1.5), standing_at(0.5, 3.5)])
+    out = guided(features)
+    pelvis = out[:, :, 0:2]
+    inside = (pelvis[0, :, 0] > 1.0) & (pelvis[0, :, 0] < 3.0) & (pelvis[0, :, 1] > 1.0) & (pelvis[0, :, 1] < 2.0)
+    assert not inside.any(), pelvis[0]
+    np.testing.assert_allclose(out[1], features[1], atol=1e-6)  # beside the bed: untouched
+    np.testing.assert_allclose(out[:, :, LOCAL_ROTATIONS], features[:, :, LOCAL_ROTATIONS], atol=1e-6)
+
+
+def test_with_the_rest_skeleton_it_is_the_rotations_legs_that_count():
+    features = standing_at(2.0, 1.5)[None].copy()
+    # Predicted leg positions a metre up (above the bed top): the positions say nothing is inside.
+    joints = features[..., POSITIONS].reshape(1, T, 22, 3)
+    joints[..., [4, 5, 7, 8, 10, 11], 2] += 1.0
+    features[..., POSITIONS] = joints.reshape(1, T, 66)
+    np.testing.assert_allclose(guided(features), features, atol=1e-6)
+    moved = guided(features, rest_joints=REST)  # the rig's legs stand in the bed: moved out
+    assert np.abs(moved[0, :, 0:2] - features[0, :, 0:2]).max() > 0.3
