@@ -31,6 +31,8 @@ from ..core.render.scenes import scene_info
 from ..core.render.skeleton_image import draw_skeletons
 from ..core.render.writers import VIDEO_FILES
 
+GENERATION_THREADS = 1  # torch threads while generating a clip's motion (see _render_into)
+
 
 def clip_folder(root: Path, clip_id: str) -> Path:
     return root / "clips" / clip_id
@@ -68,12 +70,15 @@ def _render_into(work: Path, job: dict, root: Path, threads: int, say) -> Path:
         say(f"{job['clip_id']}: {name} {timings[f'{name}_s']:.2f} s")
         return result
 
-    if threads > 0:
-        import torch
+    import torch
 
-        torch.set_num_threads(threads)
+    # Generation at one fixed torch thread count: CPU matrix products round differently with
+    # more threads, so this keeps a clip's motion bit-exact whatever the machine and --workers.
+    torch.set_num_threads(GENERATION_THREADS)
     built = step("scene", assemble_room, job)
     motions, generated = step("generate", generate_motions, job)
+    if threads > 0:
+        torch.set_num_threads(threads)
     tracks = step("people", person_tracks, job, motions)
     step("rigs", add_people, built, tracks, float(job["clip"]["fps"]))
     step("look", apply_look, built, job, tracks)

@@ -74,15 +74,15 @@ def keep_out(model, mean: np.ndarray, std: np.ndarray, maps: list[EscapeMap | No
     grids = [None if m is None else (torch.as_tensor(m.origin, dtype=torch.float32),
                                      torch.as_tensor(m.top, dtype=torch.float32),
                                      torch.as_tensor(m.escape, dtype=torch.float32)) for m in maps]
-    full_mean, full_std = (torch.as_tensor(np.asarray(v), dtype=torch.float32) for v in (mean, std))
-    rest = None if rest_joints is None else torch.as_tensor(np.asarray(rest_joints), dtype=torch.float32)
+    mean64, std64 = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
 
     def push(x0: Tensor, positions: Tensor) -> Tensor:
-        if rest is None:
+        if rest_joints is None:
             joints = positions.reshape(*positions.shape[:3], 22, 3)
-        else:
-            features = x0.detach() * full_std.to(x0) + full_mean.to(x0)
-            joints = fk_joints_from_features(features, rest.to(x0))
+        else:  # in float64 numpy, like the decode: the same result whatever torch's thread count
+            features = x0.detach().to("cpu", torch.float64).numpy() * std64 + mean64
+            joints = torch.as_tensor(fk_joints_from_features(features, np.asarray(rest_joints, dtype=np.float64)),
+                                     dtype=x0.dtype, device=x0.device)
         legs = joints[..., list(LEG_JOINTS), :]  # (B, P, T, L, 3)
         shift = torch.zeros(*positions.shape[:3], 2, dtype=x0.dtype, device=x0.device)
         for row, grid in enumerate(grids):

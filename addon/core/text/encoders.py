@@ -1,7 +1,8 @@
 """Prompt -> unit vector: one ``TextEncoder`` interface over MiniLM and open_clip CLIP text towers.
 
 The checkpoint stores ``encoder_id``; ``load_text_encoder`` turns it back into the encoder that
-trained it (DESIGN.md, "Checkpoint"). ``transformers`` and ``open_clip`` are imported inside the
+trained it (DESIGN.md, "Checkpoint"). MiniLM also gives per-token vectors (``encode_tokens``), for
+the prompt anchors' token-aligned group vote (``text.token_alignment``); CLIP encoders do not. ``transformers`` and ``open_clip`` are imported inside the
 constructors only, so importing this module costs nothing but torch. Nothing here downloads
 unless a caller passes ``allow_download=True``.
 """
