@@ -77,8 +77,6 @@ def _render_into(work: Path, job: dict, root: Path, threads: int, say) -> Path:
     torch.set_num_threads(GENERATION_THREADS)
     built = step("scene", assemble_room, job)
     motions, generated = step("generate", generate_motions, job)
-    if threads > 0:
-        torch.set_num_threads(threads)
     tracks = step("people", person_tracks, job, motions)
     step("rigs", add_people, built, tracks, float(job["clip"]["fps"]))
     step("look", apply_look, built, job, tracks)

@@ -58,7 +58,7 @@ from .motion.representation import FEATURE_DIM, NormalizationStats, Representati
 from .motion.resample import resample
 from .settings import BUNDLED_CHECKPOINT  # noqa: F401  (re-exported: where generation looks by default)
 from .skeleton import NUM_BODY_JOINTS, forward_kinematics
-from .text.anchors import PromptAnchors, anchor_prompts
+from .text.anchors import Anchored, PromptAnchors, anchor_prompts
 from .text.encoders import CachedTextEncoder, load_text_encoder
 
 __all__ = [
@@ -262,13 +262,22 @@ class Generator:
                        ) -> tuple[Tensor, list[list[tuple[str, float]]]]:
         """B prompts and their requests' roles -> ((B, E) float32 CPU unit embeddings to condition
         on, per prompt the anchors it was mapped to (empty lists: used as encoded))."""
-        text = self.text_encoder.encode(prompts).to("cpu", torch.float32)
         if not anchor or self.anchors is None:
-            return text, [[] for _ in prompts]
-        encode_tokens = self.text_encoder.encode_tokens if self.anchors.tokens is not None else None
-        anchored = anchor_prompts(self.anchors, text, roles,
-                                  prompt_tokens=encode_tokens(prompts) if encode_tokens is not None else None)
+            return self.text_encoder.encode(prompts).to("cpu", torch.float32), [[] for _ in prompts]
+        anchored = self.anchor_prompts(prompts, roles)
         return anchored.embeddings, anchored.interpretation
+
+    def anchor_prompts(self, prompts: list[str], roles: list[tuple[str, ...]], by_tokens: bool = True) -> Anchored:
+        """B prompts mapped onto the checkpoint's anchors (``text.anchors``), the group vote on
+        token alignment when the checkpoint ships a token bank and ``by_tokens``, else on sentence
+        embeddings. Needs anchors (ValueError naming the checkpoint otherwise)."""
+        if self.anchors is None:
+            raise ValueError(f"{self.checkpoint}: the checkpoint has no prompt anchors")
+        text = self.text_encoder.encode(prompts).to("cpu", torch.float32)
+        tokens = None
+        if by_tokens and self.anchors.tokens is not None and self.text_encoder.encode_tokens is not None:
+            tokens = self.text_encoder.encode_tokens(prompts)
+        return anchor_prompts(self.anchors, text, roles, prompt_tokens=tokens)
 
     @property
     def fps(self) -> float:

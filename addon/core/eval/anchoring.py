@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ..text.anchors import anchor_prompts
 
 
 def group_picks(generator, prompts: Sequence) -> dict:
@@ -22,11 +21,8 @@ def group_picks(generator, prompts: Sequence) -> dict:
     if anchors is None or not anchors.grouped:
         raise ValueError(f"{generator.checkpoint}: no grouped prompt anchors to place prompts with")
     texts, roles = [p.text for p in prompts], [p.roles for p in prompts]
-    embeddings = generator.text_encoder.encode(texts).to("cpu")
-    by_sentence = anchor_prompts(anchors, embeddings, roles).groups
-    encode_tokens = generator.text_encoder.encode_tokens if anchors.tokens is not None else None
-    by_words = (anchor_prompts(anchors, embeddings, roles, prompt_tokens=encode_tokens(texts)).groups
-                if encode_tokens is not None else None)
+    by_sentence = generator.anchor_prompts(texts, roles, by_tokens=False).groups
+    by_words = generator.anchor_prompts(texts, roles).groups if anchors.tokens is not None else None
     used = by_words or by_sentence
     return {"prompts": len(prompts),
             "sentence_vote": sum(g == p.script for g, p in zip(by_sentence, prompts)),

@@ -64,12 +64,12 @@ def decoded_pose(features: np.ndarray, rest_joints: np.ndarray, fps: float | Non
     rotations = np.concatenate([rotation_6d_to_matrix(x[:, ROOT_ORIENTATION])[:, None],
                                 rotation_6d_to_matrix(x[:, LOCAL_ROTATIONS].reshape(T, NUM_ROTATED_JOINTS, 6))], 1)
     pelvis = features_to_joints(x)[:, 0].copy()
-    _, joints = forward_kinematics(rotations, rest, pelvis - rest[0], parents=BODY_PARENTS)
+    world, joints = forward_kinematics(rotations, rest, pelvis - rest[0], parents=BODY_PARENTS)
     lift = grounding_lift(joints[..., 2].min(axis=-1))
     pelvis[:, 2] += lift
     joints[..., 2] += lift[:, None]
     if fps is not None:
-        rotations = lock_feet(rotations, pelvis, rest, fps)
+        rotations = lock_feet(rotations, pelvis, rest, fps, posed=(world, joints))
         _, joints = forward_kinematics(rotations, rest, pelvis - rest[0], parents=BODY_PARENTS)
     return rotations, pelvis, joints
 

@@ -64,16 +64,18 @@ def planted_runs(joints: np.ndarray, fps: float) -> list[list[tuple[int, int]]]:
     return out
 
 
-def lock_feet(rotations: np.ndarray, pelvis: np.ndarray, rest_joints: np.ndarray, fps: float) -> np.ndarray:
+def lock_feet(rotations: np.ndarray, pelvis: np.ndarray, rest_joints: np.ndarray, fps: float,
+              posed: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """rotations: (T, 22, 3, 3) float64, [:, 0] the root's world rotation, [:, j] joint j relative
     to its parent; pelvis: (T, 3) metres (world, Z up, floor z = 0); rest_joints: (24, 3) or
-    (22, 3) metres, template frame; fps: frames per second.
+    (22, 3) metres, template frame; fps: frames per second; posed: their forward kinematics
+    (world rotations (T, 22, 3, 3), joints (T, 22, 3)) when the caller has it, else computed.
     Returns (T, 22, 3, 3): the rotations with hips, knees and ankles turned so that planted feet
-    hold still (module docstring); the input is not modified."""
+    hold still (module docstring); the inputs are not modified."""
     rest = np.asarray(rest_joints, dtype=np.float64)[:NUM_BODY_JOINTS]
     local = np.array(rotations, dtype=np.float64)
-    world, joints = forward_kinematics(local, rest, np.asarray(pelvis, dtype=np.float64) - rest[0],
-                                       parents=BODY_PARENTS)
+    world, joints = posed if posed is not None else forward_kinematics(
+        local, rest, np.asarray(pelvis, dtype=np.float64) - rest[0], parents=BODY_PARENTS)
     T = len(local)
     for (hip, knee, ankle, _), runs in zip(LEGS, planted_runs(joints, fps)):
         if not runs:

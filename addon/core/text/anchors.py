@@ -35,7 +35,6 @@ instead of 25). The blend inside the group is unchanged.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Sequence
@@ -197,7 +196,3 @@ def sample_anchors(texts: Sequence[str], roles: Sequence[Sequence[str]], encode,
     return PromptAnchors(tuple(kept_texts), embeddings, np.stack([role_counts(r) for _, r, _ in unique]),
                          kept_groups if any(kept_groups) else (), tokens)
 
-
-def with_token_bank(anchors: PromptAnchors, encode_tokens: TokenEncode) -> PromptAnchors:
-    """The same anchors with a token bank of their texts (for anchors saved before banks existed)."""
-    return dataclasses.replace(anchors, tokens=build_token_bank(encode_tokens(list(anchors.texts))))

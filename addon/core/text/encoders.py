@@ -256,6 +256,7 @@ class CachedTextEncoder:
         self.dim = encoder.dim
         self.max_entries = max_entries
         self._rows: OrderedDict[str, torch.Tensor] = OrderedDict()
+        self._tokens: OrderedDict[str, tuple[np.ndarray, np.ndarray]] = OrderedDict()
 
     def encode(self, prompts: list[str]) -> torch.Tensor:
         """prompts: B strings -> (B, E) float32, unit norm; equal to ``encoder.encode(prompts)``."""
@@ -275,8 +276,23 @@ class CachedTextEncoder:
 
     @property
     def encode_tokens(self):
-        """The wrapped encoder's ``encode_tokens`` (uncached), or None when it has none."""
-        return getattr(self.encoder, "encode_tokens", None)
+        """``encoder.encode_tokens`` with the same kind of cache (prompts -> per prompt (ids,
+        vectors), read-only arrays), or None when the wrapped encoder gives no token vectors."""
+        return self._cached_tokens if hasattr(self.encoder, "encode_tokens") else None
+
+    def _cached_tokens(self, prompts: list[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        missing = list(dict.fromkeys(p for p in prompts if p not in self._tokens))
+        for prompt, (ids, vectors) in zip(missing, self.encoder.encode_tokens(missing) if missing else []):
+            ids.setflags(write=False)
+            vectors.setflags(write=False)
+            self._tokens[prompt] = (ids, vectors)
+        out = []
+        for prompt in prompts:
+            self._tokens.move_to_end(prompt)
+            out.append(self._tokens[prompt])
+        while len(self._tokens) > self.max_entries:
+            self._tokens.popitem(last=False)
+        return out
 
 
 def load_text_encoder(
