@@ -47,7 +47,7 @@ def evaluation_summary(report: Path) -> dict:
         return {}
     data = json.loads(report.read_text())
     return {"report": str(report.relative_to(ROOT)) if report.is_relative_to(ROOT) else str(report),
-            "checks": data["checks"], "summary": data["summary"]}
+            "data_version": data.get("meta", {}).get("data_version"), "checks": data["checks"], "summary": data["summary"]}
 
 
 def evaluation_meta(report: Path | None) -> dict:
@@ -136,12 +136,26 @@ def bundle(source: Path, target: Path = BUNDLED_CHECKPOINT, report: Path | None 
     else:
         arrays = dataclasses.replace(arrays, ema=None)
         described = described or "raw (latest)"
-    from eval import data_version  # the generator source hash the caches and this checkpoint share
-
-    meta.training = {**meta.training, "source_checkpoint": source.name, "procedural_data_version": data_version(),
-                     "weights": described}
+    meta.training = {**meta.training, "source_checkpoint": source.name,
+                     "procedural_data_version": trained_data_version(source, meta.training), "weights": described}
     meta.evaluation = evaluation_meta(report)
     return save_bundle(target, meta, arrays, source)
+
+
+def trained_data_version(source: Path, training: dict) -> str:
+    """The procedural generator version ("data3") the checkpoint's procedural clips came from, as
+    its training recorded it (checkpoints trained before the record: the current generator's).
+    Refuses (CheckpointError) a checkpoint trained on another version than the generator makes
+    now: the evaluation and the anchors would describe other data than it learnt."""
+    from addon.core.data.procedural.dataset import DATA_VERSION
+
+    current = f"data{DATA_VERSION}"
+    recorded = {f"data{d['data_version']}" for d in training.get("data", [])
+                if d.get("kind") == "procedural" and "data_version" in d}
+    if recorded and recorded != {current}:
+        raise CheckpointError(f"{source}: trained on procedural data {', '.join(sorted(recorded))}, but the generator "
+                              f"now makes {current} (dataset.DATA_VERSION); train it on {current} before bundling")
+    return current
 
 
 def save_bundle(target: Path, meta, arrays, source: Path) -> Path:

@@ -95,15 +95,16 @@ def main(argv: list[str] | None = None) -> int:
     best = max(rows, key=lambda r: (r["agreement"], mode_mean[r["anchors"]]))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    result = {"checkpoint": str(checkpoint), "prompts": len(DEV), "seeds": args.seeds,
-              "sampler": [sampler, steps], "rows": rows, "best": best}
+    result = {"checkpoint": str(checkpoint), "data_version": data_version(), "prompts": len(DEV),
+              "seeds": args.seeds, "sampler": [sampler, steps], "rows": rows, "best": best}
     (out / "tuning.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = [
         "# Sampling settings chosen on the tuning prompts",
         "",
         f"Written by `./run tune-sampling`: {len(DEV)} tuning prompts (`data.procedural.prompts.DEV`) x {args.seeds} "
         f"seeds in held-out test rooms, {sampler} {steps} steps; the share of clips the evaluator's classifier "
-        "puts in the prompt's script. The evaluation's reworded prompts are not used here.",
+        "puts in the prompt's script. The evaluation's reworded prompts are not used here. Rooms and evaluator: "
+        f"procedural data `{data_version()}`.",
         "",
         "| Guidance | " + " | ".join(f"Anchors: {m}" for m in MODES) + " |",
         "|---|" + "---|" * len(MODES),

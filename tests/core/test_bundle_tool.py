@@ -57,3 +57,29 @@ def test_grouped_anchors_without_a_token_bank_get_one_and_an_oversized_bundle_le
     ungrouped = write_tiny_checkpoint(tmp_path / "plain", anchors=[(t, r) for t, r, _ in grouped])
     tool.bundle(ungrouped, tmp_path / "plain_bundle" / "default.safetensors", report=report(tmp_path / "r.json", 1))
     assert load_checkpoint_files(tmp_path / "plain_bundle" / "default.safetensors")[1].anchor_tokens is None
+
+
+def with_training_data(weights, data_version):
+    """Rewrite a checkpoint's JSON as if its run had trained on procedural clips of ``data_version``."""
+    path = weights.with_suffix(".json")
+    document = json.loads(path.read_text())
+    document["training"] = {"data": [{"kind": "procedural", "weight": 1.0, "count": 8, "split": "train",
+                                      "data_seed": 0, "data_version": data_version}], "steps": 1}
+    path.write_text(json.dumps(document))
+    return weights
+
+
+def test_the_bundle_records_the_data_version_its_run_trained_on_and_refuses_another(tmp_path):
+    from addon.core.data.procedural.dataset import DATA_VERSION
+
+    target = tmp_path / "bundled" / "default.safetensors"
+    current = with_training_data(write_tiny_checkpoint(tmp_path / "now"), DATA_VERSION)
+    tool.bundle(current, target, report=report(tmp_path / "r.json", 1))
+    assert load_checkpoint_files(target)[0].training["procedural_data_version"] == f"data{DATA_VERSION}"
+    before = target.read_bytes()
+
+    stale = with_training_data(write_tiny_checkpoint(tmp_path / "old"), DATA_VERSION - 1)
+    with pytest.raises(CheckpointError, match=f"trained on procedural data data{DATA_VERSION - 1}, but the "
+                                              f"generator now makes data{DATA_VERSION}"):
+        tool.bundle(stale, target, report=report(tmp_path / "r.json", 1))
+    assert target.read_bytes() == before

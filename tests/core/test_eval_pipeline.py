@@ -422,6 +422,18 @@ def test_the_report_shows_both_tables_and_every_check(tmp_path):
     assert written["tables"]["test_scenes"][1]["fid"] == 1.5
     assert written["meta"]["default_sampler"] == ["ddim", 25]
     assert "## Generated clips" not in render_markdown(result, None)
+    assert "procedural generator" not in text  # a result without data versions names none
+
+
+def test_the_report_names_the_data_versions_and_says_when_the_checkpoint_learnt_older_ones():
+    result = fake_result(fake_tables())
+    result["meta"] |= {"data_version": "data3", "checkpoint_data_version": "data3"}
+    text = render_markdown(result, None)
+    assert "Real clips and the evaluator's training clips: procedural generator `data3`" in text
+    assert "The checkpoint was trained on" not in text
+    result["meta"]["checkpoint_data_version"] = "data2"
+    assert "procedural generator `data3` (`dataset.DATA_VERSION`). The checkpoint was trained on `data2` clips." in \
+        render_markdown(result, None)
 
 
 # ---- contact sheet ---------------------------------------------------------------------------------

@@ -2,8 +2,7 @@
 
 Every clip comes from ``make_clip(SEED, split, index, model, script=...)`` with the bundled
 stand-in body, so each number below is a golden number of a fixed generator; the comments
-give what these clips measured when the tests were written. Tests marked xfail(strict=True)
-pin down known generator limitations: each fails today and will report XPASS once fixed.
+give what these clips measured when the tests were written.
 """
 
 import math
@@ -276,23 +275,19 @@ def hand_contact_fraction(procedural, action: str) -> float:
 
 @pytest.mark.parametrize("script, action, least", [
     ("support_walking", "support_walk", 0.9),  # 1.0, 1.0, 1.0, 1.0
-    ("help_out_of_bed", "assist_transfer", 0.5),  # 0.645, 0.613, 0.585, 0.627
+    ("help_out_of_bed", "assist_transfer", 0.65),  # 0.732, 0.716, 0.746, 0.770 (0.59-0.65 before the lean)
+    ("help_up_from_floor", "help_up", 0.7),  # 0.806, 0.833, 0.838, 0.866 (0.19-0.64 before the lean)
 ])
 def test_assisting_hands_reach_the_patient(clip_of, script, action, least):
     for index in range(4):
         assert hand_contact_fraction(clip_of(script, index), action) >= least
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the helper's reach targets lie 0.56-0.83 m from its shoulders "
-                   "(arm 0.49-0.52 m), so its wrists stop 0.16-0.2 m off the patient")
-def test_hands_helping_a_patient_up_from_the_floor_reach_them(clip_of):
-    fractions = [hand_contact_fraction(clip_of("help_up_from_floor", index), "help_up") for index in range(4)]
-    assert np.mean(fractions) >= 0.5  # 0.395, 0.185, 0.635, 0.221
-
-
 def test_a_staff_member_attending_a_patient_in_bed_touches_them(clip_of):
+    # The hand rests on the near arm while the staff member holds the bend, about half the
+    # "attend" frames (the bend and the straightening up are "attend" too).
     fractions = [hand_contact_fraction(clip_of("attend_in_bed", index), "attend") for index in range(4)]
-    assert max(fractions) > 0.0  # 0.0 in all four; the wrists stay 0.41-0.78 m (median) away
+    assert sum(f >= 0.4 for f in fractions) >= 3  # 0.531, 0.475, 0.533, 0.022 (all 0.0 before the lean)
 
 
 def test_a_patient_helped_up_ends_standing_on_the_floor(clip_of):
@@ -520,7 +515,7 @@ def test_lock_runs_and_slerp():
 
 # A fingerprint of the first clips of each DATA_VERSION. A change to what the generator makes
 # must bump dataset.DATA_VERSION (caches and checkpoints record it) and add its fingerprint here.
-FINGERPRINTS = {1: "1534ad30da947fb5", 2: "25eb129ece16f00a"}
+FINGERPRINTS = {1: "1534ad30da947fb5", 2: "25eb129ece16f00a", 3: "af23ac8f3eac0594"}
 
 
 def clip_fingerprint(model) -> str:

@@ -154,6 +154,15 @@ def test_tiny_config_of_the_repository_loads():
     assert config.output == REPO_ROOT / "configs" / ".." / "out" / "train" / "tiny"
 
 
+def test_a_procedural_source_records_the_generator_version_it_trained_on():
+    from addon.core.data.procedural.dataset import DATA_VERSION
+
+    config = load_train_config(REPO_ROOT / "configs" / "care_tune3.toml")
+    assert [s.describe() for s in config.sources] == [
+        {"kind": "procedural", "weight": 1.0, "count": 4000, "split": "train", "data_seed": 0,
+         "data_version": DATA_VERSION}]
+
+
 @pytest.mark.parametrize(
     ("edit", "key", "message"),
     [

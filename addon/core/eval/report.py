@@ -50,6 +50,17 @@ def _table(rows: list[dict]) -> list[str]:
     return lines
 
 
+def _data_versions(meta: dict) -> list[str]:
+    """A line naming the procedural data version of the real clips, and the checkpoint's when it differs."""
+    data, trained = meta.get("data_version"), meta.get("checkpoint_data_version")
+    if not data:
+        return []
+    line = f"Real clips and the evaluator's training clips: procedural generator `{data}` (`dataset.DATA_VERSION`)."
+    if trained and trained != data:
+        line += f" The checkpoint was trained on `{trained}` clips."
+    return [line, ""]
+
+
 def render_markdown(result: dict, sheet: Path | None) -> str:
     meta = result["meta"]
     sizes = meta["sizes"]
@@ -59,6 +70,7 @@ def render_markdown(result: dict, sheet: Path | None) -> str:
         f"Checkpoint: `{Path(meta['checkpoint']).name}`. Written by `./run eval` in {meta['seconds']:.0f} s; "
         "every number below is from that run.",
         "",
+        *_data_versions(meta),
         "Evaluator: the project's own contrastive motion-text encoder with action, role and script heads, "
         f"trained on {sizes['train']} clips of the procedural training split ({sizes['evaluator_steps']} steps) "
         "and frozen; every row is scored with it. R-precision: batches of "

@@ -127,8 +127,14 @@ def evaluate(checkpoint: str | None, splits: dict[str, list[EvalClip]], sizes: A
     summary = _summary(tables, checks)
     out_dir.mkdir(parents=True, exist_ok=True)
     sheet = _contact_sheet(out_dir / "eval_contact_sheet.png", reworded_rows[1])
+    from ..data.procedural.dataset import DATA_VERSION
+
     meta = {
         "checkpoint": str(path), "evaluator": str(work / "evaluator.safetensors"),
+        # The generator version of every real clip here (and the evaluator's training clips), and
+        # the one the checkpoint's procedural training clips came from.
+        "data_version": f"data{DATA_VERSION}",
+        "checkpoint_data_version": generator.meta.training.get("procedural_data_version"),
         "sizes": dataclasses.asdict(sizes), "default_sampler": DEFAULT_SAMPLER, "fast_sampler": FAST_SAMPLER,
         "guidance": DEFAULT_GUIDANCE, "r_precision_batch": sizes.batch, "replications": sizes.replications,
         "reworded_prompts": [dataclasses.asdict(p) | {"training_vocabulary_overlap": round(vocabulary_overlap(p.text), 3)}

@@ -76,7 +76,9 @@ class DataSource:
         if self.kind == "synthetic":
             info.update(count=self.count, frames=self.frames, persons=self.persons)
         elif self.kind == "procedural":
-            info.update(count=self.count, split=self.split, data_seed=self.data_seed)
+            from ..data.procedural.dataset import DATA_VERSION
+
+            info.update(count=self.count, split=self.split, data_seed=self.data_seed, data_version=DATA_VERSION)
         else:
             info["path"] = str(self.path)
         if self.kind in ("humanml3d", "interhuman"):

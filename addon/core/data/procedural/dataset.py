@@ -26,7 +26,8 @@ from .scripts_two import TWO_SCRIPTS
 
 # Bump when the clips this module makes change (tests pin a fingerprint of a few clips per
 # version); caches and checkpoints record it as their data provenance.
-DATA_VERSION = 2  # 2: more caption wordings, five captions per clip, drawn from their own stream
+DATA_VERSION = 3  # 2: more caption wordings, five captions per clip, drawn from their own stream;
+# 3: the spine leans into reaches beyond the arm (lean.py); attend_in_bed staff closer, hand on the shoulder
 FPS = 10.0
 MAX_FRAMES = 100
 MIN_FRAMES = 30

@@ -135,9 +135,10 @@ def go_to_bed(cast: Cast, role: str) -> Outcome:
     return Outcome("go_to_bed", [t], {})
 
 
-def start_lying_in_bed(cast: Cast, role: str, name: str, along_range: tuple[float, float] = (-0.1, 0.1)):
+def start_lying_in_bed(cast: Cast, role: str, name: str, along_range: tuple[float, float] = (-0.1, 0.1),
+                       across_range: tuple[float, float] = (-0.1, 0.2)):
     along = cast.uniform(*along_range)
-    xy = cast.room.bed_surface_point(along, cast.uniform(-0.1, 0.2))
+    xy = cast.room.bed_surface_point(along, cast.uniform(*across_range))
     return cast.track(role, xy, cast.lying_in_bed_yaw(), poses.lie_back(cast.room.bed_top, cast.rng), name=name), along
 
 

@@ -59,7 +59,9 @@ def body_points(track: Track) -> np.ndarray:
 
 def _hands_on(staff: Track, start: int, stop: int, staff_yaw: float, patient_yaw: float, near_shoulder: int,
               back_offset: float = 0.135) -> None:
-    """Staff's hands: one on the patient's nearer upper arm, the other on the lower back (spine2)."""
+    """Staff's hands: one on the patient's nearer upper arm, the other on the lower back (spine2).
+    The spine leans into the arm hand's reach only: leaning round a patient who stands, towards
+    the back, would put the staff's near arm into theirs."""
     left_of_staff = np.array([-heading(staff_yaw)[1], heading(staff_yaw)[0]])
     behind_patient = -heading(patient_yaw)
     back_hand = 0 if float(left_of_staff @ behind_patient) > 0 else 1
@@ -67,8 +69,9 @@ def _hands_on(staff: Track, start: int, stop: int, staff_yaw: float, patient_yaw
     # towards the staff and 0.06 m below the shoulder joint, and 0.135 m behind the lower back
     # (capsule radii 0.045 and 0.10 plus the forearm's 0.045, less the 2 cm tolerance).
     on_arm = np.append(heading(staff_yaw) * -0.1, -0.06)
-    staff.reaches.append(Reach(start, stop, 1 - back_hand, near_shoulder, tuple(on_arm)))
-    staff.reaches.append(Reach(start, stop, back_hand, J["spine2"], tuple(np.append(behind_patient * back_offset, 0.0))))
+    staff.reaches.append(Reach(start, stop, 1 - back_hand, near_shoulder, tuple(on_arm), lean=True))
+    on_back = np.append(behind_patient * back_offset, 0.0)
+    staff.reaches.append(Reach(start, stop, back_hand, J["spine2"], tuple(on_back)))
 
 
 def help_up_from_floor(cast: Cast) -> Outcome:
@@ -171,15 +174,16 @@ def support_walking(cast: Cast) -> Outcome:
 
 def attend_in_bed(cast: Cast) -> Outcome:
     room = cast.room
-    patient, along = start_lying_in_bed(cast, "patient", "patient", (-0.15, -0.02))
+    # The patient lies towards the room side, where the staff member can reach them.
+    patient, along = start_lying_in_bed(cast, "patient", "patient", (-0.15, -0.02), (0.05, 0.25))
     half = room.bed.sy / 2
-    staff_spot = room.bed_side_point(along - cast.uniform(0.3, 0.45) / half, 0.3)  # level with the chest
-    if not room.is_free(staff_spot, 0.3):
+    staff_spot = room.bed_side_point(along - cast.uniform(0.3, 0.45) / half, 0.24)  # level with the chest, close
+    if not room.is_free(staff_spot, 0.23):
         raise RuntimeError("no room at the bed")
     staff = _approach(cast, staff_spot, outward=heading(cast.bed_outward_yaw()))
     staff_yaw = cast.facing(staff_spot, room.bed_side_point(along, 0.0))
     staff.turn(staff_yaw, cast.uniform(0.5, 0.8))
-    staff.move(poses.bend_over(cast.rng, amount=cast.uniform(0.6, 0.8)), cast.uniform(0.8, 1.1), "attend")
+    staff.move(poses.bend_over(cast.rng, amount=cast.uniform(0.8, 1.0)), cast.uniform(0.8, 1.1), "attend")
     touch_from = staff.frames - 2
     staff.hold(cast.uniform(1.5, 3.0), "attend")
     touch_to = staff.frames
@@ -188,7 +192,7 @@ def attend_in_bed(cast: Cast) -> Outcome:
     patient.hold_until(staff.frames, "lie", planted=(False, False))
     near = J["right_shoulder"] if room.bed_side_sign > 0 else J["left_shoulder"]  # the room-side one
     hand = int(cast.rng.integers(2))
-    staff.reaches.append(Reach(touch_from, touch_to, hand, near, (0.0, 0.0, 0.1)))
+    staff.reaches.append(Reach(touch_from, touch_to, hand, near, (0.0, 0.0, 0.09), lean=True))
     return Outcome("attend_in_bed", [patient, staff], {}, anchor="end")
 
 

@@ -22,6 +22,7 @@ from .checks import bone_points, foot_point_mask, hand_point_mask
 from .gait import STANCE, GaitFrames, hip_amplitude, leg_angles, stride_for, walk_frames
 from .kinematics import ARMS, LEGS, Body, J, foot_targets, pose_fk, slerp, to_axis_angle_pose, two_bone_ik
 from .labels import ACTION_INDEX
+from .lean import lean_to_reach
 from .poses import Pose
 
 
@@ -29,7 +30,8 @@ from .poses import Pose
 class Reach:
     """Frames [start, stop) in which hand ``side`` (0 left, 1 right) goes to ``joint`` of the
     partner plus ``offset`` (world, m), or to the world point ``offset`` when ``joint`` < 0;
-    the weight ramps over ``ramp`` frames at both ends."""
+    the weight ramps over ``ramp`` frames at both ends. ``lean``: the spine bends towards a
+    target beyond the arm's length (:func:`.lean.lean_to_reach`)."""
 
     start: int
     stop: int
@@ -37,6 +39,7 @@ class Reach:
     joint: int
     offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
     ramp: int = 4
+    lean: bool = False
 
 
 def ease(u: np.ndarray, kind: str) -> np.ndarray:
@@ -239,28 +242,39 @@ class Track:
                         forward, keep_end_rotation=flat[:, side])
         world, joints = pose_fk(self.body, yaw, local, pelvis)
         if self.reaches:
+            targets, weights, lean = self._reach_targets(T, partner_joints)
+            if lean.any():
+                lean_to_reach(self.body, yaw, local, pelvis, targets, lean)
+            world, joints = pose_fk(self.body, yaw, local, pelvis)
             for side in range(2):
-                target = np.zeros((T, 3))
-                weight = np.zeros(T)
-                for reach in (r for r in self.reaches if r.side == side):
-                    if reach.joint >= 0 and partner_joints is None:
-                        raise ValueError(f"{self.name}: a reach to the partner's joint {reach.joint} needs its joints")
-                    stop = min(reach.stop, T)
-                    if stop <= reach.start:
-                        continue
-                    frames = np.arange(reach.start, stop)
-                    ramp = np.minimum(np.minimum(frames - reach.start + 1, stop - frames) / max(reach.ramp, 1), 1.0)
-                    anchor = 0.0 if reach.joint < 0 else partner_joints[frames, reach.joint]
-                    target[frames] = anchor + np.asarray(reach.offset)
-                    weight[frames] = np.maximum(weight[frames], ramp)
                 down_back = world[:, 0] @ np.array([0.0, -1.0, -0.6])
-                two_bone_ik(self.body, ARMS[side], world, joints, local, target, weight, down_back)
+                two_bone_ik(self.body, ARMS[side], world, joints, local, targets[side], weights[side], down_back)
             world, joints = pose_fk(self.body, yaw, local, pelvis)
         global_orient, body_pose = to_axis_angle_pose(local, yaw)
         motion = Motion(global_orient=global_orient, body_pose=body_pose, transl=pelvis - self.body.rest[0],
                         betas=self.body.betas.copy(), fps=self.fps, role=self.role, name=self.name,
                         labels=labels.astype(np.int32))
         return motion, joints
+
+    def _reach_targets(self, T: int, partner_joints: np.ndarray | None
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The hands' wrist targets (2, T, 3) m, weights (2, T) in [0, 1] and the weights (2, T)
+        of the reaches the spine leans into, from ``reaches``."""
+        targets, weights, lean = np.zeros((2, T, 3)), np.zeros((2, T)), np.zeros((2, T))
+        for reach in self.reaches:
+            if reach.joint >= 0 and partner_joints is None:
+                raise ValueError(f"{self.name}: a reach to the partner's joint {reach.joint} needs its joints")
+            stop = min(reach.stop, T)
+            if stop <= reach.start:
+                continue
+            frames = np.arange(reach.start, stop)
+            ramp = np.minimum(np.minimum(frames - reach.start + 1, stop - frames) / max(reach.ramp, 1), 1.0)
+            anchor = 0.0 if reach.joint < 0 else partner_joints[frames, reach.joint]
+            targets[reach.side, frames] = anchor + np.asarray(reach.offset)
+            weights[reach.side, frames] = np.maximum(weights[reach.side, frames], ramp)
+            if reach.lean:
+                lean[reach.side, frames] = weights[reach.side, frames]
+        return targets, weights, lean
 
 
 # Points (joints and along bones, checks.bone_points) kept off the floor and furniture by
