@@ -16,12 +16,13 @@ from addon.core.data.mirror import mirror_text
 from addon.core.data.procedural.captions import PERSON, captions
 from addon.core.data.procedural.checks import inside_furniture, outside_room
 from addon.core.data.procedural.dataset import MAX_ATTEMPTS, make_clip
-from addon.core.data.procedural.kinematics import ARMS, Body, lock_runs, pose_fk, slerp, two_bone_ik
+from addon.core.data.procedural.kinematics import ARMS, Body, lock_runs, pose_fk, slerp
 from addon.core.data.procedural.labels import ACTION_INDEX, ACTIONS, SCRIPTS, TOUCH_SCRIPTS, TWO_PERSON_SCRIPTS
 from addon.core.data.procedural.poses import stand
 from addon.core.data.procedural.rooms import AVOID_EXTRA_M, BODY_CLEARANCE_M, heading, random_room, yaw_towards
 from addon.core.data.procedural.scripts_single import FALL_DIRECTIONS
 from addon.core.eval.geometry import bone_points, depth_inside_boxes
+from addon.core.motion.joint_ik import two_bone_ik
 from addon.core.eval.physical import (
     bone_length_std, foot_skating_ratio, max_person_penetration, scene_penetration,
 )
@@ -466,7 +467,7 @@ def arm_ik(standing, reach: float, weight=(1.0, 1.0, 1.0)):
     directions /= np.linalg.norm(directions, axis=-1, keepdims=True)
     targets = joints[:, shoulder] + reach * chain * directions
     pole = np.tile([0.0, 0.0, -1.0], (3, 1))
-    two_bone_ik(body, ARMS[0], world, joints, local, targets, np.asarray(weight), pole)
+    two_bone_ik(body.rest, ARMS[0], world, joints, local, targets, np.asarray(weight), pole)
     world_after, joints_after = pose_fk(body, yaw, local, pelvis)
     return chain, targets, joints, world, world_after, joints_after, local
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Sequence
 
 
-
 def group_picks(generator, prompts: Sequence) -> dict:
     """-> {"prompts": N, "sentence_vote": right, "token_vote": right or None,
     "misplaced": [{"text", "script", "picked"}] of the vote generation uses}. ``generator``: a

@@ -29,10 +29,9 @@ import numpy as np
 
 from .foot_lock import lock_feet
 from .joint_ik import BODY_PARENTS, motion_from_local_rotations
-from ..rotations import rotation_6d_to_matrix
 from ..skeleton import NUM_BODY_JOINTS, forward_kinematics
 from .motion import Motion, Role
-from .representation import LOCAL_ROTATIONS, NUM_ROTATED_JOINTS, ROOT_ORIENTATION, features_to_joints
+from .representation import features_to_joints, features_to_rotations
 
 LIFT_WINDOW = 2  # frames either side over which a grounding lift is spread
 
@@ -60,9 +59,7 @@ def decoded_pose(features: np.ndarray, rest_joints: np.ndarray, fps: float | Non
     held still when ``fps`` is given (module docstring), and their forward kinematics."""
     x = np.asarray(features, dtype=np.float64)
     rest = np.asarray(rest_joints, dtype=np.float64)[:NUM_BODY_JOINTS]
-    T = len(x)
-    rotations = np.concatenate([rotation_6d_to_matrix(x[:, ROOT_ORIENTATION])[:, None],
-                                rotation_6d_to_matrix(x[:, LOCAL_ROTATIONS].reshape(T, NUM_ROTATED_JOINTS, 6))], 1)
+    rotations = features_to_rotations(x)
     pelvis = features_to_joints(x)[:, 0].copy()
     world, joints = forward_kinematics(rotations, rest, pelvis - rest[0], parents=BODY_PARENTS)
     lift = grounding_lift(joints[..., 2].min(axis=-1))

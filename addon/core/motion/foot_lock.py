@@ -25,13 +25,13 @@ from __future__ import annotations
 import numpy as np
 
 from ..skeleton import JOINT_INDEX, NUM_BODY_JOINTS, forward_kinematics
-from .joint_ik import BODY_PARENTS, minimal_rotation
+from .joint_ik import BODY_PARENTS, two_bone_ik
 
 PLANT_HEIGHT_M = 0.05
 PLANT_SPEED_M_S = 0.8
 MAX_DRIFT_M = 0.15
 FADE_FRAMES = 2
-_REACH = 0.9995  # never straighten a leg completely: the knee's bend direction would be lost
+_MIN_BEND_M = 1e-3  # a knee this close to the hip-ankle line counts as straight (it then bends forwards)
 
 LEGS = tuple(tuple(JOINT_INDEX[f"{side}_{part}"] for part in ("hip", "knee", "ankle", "foot"))
              for side in ("left", "right"))
@@ -89,39 +89,9 @@ def lock_feet(rotations: np.ndarray, pelvis: np.ndarray, rest_joints: np.ndarray
                 for k, t in enumerate(frames, start=1):
                     if 0 <= t < T and not offset[t].any():
                         offset[t] = offset[edge] * (1.0 - k / (FADE_FRAMES + 1))
-        frames = np.flatnonzero(np.abs(offset).max(axis=1) > 0)
-        target = joints[frames, ankle] + offset[frames]
-        _two_bone(local, world, joints, frames, (hip, knee, ankle), target, rest)
+        weight = (np.abs(offset).max(axis=1) > 0).astype(np.float64)
+        # A straight leg bends forwards: the thigh's template +z (the body faces +z there).
+        forward = world[:, hip] @ np.array([0.0, 0.0, 1.0])
+        two_bone_ik(rest, (hip, knee, ankle), world, joints, local, joints[:, ankle] + offset, weight, forward,
+                    min_bend=_MIN_BEND_M)
     return local
-
-
-def _two_bone(local: np.ndarray, world: np.ndarray, joints: np.ndarray, frames: np.ndarray,
-              chain: tuple[int, int, int], target: np.ndarray, rest: np.ndarray) -> None:
-    """Turn hip and knee of ``frames`` so the ankle reaches ``target`` (N, 3), the knee staying in
-    the plane it bends in and the ankle keeping its world rotation; updates ``local`` in place
-    (``world``/``joints`` are the FK before, and are left as they were)."""
-    hip, knee, ankle = chain
-    H, K, A = joints[frames, hip], joints[frames, knee], joints[frames, ankle]
-    thigh = np.linalg.norm(rest[knee] - rest[hip])
-    shin = np.linalg.norm(rest[ankle] - rest[knee])
-    reach = target - H
-    distance = np.clip(np.linalg.norm(reach, axis=-1), abs(thigh - shin) + 1e-3, _REACH * (thigh + shin))
-    direction = reach / np.maximum(np.linalg.norm(reach, axis=-1, keepdims=True), 1e-9)
-    # Where the knee points, off the hip-ankle line; a straight leg bends forwards (the thigh's
-    # template +z: the body faces +z in the template frame).
-    forward = world[frames, hip] @ np.array([0.0, 0.0, 1.0])
-    side = (K - H) - ((K - H) * direction).sum(-1, keepdims=True) * direction
-    ahead = forward - (forward * direction).sum(-1, keepdims=True) * direction
-    side = np.where(np.linalg.norm(side, axis=-1, keepdims=True) > 1e-3, side, ahead)
-    side /= np.maximum(np.linalg.norm(side, axis=-1, keepdims=True), 1e-9)
-    cos_hip = np.clip((thigh**2 + distance**2 - shin**2) / (2 * thigh * distance), -1.0, 1.0)[:, None]
-    new_knee = H + thigh * (cos_hip * direction + np.sqrt(1.0 - cos_hip**2) * side)
-    new_ankle = H + distance[:, None] * direction
-    hip_world = minimal_rotation(K - H, new_knee - H) @ world[frames, hip]
-    knee_world = hip_world @ local[frames, knee]
-    shin_now = knee_world @ (rest[ankle] - rest[knee])
-    knee_world = minimal_rotation(shin_now, new_ankle - new_knee) @ knee_world
-    parent_world = world[frames, BODY_PARENTS[hip]]
-    local[frames, hip] = np.swapaxes(parent_world, -1, -2) @ hip_world
-    local[frames, knee] = np.swapaxes(hip_world, -1, -2) @ knee_world
-    local[frames, ankle] = np.swapaxes(knee_world, -1, -2) @ world[frames, ankle]

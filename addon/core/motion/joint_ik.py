@@ -18,6 +18,10 @@ parent's already-fitted world frame:
 When the observed bone lengths equal the rest skeleton's, FK of the result
 reproduces the positions exactly (to rounding); otherwise each bone points along
 the observed direction and the error grows with the length mismatch.
+
+:func:`two_bone_ik` bends a hip-knee-ankle or shoulder-elbow-wrist chain of a posed body so its
+end reaches a target (the procedural scripts' planted feet and reaching hands, the decode's
+foot hold, ``motion.foot_lock``).
 """
 
 from __future__ import annotations
@@ -128,6 +132,63 @@ def minimal_rotation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         half_turn = 2.0 * axis[:, :, None] * axis[:, None, :] - np.eye(3)
         R = np.where(opposite[:, None, None], half_turn, R)
     return R
+
+
+def two_bone_ik(
+    rest_joints: np.ndarray,
+    chain: tuple[int, int, int],
+    world: np.ndarray,
+    joints: np.ndarray,
+    local: np.ndarray,
+    target: np.ndarray,
+    weight: np.ndarray,
+    pole: np.ndarray,
+    keep_end_rotation: np.ndarray | None = None,
+    min_bend: float = 0.02,
+) -> None:
+    """Bend a three-joint chain (hip-knee-ankle, shoulder-elbow-wrist) so its end reaches ``target``.
+
+    rest_joints (22+, 3): template-frame rest joints (m), for the bone lengths and the end bone.
+    world (T, J, 3, 3), joints (T, J, 3): the current FK (J = 22 or 24); local (T, J, 3, 3), [:, j]
+    joint j relative to its parent, is updated IN PLACE for the chain's three joints on frames
+    with weight > 0. target (T, 3) m; weight (T,) in [0, 1] blends the end from where it is
+    towards the target; pole (T, 3): the side the middle joint bends to when the chain is
+    straight (its middle joint less than ``min_bend`` m off the root-end line); otherwise it
+    keeps the plane it bends in. keep_end_rotation (T, 3, 3): world rotation the end joint keeps
+    (default: its current world rotation). Unreachable targets are approached along the line
+    from the root joint, the chain kept at 99.95 % of its length.
+    """
+    a, b, c = chain
+    rest = np.asarray(rest_joints, dtype=np.float64)
+    frames = np.flatnonzero(weight > 0)
+    if len(frames) == 0:
+        return
+    w = weight[frames, None]
+    pa, pb, pc = joints[frames, a], joints[frames, b], joints[frames, c]
+    l1 = np.linalg.norm(rest[b] - rest[a])
+    l2 = np.linalg.norm(rest[c] - rest[b])
+    goal = pc + w * (target[frames] - pc)
+    d = goal - pa
+    dist = np.clip(np.linalg.norm(d, axis=-1), abs(l1 - l2) + 1e-3, (l1 + l2) * 0.9995)
+    direction = d / np.maximum(np.linalg.norm(d, axis=-1, keepdims=True), 1e-9)
+    hint = pb - pa
+    hint = hint - (hint * direction).sum(-1, keepdims=True) * direction
+    fallback = pole[frames] - (pole[frames] * direction).sum(-1, keepdims=True) * direction
+    bent = np.linalg.norm(hint, axis=-1, keepdims=True) > min_bend
+    side = np.where(bent, hint, fallback)
+    side = side / np.maximum(np.linalg.norm(side, axis=-1, keepdims=True), 1e-9)
+    cos_a = np.clip((l1 ** 2 + dist ** 2 - l2 ** 2) / (2 * l1 * dist), -1.0, 1.0)[:, None]
+    middle = pa + l1 * (cos_a * direction + np.sqrt(1 - cos_a ** 2) * side)
+    end = pa + dist[:, None] * direction
+    parent_a = world[frames, PARENTS[a]]
+    ga = minimal_rotation(pb - pa, middle - pa) @ world[frames, a]
+    gb = ga @ local[frames, b]
+    end_now = middle + (gb @ (rest[c] - rest[b])[:, None])[..., 0]
+    gb = minimal_rotation(end_now - middle, end - middle) @ gb
+    gc = world[frames, c] if keep_end_rotation is None else keep_end_rotation[frames]
+    local[frames, a] = np.swapaxes(parent_a, -1, -2) @ ga
+    local[frames, b] = np.swapaxes(ga, -1, -2) @ gb
+    local[frames, c] = np.swapaxes(gb, -1, -2) @ gc
 
 
 def best_rotation(source: np.ndarray, target: np.ndarray) -> np.ndarray:

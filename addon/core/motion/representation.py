@@ -136,6 +136,20 @@ def features_to_joints(features: Array) -> Array:
     return features[..., POSITIONS].reshape(*features.shape[:-1], NUM_BODY_JOINTS, 3)
 
 
+def features_to_rotations(features: Array) -> Array:
+    """(..., 264) -> (..., 22, 3, 3) rotations (numpy or torch): [..., 0] the root's world
+    rotation, [..., j] joint j relative to its parent, from the 6D parts of the features."""
+    _check_last_dim(features)
+    batch = features.shape[:-1]
+    root = rotation_6d_to_matrix(features[..., ROOT_ORIENTATION])[..., None, :, :]
+    local = rotation_6d_to_matrix(features[..., LOCAL_ROTATIONS].reshape(*batch, NUM_ROTATED_JOINTS, 6))
+    if type(features).__module__.startswith("torch"):
+        import torch
+
+        return torch.cat([root, local], dim=-3)
+    return np.concatenate([root, local], axis=-3)
+
+
 def fk_joints_from_features(features: Array, rest_joints: Array) -> Array:
     """(..., 264) -> (..., 22, 3) joint positions recomputed from the rotations (numpy or torch).
 
@@ -148,17 +162,12 @@ def fk_joints_from_features(features: Array, rest_joints: Array) -> Array:
     rest = rest_joints[..., :NUM_BODY_JOINTS, :]
     if tuple(rest.shape[-2:]) != (NUM_BODY_JOINTS, 3):
         raise RepresentationError(f"rest_joints: expected (24, 3), got {tuple(rest_joints.shape)}")
-    batch = features.shape[:-1]
-    root = rotation_6d_to_matrix(features[..., ROOT_ORIENTATION])[..., None, :, :]
-    local = rotation_6d_to_matrix(features[..., LOCAL_ROTATIONS].reshape(*batch, NUM_ROTATED_JOINTS, 6))
-    is_torch = type(features).__module__.startswith("torch")
-    if is_torch:
+    rotations = features_to_rotations(features)
+    if type(features).__module__.startswith("torch"):
         import torch
 
-        rotations = torch.cat([root, local], dim=-3)
         rest = torch.as_tensor(rest, dtype=features.dtype, device=features.device)
     else:
-        rotations = np.concatenate([root, local], axis=-3)
         rest = np.asarray(rest, dtype=features.dtype)
     pelvis = features_to_joints(features)[..., 0, :]
     _, joints = forward_kinematics(rotations, rest, pelvis - rest[..., 0, :], parents=BODY_PARENTS)

@@ -1,4 +1,5 @@
-"""Bodies, quaternion blending, forward kinematics and two-bone IK for the procedural scripts.
+"""Bodies, quaternion blending, forward kinematics and foot locking for the procedural scripts
+(their two-bone IK is :func:`...motion.joint_ik.two_bone_ik`).
 
 Frames: joint rotations live in SMPL's template frame (Y up, the body faces +z, its left is
 +x); the world is Z up. A person's root rotation is Rz(yaw) @ Y_UP_TO_Z_UP @ tilt, with
@@ -14,8 +15,7 @@ import numpy as np
 
 from ...axes import Y_UP_TO_Z_UP
 from ...rotations import axis_angle_to_matrix, axis_angle_to_quaternion, matrix_to_quaternion
-from ...skeleton import JOINT_INDEX, NUM_JOINTS, PARENTS, forward_kinematics
-from ...motion.joint_ik import minimal_rotation
+from ...skeleton import JOINT_INDEX, NUM_JOINTS, forward_kinematics
 
 J = JOINT_INDEX
 FOOT_JOINT_Z = 0.03  # a flat foot's foot joint (SMPL's toe base) above the floor, metres
@@ -81,58 +81,6 @@ def pose_fk(body: Body, yaw: np.ndarray, local: np.ndarray, pelvis: np.ndarray) 
     rotations = local.copy()
     rotations[:, 0] = root_rotation(yaw, local[:, 0])
     return forward_kinematics(rotations, body.rest, pelvis - body.rest[0])
-
-
-def two_bone_ik(
-    body: Body,
-    chain: tuple[int, int, int],
-    world: np.ndarray,
-    joints: np.ndarray,
-    local: np.ndarray,
-    target: np.ndarray,
-    weight: np.ndarray,
-    pole: np.ndarray,
-    keep_end_rotation: np.ndarray | None = None,
-) -> None:
-    """Bend a three-joint chain (hip-knee-ankle, shoulder-elbow-wrist) so its end reaches ``target``.
-
-    world (T, 24, 3, 3), joints (T, 24, 3): the current FK; local (T, 24, 3, 3) is updated IN
-    PLACE for the chain's three joints on frames with weight > 0. target (T, 3) m; weight (T,) in
-    [0, 1] blends the end from where it is towards the target; pole (T, 3): the side the middle
-    joint bends to when the chain is straight. keep_end_rotation (T, 3, 3): world rotation the
-    end joint keeps (default: its current world rotation). Unreachable targets are approached
-    along the line from the root joint.
-    """
-    a, b, c = chain
-    frames = np.flatnonzero(weight > 0)
-    if len(frames) == 0:
-        return
-    w = weight[frames, None]
-    pa, pb, pc = joints[frames, a], joints[frames, b], joints[frames, c]
-    l1 = np.linalg.norm(body.rest[b] - body.rest[a])
-    l2 = np.linalg.norm(body.rest[c] - body.rest[b])
-    goal = pc + w * (target[frames] - pc)
-    d = goal - pa
-    dist = np.clip(np.linalg.norm(d, axis=-1), abs(l1 - l2) + 1e-3, (l1 + l2) * 0.9995)
-    direction = d / np.maximum(np.linalg.norm(d, axis=-1, keepdims=True), 1e-9)
-    hint = pb - pa
-    hint = hint - (hint * direction).sum(-1, keepdims=True) * direction
-    fallback = pole[frames] - (pole[frames] * direction).sum(-1, keepdims=True) * direction
-    bent = np.linalg.norm(hint, axis=-1, keepdims=True) > 0.02
-    side = np.where(bent, hint, fallback)
-    side = side / np.maximum(np.linalg.norm(side, axis=-1, keepdims=True), 1e-9)
-    cos_a = np.clip((l1 ** 2 + dist ** 2 - l2 ** 2) / (2 * l1 * dist), -1.0, 1.0)[:, None]
-    middle = pa + l1 * (cos_a * direction + np.sqrt(1 - cos_a ** 2) * side)
-    end = pa + dist[:, None] * direction
-    parent_a = world[frames, PARENTS[a]]
-    ga = minimal_rotation(pb - pa, middle - pa) @ world[frames, a]
-    gb = ga @ local[frames, b]
-    end_now = middle + (gb @ (body.rest[c] - body.rest[b])[:, None])[..., 0]
-    gb = minimal_rotation(end_now - middle, end - middle) @ gb
-    gc = world[frames, c] if keep_end_rotation is None else keep_end_rotation[frames]
-    local[frames, a] = np.swapaxes(parent_a, -1, -2) @ ga
-    local[frames, b] = np.swapaxes(ga, -1, -2) @ gb
-    local[frames, c] = np.swapaxes(gb, -1, -2) @ gc
 
 
 def lock_runs(flags: np.ndarray) -> list[tuple[int, int]]:

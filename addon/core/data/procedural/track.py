@@ -20,7 +20,8 @@ from ...rotations import axis_angle_to_matrix, matrix_to_quaternion, quaternion_
 from . import poses
 from .checks import bone_points, foot_point_mask, hand_point_mask
 from .gait import STANCE, GaitFrames, hip_amplitude, leg_angles, stride_for, walk_frames
-from .kinematics import ARMS, LEGS, Body, J, foot_targets, pose_fk, slerp, to_axis_angle_pose, two_bone_ik
+from ...motion.joint_ik import two_bone_ik
+from .kinematics import ARMS, LEGS, Body, J, foot_targets, pose_fk, slerp, to_axis_angle_pose
 from .labels import ACTION_INDEX
 from .lean import lean_to_reach
 from .poses import Pose
@@ -238,7 +239,7 @@ class Track:
         targets, weights, flat = foot_targets(self.body, world, joints, planted)
         forward = world[:, 0] @ np.array([0.0, 0.0, 1.0])
         for side in range(2):
-            two_bone_ik(self.body, LEGS[side], world, joints, local, targets[:, side], weights[:, side],
+            two_bone_ik(self.body.rest, LEGS[side], world, joints, local, targets[:, side], weights[:, side],
                         forward, keep_end_rotation=flat[:, side])
         world, joints = pose_fk(self.body, yaw, local, pelvis)
         if self.reaches:
@@ -248,7 +249,7 @@ class Track:
             world, joints = pose_fk(self.body, yaw, local, pelvis)
             for side in range(2):
                 down_back = world[:, 0] @ np.array([0.0, -1.0, -0.6])
-                two_bone_ik(self.body, ARMS[side], world, joints, local, targets[side], weights[side], down_back)
+                two_bone_ik(self.body.rest, ARMS[side], world, joints, local, targets[side], weights[side], down_back)
             world, joints = pose_fk(self.body, yaw, local, pelvis)
         global_orient, body_pose = to_axis_angle_pose(local, yaw)
         motion = Motion(global_orient=global_orient, body_pose=body_pose, transl=pelvis - self.body.rest[0],
