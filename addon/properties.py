@@ -95,6 +95,9 @@ class ISYNTH_PG_generation(bpy.types.PropertyGroup):
     anchor_prompt: BoolProperty(name="Anchor Prompt", description="Understand the prompt through the captions "
                                 "the checkpoint was trained on: new wordings are read as the training captions "
                                 "they resemble (off: the prompt's own text embedding)", default=True)
+    hand_contact: BoolProperty(name="Hand Contact", description="When the prompt implies touch (helping up, "
+                               "supporting, handing over), put the helpers' hands on the other person where "
+                               "they come within reach (needs Anchor Prompt)", default=True)
     variations: IntProperty(name="Variations", description="Seeds to generate (seed, seed + 1, ...), one action "
                             "each; extra ones go on muted NLA tracks to compare", default=1, min=1,
                             max=MAX_VARIATIONS)

@@ -43,6 +43,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--scene-points", type=Path, default=None, help=".npy of (N, 3) world points, metres, Z-up")
+    parser.add_argument("--no-hand-contact", action="store_true",
+                        help="leave the helpers' hands as generated (default: put them on the other person when "
+                        "the prompt implies touch)")
     parser.add_argument("--clip-weights", default="", help="local open_clip weights for CLIP checkpoints")
     return parser.parse_args(argv)
 
@@ -102,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             steps=args.steps,
             scene_points=read_scene_points(args.scene_points),
             device=args.device,
+            hand_contact=not args.no_hand_contact,
         )
         result = api.generate(prefs, request, bar)
     except (ValueError, OSError, TextEncoderError) as error:
@@ -127,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
         "checkpoint": result.checkpoint,
         "device": result.device,
         "scene_points": 0 if request.scene_points is None else int(len(request.scene_points)),
+        "understood_as": [[text, weight] for text, weight in result.understood_as],
+        "hands_placed": result.hands_placed,
         "timings": {
             "load_s": round(total_s - result.seconds_taken, 4),
             "generate_s": round(result.seconds_taken, 4),

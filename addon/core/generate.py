@@ -21,8 +21,10 @@
 5. the chosen sampler over the checkpoint's cosine schedule;
 6. de-normalise with the checkpoint's statistics and decode each person's features into a
    Motion on the checkpoint's rest joints (the predicted rotations on the predicted pelvis path,
-   kept above the floor, planted feet held still, ``motion.decode``); resample to the requested
-   fps (slerp) if it differs.
+   kept above the floor, planted feet held still, ``motion.decode``), with the helpers' hands
+   put on the other person when the prompt was understood as an action whose people touch
+   (``motion.hand_contact``; the request can turn it off); resample to the requested fps
+   (slerp) if it differs.
 
 Same request and checkpoint -> bit-identical output on CPU. Nothing here imports training or
 dataset code, nor Blender.
@@ -53,7 +55,9 @@ from .diffusion.spacing import keep_apart
 from .generation_settings import DEFAULT_GUIDANCE
 from .diffusion.schedule import DiffusionSchedule, cosine_schedule
 from .motion.motion import Motion
+from .labels import TOUCH_SCRIPTS
 from .motion.decode import decode_generated
+from .motion.hand_contact import reaching_persons
 from .motion.representation import FEATURE_DIM, NormalizationStats, RepresentationError
 from .motion.resample import resample
 from .settings import BUNDLED_CHECKPOINT  # noqa: F401  (re-exported: where generation looks by default)
@@ -106,6 +110,8 @@ class GenerationRequest:
     scene_points: (N, 3) float, world, metres, Z-up, or None; ignored by a checkpoint without scenes.
     device: "auto" (CUDA when torch sees a GPU, else CPU), "cuda" or "cpu".
     anchor_prompt: map the prompt onto the checkpoint's training captions (when it has anchors).
+    hand_contact: put helpers' hands on the other person when the prompt was understood as an
+        action whose people touch (needs anchoring; ``motion.hand_contact``).
     """
 
     prompt: str
@@ -119,6 +125,7 @@ class GenerationRequest:
     scene_points: np.ndarray | None = None
     device: Device = "auto"
     anchor_prompt: bool = True
+    hand_contact: bool = True
 
     def __post_init__(self) -> None:
         # frozen: normalise through object.__setattr__, once, here.
@@ -166,6 +173,7 @@ class GenerationResult:
     sampler: its name. device: where it ran ("cpu", "cuda:0"). checkpoint: the weights file.
     understood_as: the training captions the prompt was anchored to, (caption, weight) heaviest
         first; empty when the prompt was used as it is.
+    hands_placed: whether the decode put reaching hands on the other person (GenerationRequest.hand_contact).
     """
 
     motions: list[Motion]
@@ -177,6 +185,7 @@ class GenerationResult:
     device: str
     checkpoint: str
     understood_as: tuple[tuple[str, float], ...] = ()
+    hands_placed: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -188,6 +197,7 @@ class SamplingInputs:
     generator: the request's CPU generator, already past the ids and x_T (the sampler's noise).
     frames: T, at the checkpoint's fps.
     understood_as: see GenerationResult.
+    reaching: per person, whether the decode puts their hands on the others; None: nobody's.
     """
 
     x_T: Tensor
@@ -196,6 +206,7 @@ class SamplingInputs:
     generator: torch.Generator
     frames: int
     understood_as: tuple[tuple[str, float], ...] = ()
+    reaching: tuple[bool, ...] | None = None
 
 
 def resolve_device(device: Device) -> torch.device:
@@ -259,13 +270,18 @@ class Generator:
                                          meta.anchor_groups, arrays.anchor_tokens)
 
     def encode_prompts(self, prompts: list[str], roles: list[tuple[str, ...]], anchor: bool = True
-                       ) -> tuple[Tensor, list[list[tuple[str, float]]]]:
+                       ) -> tuple[Tensor, list[list[tuple[str, float]]], list[tuple[bool, ...] | None]]:
         """B prompts and their requests' roles -> ((B, E) float32 CPU unit embeddings to condition
-        on, per prompt the anchors it was mapped to (empty lists: used as encoded))."""
+        on, per prompt the anchors it was mapped to (empty lists: used as encoded), per prompt who
+        puts hands on the others in the decode (``reaching_persons`` of its roles when it was
+        placed in an action whose people touch, else None))."""
         if not anchor or self.anchors is None:
-            return self.text_encoder.encode(prompts).to("cpu", torch.float32), [[] for _ in prompts]
+            return self.text_encoder.encode(prompts).to("cpu", torch.float32), [[] for _ in prompts], \
+                [None for _ in prompts]
         anchored = self.anchor_prompts(prompts, roles)
-        return anchored.embeddings, anchored.interpretation
+        reaching = [reaching_persons(r) if group in TOUCH_SCRIPTS else None
+                    for group, r in zip(anchored.groups, roles)]
+        return anchored.embeddings, anchored.interpretation, reaching
 
     def anchor_prompts(self, prompts: list[str], roles: list[tuple[str, ...]], by_tokens: bool = True) -> Anchored:
         """B prompts mapped onto the checkpoint's anchors (``text.anchors``), the group vote on
@@ -314,9 +330,9 @@ class Generator:
         generator = torch.Generator().manual_seed(int(request.seed))  # CPU: same numbers on any device
         # 2. The prompt through the checkpoint's own encoder. Conditions are built on the CPU
         # (ids, masks) and moved to the device as a whole.
-        text, understood = None, [[]]
+        text, understood, reaching = None, [[]], [None]
         if request.prompt.strip():
-            text, understood = self.encode_prompts([request.prompt], [request.roles], request.anchor_prompt)
+            text, understood, reaching = self.encode_prompts([request.prompt], [request.roles], request.anchor_prompt)
         scenes = None
         config = self.denoiser.config
         if request.scene_points is not None and config.use_scene:
@@ -332,7 +348,8 @@ class Generator:
         shape = (1, len(request.roles), frames, config.feature_dim)
         x_T = torch.randn(shape, generator=generator, dtype=torch.float32)
         return SamplingInputs(x_T=x_T, cond=cond, uncond=uncond, generator=generator, frames=frames,
-                              understood_as=tuple(understood[0]))
+                              understood_as=tuple(understood[0]),
+                              reaching=reaching[0] if request.hand_contact else None)
 
     def generate(self, request: GenerationRequest, callback: ProgressCallback | None = None) -> GenerationResult:
         """Run one request (module doc, steps 1-6).
@@ -371,7 +388,7 @@ class Generator:
                 generator=inputs.generator, callback=on_step, schedule=self.schedule,
             )
         # 6. De-normalise, decode each person, resample to the requested rate.
-        motions = self.decode(x0[0].to("cpu", torch.float32).numpy(), request.roles)
+        motions = self.decode(x0[0].to("cpu", torch.float32).numpy(), request.roles, inputs.reaching)
         fps = self.fps if request.fps is None else float(request.fps)
         if fps != self.fps:
             motions = [resample(motion, fps) for motion in motions]
@@ -386,16 +403,16 @@ class Generator:
             device=str(self.device),
             checkpoint=self.checkpoint,
             understood_as=inputs.understood_as,
+            hands_placed=inputs.reaching is not None and any(inputs.reaching),
         )
 
-    def decode(self, normalized: np.ndarray, roles: tuple[str, ...]) -> list[Motion]:
+    def decode(self, normalized: np.ndarray, roles: tuple[str, ...], reaching: tuple[bool, ...] | None = None
+               ) -> list[Motion]:
         """(P, T, F) normalised features -> P Motions at the checkpoint fps, on its rest joints:
-        the predicted rotations on the grounded pelvis path, feet planted (``motion.decode``)."""
+        the predicted rotations on the grounded pelvis path, feet planted, the ``reaching``
+        persons' hands on the others (``motion.decode``)."""
         features = self.stats.denormalize(normalized.astype(np.float64))
-        return [
-            decode_generated(features[p], self.rest_joints, self.fps, role=role, name=f"{role} {p + 1}")
-            for p, role in enumerate(roles)
-        ]
+        return decode_generated(features, self.rest_joints, self.fps, roles, reaching)
 
 
 def motion_joints(motion: Motion, rest_joints: np.ndarray) -> np.ndarray:

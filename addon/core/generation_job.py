@@ -30,7 +30,8 @@ class VariationResult:
     """One finished variation. motion_files: one AMASS .npz per person (role order);
     joints_file: (P, T, 22, 3) .npy; fps; device: where it ran ("cpu", "cuda:0");
     seconds: the worker's sampling time; understood_as: the training captions the prompt was
-    anchored to, (caption, weight) heaviest first (empty: used as written)."""
+    anchored to, (caption, weight) heaviest first (empty: used as written); hands_placed: the
+    decode put helpers' hands on the other person (the prompt implies touch)."""
 
     seed: int
     motion_files: tuple[str, ...]
@@ -39,6 +40,7 @@ class VariationResult:
     device: str
     seconds: float
     understood_as: tuple[tuple[str, float], ...] = ()
+    hands_placed: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,7 @@ class GenerationJob:
             "prompt": self.settings.prompt, "roles": list(self.settings.roles), "seconds": self.settings.seconds,
             "fps": self.settings.fps, "seed": seed, "guidance": self.settings.guidance,
             "sampler": sampler, "steps": steps, "anchor_prompt": bool(self.settings.anchor_prompt),
+            "hand_contact": bool(self.settings.hand_contact),
         }
         if self.scene_points is not None:
             points_file = self._work_dir / "scene_points.npy"
@@ -152,6 +155,7 @@ class GenerationJob:
                 joints_file=message["joints"], fps=float(message["fps"]), device=str(message["device"]),
                 seconds=float(message["seconds_taken"]),
                 understood_as=tuple((str(t), float(w)) for t, w in message.get("understood_as", ())),
+                hands_placed=bool(message.get("hands_placed", False)),
             ))
             if self.state == "cancelling":
                 self.state = "cancelled"
@@ -179,6 +183,7 @@ class GenerationJob:
             seconds = time.perf_counter() - self._started
             understood = self.results[-1].understood_as
             said = f'; understood as "{understood[0][0]}"' if understood else ""
+            said += "; hands placed on the other person" if self.results[-1].hands_placed else ""
             return JobStatus("done", 1.0,
                              f"Generated {done} variation(s) in {seconds:.1f} s on {self.device_used}{said}")
         if self.state == "cancelling":

@@ -68,6 +68,8 @@ class GenerationSettings:
     sampler/steps: an advanced override of the preset ("" / 0: the preset's).
     device: "AUTO", "CUDA" or "CPU". variations: how many seeds to generate (1..16).
     anchor_prompt: understand the prompt through the checkpoint's training captions (``text.anchors``).
+    hand_contact: put helpers' hands on the other person when the prompt implies touch
+        (``motion.hand_contact``).
     """
 
     prompt: str
@@ -82,6 +84,7 @@ class GenerationSettings:
     device: DeviceChoice = "AUTO"
     variations: int = 1
     anchor_prompt: bool = True
+    hand_contact: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "roles", tuple(self.roles))

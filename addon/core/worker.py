@@ -10,10 +10,11 @@ line, each carrying the request's ``id``. Nothing else is ever written to stdout
         -> {"id": 1, "type": "pong", "python": "3.11.7", "torch": "2.14.1", "cuda": false}
     {"id": 2, "type": "generate", "checkpoint": PATH, "device": "auto", "clip_weights": "",
      "out_dir": DIR, "request": {"prompt", "roles", "seconds", "fps", "seed", "guidance",
-     "sampler", "steps", "anchor_prompt", "scene_points_file": optional .npy (N, 3)}}
+     "sampler", "steps", "anchor_prompt", "hand_contact", "scene_points_file": optional .npy (N, 3)}}
         -> {"id": 2, "type": "progress", "step": k, "total": n}            (per sampler step)
         -> {"id": 2, "type": "result", "motions": [.npz per person], "joints": .npy,
-            "fps", "device", "seconds_taken", "steps", "understood_as": [[caption, weight], ...]}
+            "fps", "device", "seconds_taken", "steps", "understood_as": [[caption, weight], ...],
+            "hands_placed": bool}
         or {"id": 2, "type": "cancelled"} or {"id": 2, "type": "error", "message": ...}
     {"id": 3, "type": "cancel"}   stops the running generation within one sampler step
     {"type": "shutdown"}          exits (so does the end of stdin)
@@ -101,6 +102,7 @@ def _generate(message: dict, replies: _Replies, cancel: threading.Event) -> dict
         "seconds_taken": result.seconds_taken,
         "steps": result.steps,
         "understood_as": [[text, weight] for text, weight in result.understood_as],
+        "hands_placed": result.hands_placed,
     }
 
 

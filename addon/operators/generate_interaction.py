@@ -55,6 +55,8 @@ class ISYNTH_OT_generate_interaction(bpy.types.Operator):
     variations: _argument(IntProperty, name="Variations", min=1)
     anchor_prompt: _argument(BoolProperty, name="Anchor Prompt", default=True,
                              description="Understand the prompt through the checkpoint's training captions")
+    hand_contact: _argument(BoolProperty, name="Hand Contact", default=True,
+                            description="Put helpers' hands on the other person when the prompt implies touch")
     scene: _argument(StringProperty, name="Scene", description="Scene collection by name ('' with the "
                      "argument given: no scene)")
     targets: _argument(StringProperty, name="Targets", description="Comma-separated rig or avatar names per "
@@ -90,6 +92,7 @@ class ISYNTH_OT_generate_interaction(bpy.types.Operator):
             steps=int(self._value(panel, "steps")), device=self._value(panel, "device"),
             variations=int(self._value(panel, "variations")),
             anchor_prompt=bool(self._value(panel, "anchor_prompt")),
+            hand_contact=bool(self._value(panel, "hand_contact")),
         )
         return settings, self._targets(panel, len(roles)), self._scene_collection(panel)
 

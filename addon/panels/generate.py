@@ -46,6 +46,7 @@ class ISYNTH_PT_generate(bpy.types.Panel):
             used_sampler = sampler if settings.sampler == "PRESET" else settings.sampler
             box.label(text=f"Runs {used_sampler}, {settings.steps or steps} steps")
             box.prop(settings, "anchor_prompt")
+            box.prop(settings, "hand_contact")
         device = column.row()
         device.prop(settings, "device", expand=True)
         column.prop(settings, "variations")

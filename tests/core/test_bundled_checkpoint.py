@@ -77,3 +77,18 @@ def test_its_token_bank_places_the_tuning_prompts_in_their_action_more_often_tha
     by_words = anchor_prompts(anchors, embeddings, roles, prompt_tokens=tokens).groups
     right = [sum(g == p.script for g, p in zip(groups, DEV)) for groups in (by_sentence, by_words)]
     assert right[1] >= 30 and right[1] > right[0], right
+
+
+def test_a_helper_puts_hands_on_the_patient_only_when_the_prompt_implies_touch(generator):
+    """Hand contact (motion.hand_contact) follows the action the prompt is understood as."""
+    from addon.core.eval.physical import has_contact
+
+    ask = dict(roles=("staff", "patient"), seconds=8.0, fps=None, seed=3, sampler="dpmpp_2m", steps=10, device="cpu")
+    helped = generator.generate(GenerationRequest(prompt="a nurse helps a patient who fell get up", **ask))
+    assert helped.hands_placed and has_contact(helped.joints)
+    as_generated = generator.generate(GenerationRequest(prompt="a nurse helps a patient who fell get up",
+                                                        hand_contact=False, **ask))
+    assert not as_generated.hands_placed
+    np.testing.assert_array_equal(as_generated.joints[1], helped.joints[1])  # the patient is as generated
+    talk = generator.generate(GenerationRequest(prompt="a nurse and a patient stand and talk", **ask))
+    assert not talk.hands_placed

@@ -17,7 +17,7 @@ from PIL import Image
 
 from addon.core.body.model import load_body_model
 from addon.core.data.procedural.dataset import make_clip
-from addon.core.data.procedural.labels import SCRIPT_INDEX
+from addon.core.labels import SCRIPT_INDEX
 from addon.core.eval.baselines import independent_features, nearest_neighbour_features
 from addon.core.eval.clips import (CACHE_VERSION, EvalClip, decoded_clip, generated_clip, load_clips, real_clip,
                                    save_clips)

@@ -17,7 +17,7 @@ from addon.core.data.procedural.captions import PERSON, captions
 from addon.core.data.procedural.checks import inside_furniture, outside_room
 from addon.core.data.procedural.dataset import MAX_ATTEMPTS, make_clip
 from addon.core.data.procedural.kinematics import ARMS, Body, lock_runs, pose_fk, slerp
-from addon.core.data.procedural.labels import ACTION_INDEX, ACTIONS, SCRIPTS, TOUCH_SCRIPTS, TWO_PERSON_SCRIPTS
+from addon.core.labels import ACTION_INDEX, ACTIONS, SCRIPTS, TOUCH_SCRIPTS, TWO_PERSON_SCRIPTS
 from addon.core.data.procedural.poses import stand
 from addon.core.data.procedural.rooms import AVOID_EXTRA_M, BODY_CLEARANCE_M, heading, random_room, yaw_towards
 from addon.core.data.procedural.scripts_single import FALL_DIRECTIONS

@@ -174,7 +174,7 @@ def test_manifest_round_trips_through_json(tmp_path, manifest):
 
 
 def test_recorded_people_keep_their_roles_and_actions(tmp_path):
-    from addon.core.data.procedural.labels import ACTION_INDEX
+    from addon.core.labels import ACTION_INDEX
     from addon.core.recon.bundle import read_bundle
     from addon.core.render.clip_people import generate_motions, person_tracks
 

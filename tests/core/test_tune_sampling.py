@@ -12,7 +12,7 @@ import pytest
 
 import eval as eval_tool
 import tune_sampling
-from addon.core.data.procedural.labels import ACTIONS, SCRIPTS
+from addon.core.labels import ACTIONS, SCRIPTS
 from addon.core.data.procedural.prompts import DEV
 from addon.core.eval.evaluator import EvaluatorConfig, EvaluatorLabels, MotionTextEvaluator
 from addon.core.eval.evaluator_file import save_evaluator

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.procedural.dataset import ProceduralClip
-from ..data.procedural.labels import SCRIPT_INDEX, TOUCH_SCRIPTS
+from ..labels import SCRIPT_INDEX, TOUCH_SCRIPTS
 from ..files import atomic_write
 from ..motion.decode import decode_generated, generated_joints
 from ..motion.representation import encode_motion, fk_joints_from_features
@@ -28,7 +28,9 @@ CACHE_VERSION = 1
 class EvalClip:
     """features (P, T, 264) float32; joints (P, T, 22, 3) float64 m; roles; text; script id;
     action_labels (P, T) int64 (-1 unknown); boxes (K, 7); touch: the text implies touching;
-    fps; scene_points (N, 3) float32 or None (what a generator is conditioned on)."""
+    fps; scene_points (N, 3) float32 or None (what a generator is conditioned on); reaching:
+    generated clips only, who the decode put hands on the others (``motion.hand_contact``), None
+    for nobody."""
 
     features: np.ndarray
     joints: np.ndarray
@@ -41,6 +43,7 @@ class EvalClip:
     fps: float
     scene_points: np.ndarray | None = None
     rest_joints: np.ndarray | None = None
+    reaching: tuple[bool, ...] | None = None
 
 
 def real_clip(pc: ProceduralClip, rest_joints: np.ndarray, caption: int = 0) -> EvalClip:
@@ -63,12 +66,14 @@ def real_clip(pc: ProceduralClip, rest_joints: np.ndarray, caption: int = 0) -> 
 
 
 def generated_clip(features: np.ndarray, like: EvalClip, rest_joints: np.ndarray, text: str | None = None,
-                   roles: tuple[str, ...] | None = None, script: int | None = None) -> EvalClip:
-    """Generated features scored in the setting of ``like`` (its room, script, touch)."""
+                   roles: tuple[str, ...] | None = None, script: int | None = None,
+                   reaching: tuple[bool, ...] | None = None) -> EvalClip:
+    """Generated features scored in the setting of ``like`` (its room, script, touch); ``reaching``:
+    whose hands the decode puts on the others (``generate.Generator.encode_prompts`` decides)."""
     features = np.asarray(features, dtype=np.float32)
     return EvalClip(
         features=features,
-        joints=generated_joints(features, rest_joints, like.fps),  # what a rig shows (generate.Generator.decode)
+        joints=generated_joints(features, rest_joints, like.fps, reaching),  # what a rig shows (Generator.decode)
         roles=like.roles if roles is None else roles,
         text=like.text if text is None else text,
         script=like.script if script is None else script,
@@ -78,6 +83,7 @@ def generated_clip(features: np.ndarray, like: EvalClip, rest_joints: np.ndarray
         fps=like.fps,
         scene_points=like.scene_points,
         rest_joints=rest_joints,
+        reaching=reaching,
     )
 
 
@@ -89,8 +95,8 @@ def decoded_clip(clip: EvalClip) -> EvalClip:
     rest = clip.rest_joints
     if rest is None:
         raise ValueError("decoded_clip: the clip carries no rest skeleton")
-    features = np.stack([encode_motion(decode_generated(person.astype(np.float64), rest, clip.fps), rest)
-                         for person in clip.features]).astype(np.float32)
+    motions = decode_generated(clip.features, rest, clip.fps, clip.roles, clip.reaching)
+    features = np.stack([encode_motion(motion, rest) for motion in motions]).astype(np.float32)
     return dataclasses.replace(clip, features=features)
 
 

@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from ..data.procedural.labels import ACTIONS, SCRIPT_INDEX, SCRIPTS
+from ..labels import ACTIONS, SCRIPT_INDEX, SCRIPTS
 from ..data.procedural.prompts import DEV, REWORDED, vocabulary_overlap
 from .anchoring import group_picks
 from ..generate import BUNDLED_CHECKPOINT, load_generator
@@ -69,30 +69,30 @@ def evaluate(checkpoint: str | None, splits: dict[str, list[EvalClip]], sizes: A
     train_text = minilm([c.text for c in train])
     requests = [_request(c.text, c.roles, c.features.shape[1], c.scene_points) for c in test]
 
+    def clips_of(features, reqs, likes, anchor: bool = True) -> list[EvalClip]:
+        # Decoded as Generate Interaction decodes (hands placed where the prompt implies touch),
+        # every row alike: the baselines' hands are placed by the same rule.
+        _, _, reaching = generator.encode_prompts([r.prompt for r in reqs], [r.roles for r in reqs], anchor)
+        return [generated_clip(f, c, rest_joints, r.prompt, r.roles, c.script, reach)
+                for f, c, r, reach in zip(features, likes, reqs, reaching)]
+
     def model_rows(reqs, likes, tag: str, with_mm: bool) -> list[Row]:
         rows = []
         for sampler, steps, label in ((*DEFAULT_SAMPLER, "default"), (*FAST_SAMPLER, "fast")):
             log.info("%s: model, %s %d steps (%d clips)", tag, sampler, steps, len(reqs))
             features = _sample(generator, reqs, sampler, steps)
-            rows.append(Row(f"Model, {_sampler_name(sampler, steps)} ({label})",
-                            [generated_clip(f, c, rest_joints, r.prompt, r.roles, c.script)
-                             for f, c, r in zip(features, likes, reqs)], "model"))
+            rows.append(Row(f"Model, {_sampler_name(sampler, steps)} ({label})", clips_of(features, reqs, likes),
+                            "model"))
         sampler, steps = DEFAULT_SAMPLER
         log.info("%s: baseline without the scene", tag)
         features = _sample(generator, [dataclasses.replace(r, scene_points=None) for r in reqs], sampler, steps)
-        rows.append(Row("Baseline: model without scene", [generated_clip(f, c, rest_joints, r.prompt, r.roles, c.script)
-                                                          for f, c, r in zip(features, likes, reqs)], "baseline"))
+        rows.append(Row("Baseline: model without scene", clips_of(features, reqs, likes), "baseline"))
         log.info("%s: baseline, independent single-person sampling", tag)
         features = independent_features(generator, reqs, sampler=sampler, steps=steps, guidance=DEFAULT_GUIDANCE,
                                         seed=3)
-        rows.append(Row("Baseline: each role sampled alone, no scene",
-                        [generated_clip(f, c, rest_joints, r.prompt, r.roles, c.script)
-                         for f, c, r in zip(features, likes, reqs)], "baseline"))
+        rows.append(Row("Baseline: each role sampled alone, no scene", clips_of(features, reqs, likes), "baseline"))
         features, _ = nearest_neighbour_features(train, train_text, minilm([r.prompt for r in reqs]), reqs)
-        rows.append(Row("Baseline: nearest-neighbour retrieval", [generated_clip(f, c, rest_joints, r.prompt, r.roles,
-                                                                                 c.script)
-                                                                   for f, c, r in zip(features, likes, reqs)],
-                        "baseline"))
+        rows.append(Row("Baseline: nearest-neighbour retrieval", clips_of(features, reqs, likes), "baseline"))
         return rows
 
     def decoded_row(row: Row) -> Row:
@@ -113,8 +113,7 @@ def evaluate(checkpoint: str | None, splits: dict[str, list[EvalClip]], sizes: A
     log.info("reworded prompts: model without prompt anchors")
     features = _sample(generator, rw_requests, *DEFAULT_SAMPLER, anchor=False)
     reworded_rows.append(Row("Ablation: model, default, prompts as written (no anchors)",
-                             [generated_clip(f, c, rest_joints, r.prompt, r.roles, c.script)
-                              for f, c, r in zip(features, rw_likes, rw_requests)], "ablation"))
+                             clips_of(features, rw_requests, rw_likes, anchor=False), "ablation"))
     reworded_rows.append(decoded_row(reworded_rows[1]))
 
     reference = embed_clips(evaluator, _items(test, minilm))

@@ -57,7 +57,7 @@ def sample_features(
     for start in range(0, len(requests), batch_size):
         chunk = requests[start : start + batch_size]
         rng = torch.Generator().manual_seed(int(seed) * 100_003 + start)
-        text, _ = generator.encode_prompts([r.prompt for r in chunk], [r.roles for r in chunk], anchor)
+        text, _, _ = generator.encode_prompts([r.prompt for r in chunk], [r.roles for r in chunk], anchor)
         scenes = None
         if config.use_scene and any(r.scene_points is not None for r in chunk):
             scenes = [None if r.scene_points is None else

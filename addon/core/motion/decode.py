@@ -17,7 +17,10 @@ clips rebuilt from the rotations (reports/eval.md, the rows "as the rigs show it
    (``grounding_lift``);
 3. feet: planted feet held still by turning hips and knees (``motion.foot_lock``), when the
    frame rate is known (a pose-only caller such as the body separation during sampling leaves
-   it out: it moves feet by centimetres along the floor, not the body).
+   it out: it moves feet by centimetres along the floor, not the body);
+4. hands: when the interaction implies touch, the reaching persons' wrists put on the other
+   person where they come within reach, by turning shoulders and elbows
+   (``motion.hand_contact``; :func:`decoded_people`, it needs everyone).
 
 Forward kinematics of the result on the rest skeleton is what the evaluation's physical metrics
 score and what :func:`decode_generated` hands to rigs as SMPL parameters.
@@ -25,9 +28,12 @@ score and what :func:`decode_generated` hands to rigs as SMPL parameters.
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 
 from .foot_lock import lock_feet
+from .hand_contact import place_hands
 from .joint_ik import BODY_PARENTS, motion_from_local_rotations
 from ..skeleton import NUM_BODY_JOINTS, forward_kinematics
 from .motion import Motion, Role
@@ -71,14 +77,33 @@ def decoded_pose(features: np.ndarray, rest_joints: np.ndarray, fps: float | Non
     return rotations, pelvis, joints
 
 
-def decode_generated(features: np.ndarray, rest_joints: np.ndarray, fps: float, role: Role = "person",
-                     name: str = "") -> Motion:
-    """A Motion from one person's generated features (T, 264): :func:`decoded_pose` as SMPL."""
-    rotations, pelvis, _ = decoded_pose(features, rest_joints, fps)
-    return motion_from_local_rotations(rotations, pelvis, rest_joints, fps, role=role, name=name)
+def decoded_people(features: np.ndarray, rest_joints: np.ndarray, fps: float | None = None,
+                   reaching: Sequence[bool] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Everyone's generated features (P, T, 264) -> (rotations (P, T, 22, 3, 3), pelvis (P, T, 3) m,
+    joints (P, T, 22, 3) m): :func:`decoded_pose` of each person, then, when ``reaching`` (P flags,
+    ``hand_contact.reaching_persons``) is given, those persons' hands put on the others."""
+    decoded = [decoded_pose(person, rest_joints, fps) for person in np.asarray(features, dtype=np.float64)]
+    rotations, pelvis, joints = (np.stack(part) for part in zip(*decoded))
+    if reaching is not None and any(reaching) and len(decoded) > 1:
+        rest = np.asarray(rest_joints, dtype=np.float64)[:NUM_BODY_JOINTS]
+        rotations = place_hands(rotations, pelvis, rest, reaching)
+        joints = np.stack([forward_kinematics(r, rest, p - rest[0], parents=BODY_PARENTS)[1]
+                           for r, p in zip(rotations, pelvis)])
+    return rotations, pelvis, joints
 
 
-def generated_joints(features: np.ndarray, rest_joints: np.ndarray, fps: float | None = None) -> np.ndarray:
+def decode_generated(features: np.ndarray, rest_joints: np.ndarray, fps: float, roles: Sequence[Role],
+                     reaching: Sequence[bool] | None = None) -> list[Motion]:
+    """Motions from everyone's generated features (P, T, 264) and their roles: :func:`decoded_people`
+    as SMPL, named "<role> <number>"."""
+    rotations, pelvis, _ = decoded_people(features, rest_joints, fps, reaching)
+    return [motion_from_local_rotations(r, p, rest_joints, fps, role=role, name=f"{role} {k + 1}")
+            for k, (r, p, role) in enumerate(zip(rotations, pelvis, roles))]
+
+
+def generated_joints(features: np.ndarray, rest_joints: np.ndarray, fps: float | None = None,
+                     reaching: Sequence[bool] | None = None) -> np.ndarray:
     """(P, T, 264) generated features -> (P, T, 22, 3) metres: the joints rigs will show (with
-    planted feet held when ``fps`` is given, as :func:`decode_generated` does)."""
-    return np.stack([decoded_pose(f, rest_joints, fps)[2] for f in np.asarray(features, dtype=np.float64)])
+    planted feet held when ``fps`` is given and hands placed when ``reaching`` is, as
+    :func:`decode_generated` does)."""
+    return decoded_people(features, rest_joints, fps, reaching)[2]

@@ -134,7 +134,7 @@ def annotation_document(job: dict, tracks: list[PersonTrack], labels: ClipLabels
                         lens: Lens, persons_look: list[dict], extra: dict | None = None) -> dict:
     """The JSON document of one clip (see ``docs/batch_rendering.md``): camera, people (SMPL
     parameters), and per frame and person: role, action, COCO keypoints, box, 3D joints."""
-    from ..data.procedural.labels import ACTIONS
+    from ..labels import ACTIONS
 
     camera_to_world = np.asarray(camera_to_world, dtype=np.float64)
     P, T = labels.actions.shape

@@ -48,7 +48,7 @@ class RecordedSource:
 
 def recorded_motions(job: dict) -> list[Motion]:
     """The bundle's people at the clip's fps, with per-frame ``ACTIONS`` ids (-1 where unnamed)."""
-    from ..data.procedural.labels import ACTION_INDEX
+    from ..labels import ACTION_INDEX
     from ..motion.resample import resample
     from ..people import motions_from_bundle
     from ..recon.bundle import read_bundle

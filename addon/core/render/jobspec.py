@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from ..data.procedural.labels import ACTIONS
+from ..labels import ACTIONS
 from ..generation_settings import DEFAULT_GUIDANCE
 from ..motion.motion import ROLES
 from .toml_table import JobSpecError, Table

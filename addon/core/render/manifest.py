@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ..camera import OPENCV_TO_BLENDER_CAMERA, look_at
-from ..data.procedural.labels import ACTIONS, ACTION_INDEX
+from ..labels import ACTIONS, ACTION_INDEX
 from ..files import atomic_write
 from .jobspec import JobSpec, SceneSpec
 from .lens import Lens, pinhole_lens

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data.procedural.labels import ACTIONS
+from ..labels import ACTIONS
 from ..files import atomic_write
 from .coco import COCO_NAMES, COCO_SKELETON
 

@@ -87,7 +87,7 @@ def floating(joints: np.ndarray, labels: np.ndarray | None, max_height: float = 
     ``max_height`` m of the floor."""
     if labels is None:
         return None
-    from .labels import ACTION_INDEX
+    from ...labels import ACTION_INDEX
 
     upright = np.isin(labels, [ACTION_INDEX[a] for a in UPRIGHT])
     lowest_foot = joints[:, :, [10, 11], 2].min(-1)

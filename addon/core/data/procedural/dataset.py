@@ -19,7 +19,7 @@ from ..clip import Clip
 from .captions import captions
 from .cast import Cast, Outcome
 from .checks import problems
-from .labels import SCRIPTS, TWO_PERSON_SCRIPTS
+from ...labels import SCRIPTS, TWO_PERSON_SCRIPTS
 from .rooms import CareRoom, random_room
 from .scripts_single import SINGLE_ROLES, SINGLE_SCRIPTS
 from .scripts_two import TWO_SCRIPTS
@@ -50,7 +50,7 @@ class ProceduralClip:
 
     @property
     def touch(self) -> bool:
-        from .labels import TOUCH_SCRIPTS
+        from ...labels import TOUCH_SCRIPTS
 
         return self.script in TOUCH_SCRIPTS
 

@@ -16,7 +16,7 @@ from . import poses
 from .cast import Cast, Outcome, offset_point
 from .kinematics import J
 from .rooms import heading
-from .labels import ACTION_INDEX
+from ...labels import ACTION_INDEX
 from .scripts_single import (fall_standing, fall_walking, get_up_from_bed, start_lying_in_bed, start_on_floor,
                              walk_speed)
 from .track import Reach, Track

@@ -22,7 +22,7 @@ from .checks import bone_points, foot_point_mask, hand_point_mask
 from .gait import STANCE, GaitFrames, hip_amplitude, leg_angles, stride_for, walk_frames
 from ...motion.joint_ik import two_bone_ik
 from .kinematics import ARMS, LEGS, Body, J, foot_targets, pose_fk, slerp, to_axis_angle_pose
-from .labels import ACTION_INDEX
+from ...labels import ACTION_INDEX
 from .lean import lean_to_reach
 from .poses import Pose
 

@@ -1,7 +1,9 @@
 """The one list of action labels (per frame, per person) and of scripts (per clip).
 
 A clip's Motions carry ``labels`` (T,) int32 indices into :data:`ACTIONS`; a clip's script is
-one of :data:`SCRIPTS`, the class the evaluator's clip classifier predicts.
+one of :data:`SCRIPTS`, the class the evaluator's clip classifier predicts. The procedural data
+set writes them, the evaluation and the renderer's annotations read them, and generation reads
+:data:`TOUCH_SCRIPTS` (names only: nothing here loads data).
 """
 
 from __future__ import annotations

@@ -1,0 +1,174 @@
+"""Hands on the other person: the contact clean-up of generated assistance.
+
+A generated helper reaches towards the patient but its hand often stops short: the bundled
+model's staff wrists come within 15 cm of the patient in half the clips whose prompt implies
+touch, against 0.88 of real clips (reports/eval.md, contact recall). Nothing in the rotations
+ties a hand to the other body, as nothing ties a planted foot to the floor (``motion.foot_lock``
+does that for feet). This does it for hands, in the same way:
+
+1. grips: for each reaching wrist, each frame, the other person's GRIP_JOINTS (upper back,
+   neck, collars, shoulders, elbows, hands) that the hand can get to: the joint's target (2.)
+   within ARM_SLACK of the arm's length from the shoulder and not more than BEHIND_M behind it;
+   a frame is reaching when the nearest of them is within REACH_M of the wrist; runs of at
+   least MIN_FRAMES such frames are one grip;
+2. one grip holds one joint, the one nearest on average over the run, so a hand does not jump
+   from shoulder to elbow; the wrist's target is that joint moved GRIP_OFFSET_M towards where
+   the wrist came from (the palm lies on the skin, the joint is inside the body), following
+   the other person as they move;
+3. shoulder and elbow turn to put the wrist there (two-bone IK, the elbow kept in its bend
+   plane, a straight arm bending down and back); the hand keeps its world orientation. The
+   pull fades in and out over FADE_FRAMES frames either side of a grip. Nothing else moves.
+
+Who reaches: staff reach for the others when the interaction has staff and someone else,
+otherwise everyone reaches for everyone (two people handing something over). Whether a clip
+implies touch at all is the caller's decision (``generate.Generator``: the action the prompt
+was understood as).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from ..skeleton import JOINT_INDEX, NUM_BODY_JOINTS, forward_kinematics
+from ..eval.physical import PENETRATION_TOLERANCE_M, penetration_depths  # the metric's capsules
+from .joint_ik import BODY_PARENTS, two_bone_ik
+
+REACH_M = 0.6
+GRIP_OFFSET_M = 0.06
+MIN_FRAMES = 3
+FADE_FRAMES = 2
+ARM_SLACK = 0.98  # a target farther than this share of the arm's length is out of reach
+BEHIND_M = 0.15  # nor is one more than this behind the shoulder (hands do not grip behind the back)
+UNREACHABLE_M = 10.0  # how far an out-of-reach frame counts when a grip picks the joint it holds
+
+ARMS = tuple(tuple(JOINT_INDEX[f"{side}_{part}"] for part in ("shoulder", "elbow", "wrist"))
+             for side in ("left", "right"))
+GRIP_JOINTS = np.array([JOINT_INDEX[name] for name in (
+    "spine2", "spine3", "neck", "left_collar", "right_collar",
+    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow", "left_wrist", "right_wrist")])
+
+
+def reaching_persons(roles: Sequence[str]) -> tuple[bool, ...]:
+    """Who puts hands on the others (module docstring): staff when there are staff and others,
+    else everyone; nobody alone."""
+    if len(roles) < 2:
+        return tuple(False for _ in roles)
+    staff = tuple(role == "staff" for role in roles)
+    return staff if any(staff) and not all(staff) else tuple(True for _ in roles)
+
+
+def grip_runs(wrist: np.ndarray, shoulder: np.ndarray, forward: np.ndarray, arm_length: float, other: np.ndarray
+              ) -> list[tuple[int, int, int]]:
+    """wrist, shoulder: (T, 3) m; forward: (T, 3) unit, where the body faces; arm_length: upper
+    arm + forearm (m); other: (T, 22, 3) m, the other person's joints -> the grips as (start,
+    stop, joint): frame runs [start, stop) of at least MIN_FRAMES reaching frames (module
+    docstring, 1-2) and the joint each holds."""
+    grips = other[:, GRIP_JOINTS]  # (T, G, 3)
+    target = _targets(wrist[:, None], grips) - shoulder[:, None]  # from the shoulder
+    reachable = (np.linalg.norm(target, axis=-1) < ARM_SLACK * arm_length) & (
+        (target * forward[:, None]).sum(-1) > -BEHIND_M)
+    distance = np.where(reachable, np.linalg.norm(grips - wrist[:, None], axis=-1), np.inf)  # (T, G)
+    reaching = distance.min(axis=1) < REACH_M
+    runs = []
+    start = None
+    for t in range(len(wrist) + 1):
+        if start is not None and (t == len(wrist) or not reaching[t]):
+            if t - start >= MIN_FRAMES:
+                held = int(np.where(np.isfinite(distance[start:t]), distance[start:t], UNREACHABLE_M).mean(0).argmin())
+                runs.append((start, t, int(GRIP_JOINTS[held])))
+            start = None
+        if start is None and t < len(wrist) and reaching[t]:
+            start = t
+    return runs
+
+
+def place_hands(rotations: np.ndarray, pelvis: np.ndarray, rest_joints: np.ndarray, reaching: Sequence[bool]
+                ) -> np.ndarray:
+    """rotations: (P, T, 22, 3, 3) float64, [:, :, 0] each root's world rotation, [:, :, j] joint j
+    relative to its parent; pelvis: (P, T, 3) metres (world, Z up); rest_joints: (24, 3) or
+    (22, 3) metres, template frame, everyone's; reaching: P flags, who puts hands on the others
+    (:func:`reaching_persons`). Returns (P, T, 22, 3, 3): the rotations with reaching persons'
+    shoulders and elbows turned so that their wrists hold the other persons (module docstring);
+    the inputs are not modified. The others are taken as they are before anyone's hands move."""
+    rest = np.asarray(rest_joints, dtype=np.float64)[:NUM_BODY_JOINTS]
+    local = np.array(rotations, dtype=np.float64)
+    pelvis = np.asarray(pelvis, dtype=np.float64)
+    if len(reaching) != len(local):
+        raise ValueError(f"place_hands: {len(local)} persons but {len(reaching)} reaching flags")
+    joints_of = [forward_kinematics(local[p], rest, pelvis[p] - rest[0], parents=BODY_PARENTS)[1]
+                 for p in range(len(local))]
+    for p, reaches in enumerate(reaching):
+        if not reaches:
+            continue
+        others = [joints_of[q] for q in range(len(local)) if q != p]
+        for arm in ARMS:
+            local[p] = _grip_arm(local[p], pelvis[p], rest, arm, others)
+    return local
+
+
+def _grip_arm(local: np.ndarray, pelvis: np.ndarray, rest: np.ndarray, arm: tuple[int, int, int],
+              others: list[np.ndarray]) -> np.ndarray:
+    """One person's (T, 22, 3, 3) rotations with one arm's grips on ``others`` ((T, 22, 3) each)
+    taken (module docstring, 3); a grip whose arm would then cut into the other body deeper than
+    before (and than PENETRATION_TOLERANCE_M) is left out."""
+    shoulder, elbow, wrist = arm
+    world, joints = forward_kinematics(local, rest, pelvis - rest[0], parents=BODY_PARENTS)
+    arm_length = float(np.linalg.norm(rest[elbow] - rest[shoulder]) + np.linalg.norm(rest[wrist] - rest[elbow]))
+    forward = world[:, 0] @ np.array([0.0, 0.0, 1.0])  # template: +y up, +z forward
+    target, weight, owner = _grip_targets(joints[:, wrist], joints[:, shoulder], forward, arm_length, others)
+    if not weight.any():
+        return local
+    before = [penetration_depths(np.stack([joints, other]))[0] for other in others]
+    down_back = world[:, 0] @ np.array([0.0, -1.0, -0.6])
+    for _ in range(2):  # the second pass only when a grip was left out
+        moved = local.copy()
+        two_bone_ik(rest, arm, world, joints, moved, target, weight, down_back)
+        _, after = forward_kinematics(moved, rest, pelvis - rest[0], parents=BODY_PARENTS)
+        deeper = np.zeros(len(weight), dtype=bool)
+        for other, depth in zip(others, before):
+            deeper |= penetration_depths(np.stack([after, other]))[0] > np.maximum(depth, PENETRATION_TOLERANCE_M)
+        rejected = np.unique(owner[deeper & (owner >= 0)])
+        if len(rejected) == 0:
+            return moved
+        weight[np.isin(owner, rejected)] = 0.0
+        if not weight.any():
+            return local
+    return local
+
+
+def _grip_targets(wrist: np.ndarray, shoulder: np.ndarray, forward: np.ndarray, arm_length: float,
+                  others: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One wrist's IK target (T, 3) m, weight (T,) in {0, 1} and the grip each frame belongs to
+    (T,) int, -1 none, over all its grips on ``others`` ((T, 22, 3) each). During a grip the
+    target is the held joint's (:func:`_targets`); on the FADE_FRAMES frames either side it is
+    the wrist moved by a fading share of the grip's first or last move, so the hand eases in and
+    out however the others move. Where grips on two persons overlap in time the nearer holds;
+    a fade never overrides a grip."""
+    T = len(wrist)
+    offset, gap, owner = np.zeros((T, 3)), np.full(T, np.inf), np.full(T, -1)
+    runs = [(start, stop, other[:, joint]) for other in others
+            for start, stop, joint in grip_runs(wrist, shoulder, forward, arm_length, other)]
+    for grip, (start, stop, held) in enumerate(runs):
+        frames = np.arange(start, stop)
+        distance = np.linalg.norm(held[frames] - wrist[frames], axis=-1)
+        frames = frames[distance < gap[frames]]
+        offset[frames] = _targets(wrist[frames], held[frames]) - wrist[frames]
+        gap[frames] = np.linalg.norm(held[frames] - wrist[frames], axis=-1)
+        owner[frames] = grip
+    for grip, (start, stop, _) in enumerate(runs):
+        for edge, frames in ((start, range(start - 1, start - 1 - FADE_FRAMES, -1)),
+                             (stop - 1, range(stop, stop + FADE_FRAMES))):
+            for k, t in enumerate(frames, start=1):
+                if 0 <= t < T and owner[t] < 0 and owner[edge] == grip:
+                    offset[t] = offset[edge] * (1.0 - k / (FADE_FRAMES + 1))
+                    owner[t] = grip
+    return wrist + offset, (owner >= 0).astype(np.float64), owner
+
+
+def _targets(wrist: np.ndarray, joint: np.ndarray) -> np.ndarray:
+    """(N, 3), (N, 3) m -> (N, 3): the joint moved GRIP_OFFSET_M towards the wrist (never past it)."""
+    towards = wrist - joint
+    length = np.linalg.norm(towards, axis=-1, keepdims=True)
+    return joint + towards * np.minimum(GRIP_OFFSET_M, length) / np.maximum(length, 1e-9)
