@@ -120,22 +120,18 @@ def _grip_arm(local: np.ndarray, pelvis: np.ndarray, rest: np.ndarray, arm: tupl
     target, weight, owner = _grip_targets(joints[:, wrist], joints[:, shoulder], forward, arm_length, others)
     if not weight.any():
         return local
-    before = [penetration_depths(np.stack([joints, other]))[0] for other in others]
+    moved = local.copy()
     down_back = world[:, 0] @ np.array([0.0, -1.0, -0.6])
-    for _ in range(2):  # the second pass only when a grip was left out
-        moved = local.copy()
-        two_bone_ik(rest, arm, world, joints, moved, target, weight, down_back)
-        _, after = forward_kinematics(moved, rest, pelvis - rest[0], parents=BODY_PARENTS)
-        deeper = np.zeros(len(weight), dtype=bool)
-        for other, depth in zip(others, before):
-            deeper |= penetration_depths(np.stack([after, other]))[0] > np.maximum(depth, PENETRATION_TOLERANCE_M)
-        rejected = np.unique(owner[deeper & (owner >= 0)])
-        if len(rejected) == 0:
-            return moved
-        weight[np.isin(owner, rejected)] = 0.0
-        if not weight.any():
-            return local
-    return local
+    two_bone_ik(rest, arm, world, joints, moved, target, weight, down_back)
+    _, after = forward_kinematics(moved, rest, pelvis - rest[0], parents=BODY_PARENTS)
+    deeper = np.zeros(len(weight), dtype=bool)
+    for other in others:
+        before = penetration_depths(np.stack([joints, other]))[0]
+        deeper |= penetration_depths(np.stack([after, other]))[0] > np.maximum(before, PENETRATION_TOLERANCE_M)
+    # The IK solves every frame on its own, so leaving a grip out is restoring its frames.
+    rejected = np.isin(owner, np.unique(owner[deeper & (owner >= 0)]))
+    moved[rejected] = local[rejected]
+    return moved
 
 
 def _grip_targets(wrist: np.ndarray, shoulder: np.ndarray, forward: np.ndarray, arm_length: float,
