@@ -366,15 +366,17 @@ class Generator:
         # People keep their distance (diffusion/spacing.py); one person is left as is.
         model = keep_apart(model, self.stats.mean, self.stats.std,
                            torch.ones(1, len(request.roles), dtype=torch.bool, device=self.device))
+        maps = None
         if request.scene_points is not None and self.denoiser.config.use_scene:
             # ... and out of the furniture (diffusion/keep_out.py).
-            model = keep_out(model, self.stats.mean, self.stats.std, [escape_map(request.scene_points)],
-                             rest_joints=self.rest_joints)
+            maps = [escape_map(request.scene_points)]
+            model = keep_out(model, self.stats.mean, self.stats.std, maps, rest_joints=self.rest_joints)
         # ... and, last (the last correction is what the sampler returns), out of each other's
-        # bodies as the decode will show them (diffusion/body_separation.py).
+        # bodies as the decode will show them, parting them where it puts no legs into furniture
+        # (diffusion/body_separation.py).
         model = keep_bodies_apart(model, self.stats.mean, self.stats.std,
                                   torch.ones(1, len(request.roles), dtype=torch.bool, device=self.device),
-                                  rest_joints=self.rest_joints, fps=self.fps)
+                                  rest_joints=self.rest_joints, fps=self.fps, maps=maps)
         ran = [0]
 
         def on_step(index: int, total: int, timestep: int, x: Tensor, x0: Tensor) -> bool:

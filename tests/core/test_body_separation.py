@@ -231,3 +231,33 @@ def test_later_rounds_resolve_the_overlaps_earlier_ones_made():
     assert penetration_depths(moved(joints, once)).max() > 0.03
     done = separating_shift(joints, valid, margin_m=0.0)
     assert penetration_depths(moved(joints, done)).max() <= PENETRATION_TOLERANCE_M
+
+
+def test_beside_a_bed_the_person_in_the_open_takes_the_whole_push():
+    """An even split would part the pair by pushing the one next to the bed into it (the
+    negative control); with the room's height map the other one moves instead."""
+    from addon.core.diffusion.keep_out import LEG_JOINTS, depth_below_top, escape_map
+    from helpers.rooms import room_with_a_bed
+
+    frames = 5
+    by_the_bed = np.tile(STANDING + [2.0, 0.86, 0.0], (frames, 1, 1))  # the bed's side is at y = 1
+    in_the_open = np.tile(STANDING + [2.0, 0.71, 0.0], (frames, 1, 1))  # 15 cm away: inside each other
+    joints = pair_of(by_the_bed, in_the_open)
+    valid = torch.ones(1, 2, dtype=torch.bool)
+    room = escape_map(room_with_a_bed())
+    obstacles = [(torch.as_tensor(room.origin), torch.as_tensor(room.top))]
+
+    def legs_in_the_bed(shift: torch.Tensor) -> bool:
+        legs = torch.as_tensor(moved(joints, shift)[:, :, list(LEG_JOINTS)])
+        return bool(depth_below_top(legs, *obstacles[0])[1].any())
+
+    assert not legs_in_the_bed(torch.zeros(1, 2, frames, 2, dtype=torch.float64))
+    even = separating_shift(joints, valid, 0.0)
+    shared = separating_shift(joints, valid, 0.0, obstacles=obstacles)
+    for shift in (even, shared):
+        assert penetration_depths(moved(joints, shift)).max() <= PENETRATION_TOLERANCE_M
+    assert legs_in_the_bed(even)
+    assert not legs_in_the_bed(shared)
+    assert shared[0, 0].abs().max() < 1e-9  # the one by the bed stays where it is
+    # No scene: the split is even, as before.
+    assert torch.equal(separating_shift(joints, valid, 0.0, obstacles=[None]), even)

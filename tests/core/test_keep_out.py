@@ -7,16 +7,10 @@ from addon.core.body.model import load_body_model
 from addon.core.diffusion.keep_out import escape_map, keep_out
 from addon.core.motion.motion import Motion
 from addon.core.motion.representation import FEATURE_DIM, LOCAL_ROTATIONS, POSITIONS, encode_motion
+from helpers.rooms import room_with_a_bed
 
 REST = load_body_model(None).rest_joints()
 T = 6
-
-
-def room_with_a_bed() -> np.ndarray:
-    """Scene points (N, 3): a 4 x 4 m floor and a 2 x 1 m bed top 0.5 m high at x 1-3, y 1-2."""
-    floor = np.stack(np.meshgrid(np.arange(0, 4.01, 0.05), np.arange(0, 4.01, 0.05), [0.0], indexing="ij"), -1)
-    bed = np.stack(np.meshgrid(np.arange(1, 3.01, 0.05), np.arange(1, 2.01, 0.05), [0.5], indexing="ij"), -1)
-    return np.concatenate([floor.reshape(-1, 3), bed.reshape(-1, 3)])
 
 
 def standing_at(x: float, y: float) -> np.ndarray:

@@ -26,6 +26,12 @@ first dilated (each frame takes the largest push within the window) and then ave
 same window: the full push where the overlap is, easing in and out over the neighbouring
 frames, the per-frame change at most |push| / SPREAD_FRAMES (planted feet do not slide).
 Rotations are untouched (a pure shift). Padded persons (``persons_valid`` False) are ignored.
+
+Next to furniture an even split can push one person's legs into a bed or chair (the shift
+comes after ``keep_out``, so nothing would take them out again). Given the scene's height map
+(the EscapeMap ``keep_out`` uses), a pair-frame whose half push would put one person's legs
+inside an obstacle while the whole push leaves the other's legs free moves the other person
+only (``_furniture_share``).
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from torch import Tensor
 from ..eval.geometry import BONE_CHILDREN, BONE_PARENTS, BONE_RADII  # the metric's capsules (numpy only)
 from ..eval.physical import FOREARM_CHILDREN
 from ..motion.decode import decoded_pose
+from .keep_out import LEG_JOINTS, EscapeMap, depth_below_top
 from ..skeleton import NUM_BODY_JOINTS
 from .spacing import Model, shift_guidance
 
@@ -98,15 +105,20 @@ def closest_points(p1: Tensor, q1: Tensor, p2: Tensor, q2: Tensor) -> ClosestPoi
     return ClosestPoints(distance=(first - second).norm(dim=-1), first=first, second=second)
 
 
+Obstacles = list["tuple[Tensor, Tensor] | None"]  # per batch row: a height map's (origin (2,), top (X, Y)) or None
+
+
 def body_push(joints: Tensor, valid: Tensor, margin_m: float = MARGIN_M, pairs: Tensor | None = None,
-              along_pelvis: bool = False) -> Tensor:
+              along_pelvis: bool = False, obstacles: Obstacles | None = None) -> Tensor:
     """(B, P, T, 22, 3) joints (m), (B, P) valid -> (B, P, T, 2) floor-plane shifts (m).
 
     Each pair-frame whose deepest capsule overlap d (forearms left out) exceeds -margin_m
     moves both persons apart in the floor plane, each by half of what opens it (d + margin_m
     where the gap is level, :func:`_floor_distance`; the direction: :func:`_floor_direction`). Pairs add up (P = 3). pairs: (B, P, P, T) bool, the pair-frames
     to look at ([:, a, b] for a < b), or None: all. along_pelvis: every overlap parts along the
-    pelvises (the direction that separates two bodies whatever their limbs do).
+    pelvises (the direction that separates two bodies whatever their limbs do). obstacles: the
+    rows' height maps, or None; with one, a pair-frame's push is split so that nobody's legs go
+    into furniture where the other can take the whole push (:func:`_furniture_share`).
     """
     B, P, T = joints.shape[:3]
     push = torch.zeros(B, P, T, 2, dtype=joints.dtype, device=joints.device)
@@ -132,10 +144,37 @@ def body_push(joints: Tensor, valid: Tensor, margin_m: float = MARGIN_M, pairs: 
             pelvis_gap = joints[rows, a, frames, 0, :2] - joints[rows, b, frames, 0, :2]
             direction, shallow = _floor_direction(between, depth, pelvis_gap, along_pelvis)
             distance = _floor_distance(between, depth, margin_m, shallow)
-            amount = 0.5 * distance[:, None] * direction
-            push[rows, a, frames] += amount
-            push[rows, b, frames] -= amount
+            amount = distance[:, None] * direction  # what opens the pair: a's move plus b's
+            share = torch.full_like(distance, 0.5)  # a's part of it
+            if obstacles is not None:
+                share = _furniture_share(joints[rows, a, frames][:, LEG_JOINTS], joints[rows, b, frames][:, LEG_JOINTS],
+                                         amount, rows, obstacles)
+            push[rows, a, frames] += share[:, None] * amount
+            push[rows, b, frames] -= (1.0 - share)[:, None] * amount
     return push
+
+
+def _furniture_share(legs_a: Tensor, legs_b: Tensor, amount: Tensor, rows: Tensor, obstacles: Obstacles) -> Tensor:
+    """Leg joints (N, L, 3) m of persons a and b in N pair-frames, amount (N, 2) m: a's move plus
+    b's (a moves along it, b against it), rows (N,) their batch rows -> (N,) a's share of the
+    move: 0.5, or 0 where a's half would put a leg inside furniture and b's whole move leaves
+    b's legs free, or 1 the other way round."""
+    share = torch.full((len(rows),), 0.5, dtype=amount.dtype, device=amount.device)
+    for row in torch.unique(rows).tolist():
+        if obstacles[row] is None:
+            continue
+        origin, top = obstacles[row]
+        chosen = rows == row
+
+        def inside(legs: Tensor, move: Tensor) -> Tensor:
+            moved = legs[chosen].clone()
+            moved[..., :2] += move[chosen][:, None]
+            return depth_below_top(moved, origin, top)[1].any(dim=-1)
+
+        a_half, a_whole = inside(legs_a, 0.5 * amount), inside(legs_a, amount)
+        b_half, b_whole = inside(legs_b, -0.5 * amount), inside(legs_b, -amount)
+        share[chosen] = torch.where(a_half & ~b_whole, 0.0, torch.where(b_half & ~a_whole, 1.0, 0.5)).to(share)
+    return share
 
 
 def deepest_overlap(start_a: Tensor, end_a: Tensor, start_b: Tensor, end_b: Tensor, radius: Tensor,
@@ -194,18 +233,19 @@ def spread_over_time(push: Tensor, frames: int = SPREAD_FRAMES) -> Tensor:
 
 
 def separating_shift(joints: Tensor, valid: Tensor, margin_m: float = MARGIN_M, iterations: int = ITERATIONS,
-                     frames_valid: Tensor | None = None) -> Tensor:
+                     frames_valid: Tensor | None = None, obstacles: Obstacles | None = None) -> Tensor:
     """(B, P, T, 22, 3) joints (m), (B, P) valid -> (B, P, T, 2) the total floor-plane shift (m)
     of up to ``iterations`` rounds of body_push + spread_over_time, each round seeing the joints
     moved by the rounds before it (they stop when every push is under 1 mm). frames_valid:
     (B, T) bool or None; padded frames push no one (they still take the spread of the real
-    frames next to them)."""
+    frames next to them). obstacles: see :func:`body_push`."""
     total = torch.zeros(*joints.shape[:3], 2, dtype=joints.dtype, device=joints.device)
     pairs = None  # the first round looks at every pair-frame
     for round_ in range(iterations):
         moved = joints.clone()
         moved[..., :2] += total[..., None, :]
-        push = body_push(moved, valid, margin_m, pairs, along_pelvis=round_ >= CLOSEST_POINT_ROUNDS)
+        push = body_push(moved, valid, margin_m, pairs, along_pelvis=round_ >= CLOSEST_POINT_ROUNDS,
+                         obstacles=obstacles)
         if frames_valid is not None:
             push = push * frames_valid.to(push)[:, None, :, None]
         if push.abs().max() < _SETTLED_M:  # nothing left that a rig would show
@@ -221,7 +261,7 @@ def separating_shift(joints: Tensor, valid: Tensor, margin_m: float = MARGIN_M, 
 def keep_bodies_apart(model: Model, mean: np.ndarray, std: np.ndarray, persons_valid: Tensor,
                       margin_m: float = MARGIN_M, iterations: int = ITERATIONS, *,
                       rest_joints: np.ndarray | None = None, frames_valid: Tensor | None = None,
-                      fps: float | None = None) -> Model:
+                      fps: float | None = None, maps: list[EscapeMap | None] | None = None) -> Model:
     """``model`` whose x0 (B, P, T, F), normalised, has valid persons' bone capsules apart
     (deepest overlap <= -margin_m, forearms left out) after ``iterations`` rounds.
 
@@ -235,9 +275,13 @@ def keep_bodies_apart(model: Model, mean: np.ndarray, std: np.ndarray, persons_v
     heights are untouched; the foot hold reads foot speeds, which a push eased over
     SPREAD_FRAMES changes little), so one decode per call suffices and the shift found on the
     decoded joints is the one the rig gets.
+    maps: one ``keep_out.EscapeMap`` (or None: no scene) per batch row, or None: pushes are split
+    so that they put nobody's legs into furniture (:func:`body_push`).
     """
     mean64, std64 = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
     valid = persons_valid.to(torch.bool)
+    grids = None if maps is None or all(m is None for m in maps) else [
+        None if m is None else (torch.as_tensor(m.origin), torch.as_tensor(m.top)) for m in maps]
 
     def push(x0: Tensor, positions: Tensor) -> Tensor:
         joints = positions.reshape(*positions.shape[:3], NUM_BODY_JOINTS, 3)
@@ -245,7 +289,9 @@ def keep_bodies_apart(model: Model, mean: np.ndarray, std: np.ndarray, persons_v
         if rest_joints is not None:
             features = x0.detach().to("cpu", torch.float64).numpy() * std64 + mean64
             joints = _decoded(features, joints, valid, frames_valid, rest_joints, fps)
-        return separating_shift(joints, valid.to(x0.device), margin_m, iterations, frames)
+        obstacles = None if grids is None else [
+            None if g is None else (g[0].to(joints), g[1].to(joints)) for g in grids]
+        return separating_shift(joints, valid.to(x0.device), margin_m, iterations, frames, obstacles)
 
     return shift_guidance(model, mean, std, push, min_persons=2)
 

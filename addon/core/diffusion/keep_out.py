@@ -93,14 +93,22 @@ def keep_out(model, mean: np.ndarray, std: np.ndarray, maps: list[EscapeMap | No
     return shift_guidance(model, mean, std, push)
 
 
-def _row_push(legs: Tensor, origin: Tensor, top: Tensor, escape: Tensor) -> Tensor:
-    """(P, T, L, 3) leg joints -> (P, T, 2): the escape of the deepest-inside joint per person-frame."""
+def depth_below_top(legs: Tensor, origin: Tensor, top: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """(..., 3) joints (m) on a height map (origin (2,) m, top (X, Y) m) -> (depth (...) m below
+    the top of the obstacle under each joint, inside (...) bool: deeper than INSIDE_TOLERANCE_M
+    in an obstacle taller than LOW_OBSTACLE_M, (ix, iy) the cells)."""
     index = torch.floor((legs[..., :2] - origin) / CELL_M).long()
     X, Y = top.shape
     inside_grid = (index[..., 0] >= 0) & (index[..., 0] < X) & (index[..., 1] >= 0) & (index[..., 1] < Y)
     ix, iy = index[..., 0].clamp(0, X - 1), index[..., 1].clamp(0, Y - 1)
-    depth = top[ix, iy] - legs[..., 2]  # how far below the top
+    depth = top[ix, iy] - legs[..., 2]
     inside = inside_grid & (depth > INSIDE_TOLERANCE_M) & (top[ix, iy] > LOW_OBSTACLE_M)
+    return depth, inside, (ix, iy)
+
+
+def _row_push(legs: Tensor, origin: Tensor, top: Tensor, escape: Tensor) -> Tensor:
+    """(P, T, L, 3) leg joints -> (P, T, 2): the escape of the deepest-inside joint per person-frame."""
+    depth, inside, (ix, iy) = depth_below_top(legs, origin, top)
     score = torch.where(inside, depth, torch.full_like(depth, -1.0))
     worst = score.argmax(dim=-1, keepdim=True)  # (P, T, 1)
     any_inside = inside.any(dim=-1, keepdim=True)

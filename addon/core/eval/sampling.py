@@ -73,13 +73,13 @@ def sample_features(
                                          guidance)
         valid = torch.tensor([[p < len(r.roles) for p in range(persons)] for r in chunk], dtype=torch.bool)
         model = keep_apart(model, generator.stats.mean, generator.stats.std, valid.to(generator.device))
+        maps = None
         if scenes is not None:
-            model = keep_out(model, generator.stats.mean, generator.stats.std,
-                             [None if r.scene_points is None else escape_map(r.scene_points) for r in chunk],
-                             rest_joints=generator.rest_joints)
+            maps = [None if r.scene_points is None else escape_map(r.scene_points) for r in chunk]
+            model = keep_out(model, generator.stats.mean, generator.stats.std, maps, rest_joints=generator.rest_joints)
         model = keep_bodies_apart(model, generator.stats.mean, generator.stats.std, valid.to(generator.device),
                                   rest_joints=generator.rest_joints, frames_valid=cond.frame_mask,
-                                  fps=generator.fps)
+                                  fps=generator.fps, maps=maps)
         with torch.inference_mode():
             x0 = sample(sampler, model, x_T.to(generator.device), int(steps), generator=rng,
                         schedule=generator.schedule)
