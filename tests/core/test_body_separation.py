@@ -236,7 +236,7 @@ def test_later_rounds_resolve_the_overlaps_earlier_ones_made():
 def test_beside_a_bed_the_person_in_the_open_takes_the_whole_push():
     """An even split would part the pair by pushing the one next to the bed into it (the
     negative control); with the room's height map the other one moves instead."""
-    from addon.core.diffusion.keep_out import LEG_JOINTS, depth_below_top, escape_map
+    from addon.core.diffusion.keep_out import KEPT_OUT_JOINTS, depth_below_top, escape_map
     from helpers.rooms import room_with_a_bed
 
     frames = 5
@@ -248,7 +248,7 @@ def test_beside_a_bed_the_person_in_the_open_takes_the_whole_push():
     obstacles = [(torch.as_tensor(room.origin), torch.as_tensor(room.top))]
 
     def legs_in_the_bed(shift: torch.Tensor) -> bool:
-        legs = torch.as_tensor(moved(joints, shift)[:, :, list(LEG_JOINTS)])
+        legs = torch.as_tensor(moved(joints, shift)[:, :, list(KEPT_OUT_JOINTS)])
         return bool(depth_below_top(legs, *obstacles[0])[1].any())
 
     assert not legs_in_the_bed(torch.zeros(1, 2, frames, 2, dtype=torch.float64))

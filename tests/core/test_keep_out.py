@@ -4,7 +4,7 @@ import numpy as np
 import torch
 
 from addon.core.body.model import load_body_model
-from addon.core.diffusion.keep_out import escape_map, keep_out
+from addon.core.diffusion.keep_out import KEPT_OUT_JOINTS, escape_map, keep_out
 from addon.core.motion.motion import Motion
 from addon.core.motion.representation import FEATURE_DIM, LOCAL_ROTATIONS, POSITIONS, encode_motion
 from helpers.rooms import room_with_a_bed
@@ -48,3 +48,23 @@ def test_with_the_rest_skeleton_it_is_the_rotations_legs_that_count():
     np.testing.assert_allclose(guided(features), features, atol=1e-6)
     moved = guided(features, rest_joints=REST)  # the rig's legs stand in the bed: moved out
     assert np.abs(moved[0, :, 0:2] - features[0, :, 0:2]).max() > 0.3
+
+
+def lying_at(x: float, y: float, height: float) -> np.ndarray:
+    """(T, 264) features of a body lying on its back, head towards +x, its pelvis at (x, y, height)."""
+    motion = Motion(global_orient=np.tile([0.0, 0.0, -np.pi / 2], (T, 1)), body_pose=np.zeros((T, 23, 3)),
+                    transl=np.tile([x, y, height] - REST[0], (T, 1)), betas=np.zeros(10), fps=10.0)
+    return encode_motion(motion, REST)
+
+
+def test_a_body_fallen_into_the_bed_is_moved_out_and_one_lying_on_it_is_not():
+    # The bed spans x 1-3: lying with the pelvis just inside its end, the legs are off it.
+    on_top, fallen_in = lying_at(1.1, 1.5, 0.62), lying_at(1.1, 1.5, 0.3)
+    joints = fallen_in[:, POSITIONS].reshape(T, 22, 3)
+    assert joints[:, [4, 5, 7, 8, 10, 11], 0].max() < 1.0 and joints[:, [0, 3, 6, 9, 12, 15], 0].min() > 1.0
+    assert set(KEPT_OUT_JOINTS) >= {0, 3, 6, 9, 12, 15}
+    np.testing.assert_allclose(guided(on_top[None], rest_joints=REST), on_top[None], atol=1e-6)
+    trunk = [0, 3, 6, 9, 12, 15]  # pelvis, spine, neck, head (the arms may rest on a bed)
+    moved = guided(fallen_in[None], rest_joints=REST)[0, :, POSITIONS].reshape(T, 22, 3)[:, trunk]
+    over_the_bed = (moved[..., 0] > 1.0) & (moved[..., 0] < 3.0) & (moved[..., 1] > 1.0) & (moved[..., 1] < 2.0)
+    assert not (over_the_bed & (moved[..., 2] < 0.5 - 0.05)).any()

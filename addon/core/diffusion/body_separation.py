@@ -27,11 +27,11 @@ same window: the full push where the overlap is, easing in and out over the neig
 frames, the per-frame change at most |push| / SPREAD_FRAMES (planted feet do not slide).
 Rotations are untouched (a pure shift). Padded persons (``persons_valid`` False) are ignored.
 
-Next to furniture an even split can push one person's legs into a bed or chair (the shift
-comes after ``keep_out``, so nothing would take them out again). Given the scene's height map
-(the EscapeMap ``keep_out`` uses), a pair-frame whose half push would put one person's legs
-inside an obstacle while the whole push leaves the other's legs free moves the other person
-only (``_furniture_share``).
+Next to furniture an even split can push one person into a bed or chair (the shift comes
+after ``keep_out``, so nothing would take them out again). Given the scene's height map (the
+EscapeMap ``keep_out`` uses), a pair-frame whose half push would put one person's legs or
+trunk (``keep_out.KEPT_OUT_JOINTS``) inside an obstacle while the whole push leaves the
+other's free moves the other person only (``_furniture_share``).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from torch import Tensor
 from ..eval.geometry import BONE_CHILDREN, BONE_PARENTS, BONE_RADII  # the metric's capsules (numpy only)
 from ..eval.physical import FOREARM_CHILDREN
 from ..motion.decode import decoded_pose
-from .keep_out import LEG_JOINTS, EscapeMap, depth_below_top
+from .keep_out import KEPT_OUT_JOINTS, EscapeMap, depth_below_top
 from ..skeleton import NUM_BODY_JOINTS
 from .spacing import Model, shift_guidance
 
@@ -117,8 +117,8 @@ def body_push(joints: Tensor, valid: Tensor, margin_m: float = MARGIN_M, pairs: 
     where the gap is level, :func:`_floor_distance`; the direction: :func:`_floor_direction`). Pairs add up (P = 3). pairs: (B, P, P, T) bool, the pair-frames
     to look at ([:, a, b] for a < b), or None: all. along_pelvis: every overlap parts along the
     pelvises (the direction that separates two bodies whatever their limbs do). obstacles: the
-    rows' height maps, or None; with one, a pair-frame's push is split so that nobody's legs go
-    into furniture where the other can take the whole push (:func:`_furniture_share`).
+    rows' height maps, or None; with one, a pair-frame's push is split so that nobody goes into
+    furniture where the other can take the whole push (:func:`_furniture_share`).
     """
     B, P, T = joints.shape[:3]
     push = torch.zeros(B, P, T, 2, dtype=joints.dtype, device=joints.device)
@@ -147,7 +147,8 @@ def body_push(joints: Tensor, valid: Tensor, margin_m: float = MARGIN_M, pairs: 
             amount = distance[:, None] * direction  # what opens the pair: a's move plus b's
             share = torch.full_like(distance, 0.5)  # a's part of it
             if obstacles is not None:
-                share = _furniture_share(joints[rows, a, frames][:, LEG_JOINTS], joints[rows, b, frames][:, LEG_JOINTS],
+                kept_out = list(KEPT_OUT_JOINTS)
+                share = _furniture_share(joints[rows, a, frames][:, kept_out], joints[rows, b, frames][:, kept_out],
                                          amount, rows, obstacles)
             push[rows, a, frames] += share[:, None] * amount
             push[rows, b, frames] -= (1.0 - share)[:, None] * amount
@@ -155,10 +156,10 @@ def body_push(joints: Tensor, valid: Tensor, margin_m: float = MARGIN_M, pairs: 
 
 
 def _furniture_share(legs_a: Tensor, legs_b: Tensor, amount: Tensor, rows: Tensor, obstacles: Obstacles) -> Tensor:
-    """Leg joints (N, L, 3) m of persons a and b in N pair-frames, amount (N, 2) m: a's move plus
-    b's (a moves along it, b against it), rows (N,) their batch rows -> (N,) a's share of the
-    move: 0.5, or 0 where a's half would put a leg inside furniture and b's whole move leaves
-    b's legs free, or 1 the other way round."""
+    """Kept-out joints (N, L, 3) m of persons a and b in N pair-frames, amount (N, 2) m: a's move
+    plus b's (a moves along it, b against it), rows (N,) their batch rows -> (N,) a's share of
+    the move: 0.5, or 0 where a's half would put one of a's joints inside furniture and b's whole
+    move leaves b's free, or 1 the other way round."""
     share = torch.full((len(rows),), 0.5, dtype=amount.dtype, device=amount.device)
     for row in torch.unique(rows).tolist():
         if obstacles[row] is None:
@@ -276,7 +277,7 @@ def keep_bodies_apart(model: Model, mean: np.ndarray, std: np.ndarray, persons_v
     SPREAD_FRAMES changes little), so one decode per call suffices and the shift found on the
     decoded joints is the one the rig gets.
     maps: one ``keep_out.EscapeMap`` (or None: no scene) per batch row, or None: pushes are split
-    so that they put nobody's legs into furniture (:func:`body_push`).
+    so that they put nobody into furniture (:func:`body_push`).
     """
     mean64, std64 = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
     valid = persons_valid.to(torch.bool)

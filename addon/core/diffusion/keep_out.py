@@ -1,14 +1,16 @@
-"""Out of the furniture during sampling: legs that would stand inside a bed or chair move out.
+"""Out of the furniture during sampling: bodies that would stand or fall inside a bed or chair move out.
 
 The scene tokens tell the model where furniture is, but a small CPU-trained model still lets
-a leg pass through a bed's side now and then. ``keep_out`` wraps the guided model like
-``spacing.keep_apart`` does: from the scene's points it makes a height map once per request
-(``core.placement.height_map``: the tallest obstacle point below 2.2 m in each 10 cm cell), and for
-every x0 prediction finds the person-frames in which a leg joint (knee, ankle, foot) is below
-the top of the obstacle under it. Such a person moves, whole, to the nearest cell without an
-obstacle taller than 0.3 m (plus a margin), the push averaged over time like the spacing
-push, so that it never drags planted feet. Sitting on a seat, lying on a bed and standing
-beside furniture are untouched (the joints are above the top, or outside the footprint).
+a leg pass through a bed's side now and then, and a fall land in a chair. ``keep_out`` wraps
+the guided model like ``spacing.keep_apart`` does: from the scene's points it makes a height
+map once per request (``core.placement.height_map``: the tallest obstacle point below 2.2 m in
+each 10 cm cell), and for every x0 prediction finds the person-frames in which a joint of the
+legs or the trunk (KEPT_OUT_JOINTS: knees, ankles, feet, pelvis, hips, spine, neck, head) is
+below the top of the obstacle under it. Such a person moves, whole, to the nearest cell
+without an obstacle taller than 0.3 m (plus a margin), the push averaged over time like the
+spacing push, so that it never drags planted feet. Sitting on a seat, lying on a bed and
+standing beside furniture are untouched (the joints are above the top, or outside the
+footprint); arms are not counted (hands rest on beds and armrests).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ LOW_OBSTACLE_M = 0.3  # cells with something taller than this are not free to st
 INSIDE_TOLERANCE_M = 0.05
 MARGIN_M = 0.1  # how far past the free cell's centre a pushed person goes
 LEG_JOINTS = (4, 5, 7, 8, 10, 11)  # knees, ankles, feet
+TRUNK_JOINTS = (0, 1, 2, 3, 6, 9, 12, 15)  # pelvis, hips, spine 1-3, neck, head
+KEPT_OUT_JOINTS = LEG_JOINTS + TRUNK_JOINTS
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,7 @@ def escape_map(points: np.ndarray) -> EscapeMap | None:
 
 def keep_out(model, mean: np.ndarray, std: np.ndarray, maps: list[EscapeMap | None], *,
              rest_joints: np.ndarray | None = None):
-    """``model`` whose x0 (B, P, T, F), normalised, moves people whose legs are inside furniture.
+    """``model`` whose x0 (B, P, T, F), normalised, moves people whose legs or trunk are inside furniture.
 
     maps: one EscapeMap (or None: no scene) per batch row. rest_joints: (24, 3) metres, the
     skeleton generation decodes onto, or None. Given, the legs are those of forward kinematics
@@ -83,7 +87,7 @@ def keep_out(model, mean: np.ndarray, std: np.ndarray, maps: list[EscapeMap | No
             features = x0.detach().to("cpu", torch.float64).numpy() * std64 + mean64
             joints = torch.as_tensor(fk_joints_from_features(features, np.asarray(rest_joints, dtype=np.float64)),
                                      dtype=x0.dtype, device=x0.device)
-        legs = joints[..., list(LEG_JOINTS), :]  # (B, P, T, L, 3)
+        legs = joints[..., list(KEPT_OUT_JOINTS), :]  # (B, P, T, L, 3)
         shift = torch.zeros(*positions.shape[:3], 2, dtype=x0.dtype, device=x0.device)
         for row, grid in enumerate(grids):
             if grid is not None:

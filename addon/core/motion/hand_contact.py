@@ -91,7 +91,8 @@ def place_hands(rotations: np.ndarray, pelvis: np.ndarray, rest_joints: np.ndarr
     (22, 3) metres, template frame, everyone's; reaching: P flags, who puts hands on the others
     (:func:`reaching_persons`). Returns (P, T, 22, 3, 3): the rotations with reaching persons'
     shoulders and elbows turned so that their wrists hold the other persons (module docstring);
-    the inputs are not modified. The others are taken as they are before anyone's hands move."""
+    the inputs are not modified. Persons reach in order: each one's grips and penetration check
+    see the others with the hands placed so far (two people handing something over meet)."""
     rest = np.asarray(rest_joints, dtype=np.float64)[:NUM_BODY_JOINTS]
     local = np.array(rotations, dtype=np.float64)
     pelvis = np.asarray(pelvis, dtype=np.float64)
@@ -105,6 +106,8 @@ def place_hands(rotations: np.ndarray, pelvis: np.ndarray, rest_joints: np.ndarr
         others = [joints_of[q] for q in range(len(local)) if q != p]
         for arm in ARMS:
             local[p] = _grip_arm(local[p], pelvis[p], rest, arm, others)
+        # Who reaches next grips, and is kept out of, this person as their hands now are.
+        joints_of[p] = forward_kinematics(local[p], rest, pelvis[p] - rest[0], parents=BODY_PARENTS)[1]
     return local
 
 
