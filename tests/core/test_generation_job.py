@@ -73,3 +73,20 @@ def test_a_worker_error_is_the_jobs_message(client, checkpoint):
     final = job.run_blocking(120)
     assert final.state == "error" and "missing" in final.message
     job.cleanup()
+
+
+@pytest.mark.parametrize("hand_contact", [True, False])
+def test_the_status_line_says_when_hands_were_put_on_the_patient(client, hand_contact):
+    """Through the worker with the bundled checkpoint: a helping prompt gets hands placed unless
+    the panel's Hand Contact is off, and the status line says so."""
+    from addon.core.generate import BUNDLED_CHECKPOINT
+
+    settings = GenerationSettings(prompt="a nurse helps a patient who fell get up", roles=("staff", "patient"),
+                                  seconds=2.0, seed=0, quality="DRAFT", hand_contact=hand_contact)
+    job = GenerationJob(settings, str(BUNDLED_CHECKPOINT), "cpu")
+    job.start(client)
+    final = job.run_blocking(300)
+    assert final.state == "done"
+    assert job.results[0].hands_placed is hand_contact
+    assert ("hands placed on the other person" in final.message) is hand_contact
+    job.cleanup()
