@@ -85,10 +85,7 @@ def decoded_people(features: np.ndarray, rest_joints: np.ndarray, fps: float | N
     decoded = [decoded_pose(person, rest_joints, fps) for person in np.asarray(features, dtype=np.float64)]
     rotations, pelvis, joints = (np.stack(part) for part in zip(*decoded))
     if reaching is not None and any(reaching) and len(decoded) > 1:
-        rest = np.asarray(rest_joints, dtype=np.float64)[:NUM_BODY_JOINTS]
-        rotations = place_hands(rotations, pelvis, rest, reaching)
-        joints = np.stack([forward_kinematics(r, rest, p - rest[0], parents=BODY_PARENTS)[1]
-                           for r, p in zip(rotations, pelvis)])
+        rotations, joints = place_hands(rotations, pelvis, rest_joints, reaching)
     return rotations, pelvis, joints
 
 

@@ -85,13 +85,13 @@ def grip_runs(wrist: np.ndarray, shoulder: np.ndarray, forward: np.ndarray, arm_
 
 
 def place_hands(rotations: np.ndarray, pelvis: np.ndarray, rest_joints: np.ndarray, reaching: Sequence[bool]
-                ) -> np.ndarray:
+                ) -> tuple[np.ndarray, np.ndarray]:
     """rotations: (P, T, 22, 3, 3) float64, [:, :, 0] each root's world rotation, [:, :, j] joint j
     relative to its parent; pelvis: (P, T, 3) metres (world, Z up); rest_joints: (24, 3) or
     (22, 3) metres, template frame, everyone's; reaching: P flags, who puts hands on the others
-    (:func:`reaching_persons`). Returns (P, T, 22, 3, 3): the rotations with reaching persons'
-    shoulders and elbows turned so that their wrists hold the other persons (module docstring);
-    the inputs are not modified. Persons reach in order: each one's grips and penetration check
+    (:func:`reaching_persons`). Returns the rotations (P, T, 22, 3, 3) with reaching persons'
+    shoulders and elbows turned so that their wrists hold the other persons (module docstring),
+    and their forward kinematics (P, T, 22, 3) m; the inputs are not modified. Persons reach in order: each one's grips and penetration check
     see the others with the hands placed so far (two people handing something over meet)."""
     rest = np.asarray(rest_joints, dtype=np.float64)[:NUM_BODY_JOINTS]
     local = np.array(rotations, dtype=np.float64)
@@ -108,7 +108,7 @@ def place_hands(rotations: np.ndarray, pelvis: np.ndarray, rest_joints: np.ndarr
             local[p] = _grip_arm(local[p], pelvis[p], rest, arm, others)
         # Who reaches next grips, and is kept out of, this person as their hands now are.
         joints_of[p] = forward_kinematics(local[p], rest, pelvis[p] - rest[0], parents=BODY_PARENTS)[1]
-    return local
+    return local, np.stack(joints_of)
 
 
 def _grip_arm(local: np.ndarray, pelvis: np.ndarray, rest: np.ndarray, arm: tuple[int, int, int],
