@@ -33,7 +33,10 @@ def test_minimal_job_file_gets_the_documented_defaults(tmp_path):
     assert spec.prompts[0].person_labels == ("help_up", "help_up") and spec.prompts[0].variations == 1
     assert spec.scenes[0].kind == "bundle" and spec.scenes[0].path == str(SAMPLE)
     assert spec.generation.checkpoint == "" and spec.base_seed == 0
+    assert spec.generation.hand_contact and spec.generation.scene_aware
     assert spec.outputs.videos == ("rgb",)
+    raw = load_job_spec(write(tmp_path, MINIMAL + "[generation]\nhand_contact = false\n"))
+    assert not raw.generation.hand_contact
 
 
 def test_relative_paths_resolve_against_the_job_file(tmp_path):
@@ -58,6 +61,7 @@ def test_relative_paths_resolve_against_the_job_file(tmp_path):
         ("[randomize]\ncamera_noise = [0.2, 0.1]\n", "randomize.camera_noise", "min <= max"),
         ("[outputs]\nrgb = false\n", "outputs.rgb", "no video"),
         ("[generation]\ncheckpoint = 'missing.safetensors'\n", "generation.checkpoint", "file not found"),
+        ("[generation]\nhand_contact = 'yes'\n", "generation.hand_contact", "true or false"),
         ("[cameras]\nrecorded = false\n", "cameras.recorded", "no camera"),
     ],
 )

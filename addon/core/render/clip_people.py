@@ -85,6 +85,7 @@ def generate_motions(job: dict, callback=None):
         prompt=prompt["text"], roles=tuple(prompt["roles"]), seconds=float(clip["seconds"]), fps=float(clip["fps"]),
         seed=int(generation["seed"]), guidance=float(generation["guidance"]), sampler=generation["sampler"],
         steps=int(generation["steps"]), scene_points=points, device=generation["device"],
+        hand_contact=bool(generation.get("hand_contact", True)),  # manifests written before it existed: on
     )
     checkpoint = generation["checkpoint"] or generation_checkpoint(Preferences())
     result = load_generator(checkpoint, request.device).generate(request, callback)

@@ -115,7 +115,8 @@ class ClipSpec:
 @dataclass(frozen=True)
 class GenerationSpec:
     """checkpoint: a .safetensors path ("" = the bundled one); the rest as GenerationRequest.
-    scene_aware: give the model the room's points (bundle scenes)."""
+    scene_aware: give the model the room's points (bundle scenes). hand_contact: helpers' hands
+    on the other person where the prompt implies touch (``motion.hand_contact``)."""
 
     checkpoint: str = ""
     sampler: str = "dpmpp_2m"
@@ -123,6 +124,7 @@ class GenerationSpec:
     guidance: float = DEFAULT_GUIDANCE
     device: str = "auto"
     scene_aware: bool = True
+    hand_contact: bool = True
 
 
 @dataclass(frozen=True)
@@ -356,6 +358,7 @@ def _generation(table: Table, base: Path) -> GenerationSpec:
         guidance=table.number("guidance", DEFAULT_GUIDANCE, 0.0, 50.0),
         device=table.choice("device", "auto", DEVICES),
         scene_aware=table.boolean("scene_aware", True),
+        hand_contact=table.boolean("hand_contact", True),
     )
     table.finish()
     return spec
