@@ -51,7 +51,8 @@ from .spacing import Model, shift_guidance
 
 MARGIN_M = 0.0  # resolved capsules just touch: the metric's 2 cm tolerance covers what the last round
 # leaves, and a wider gap costs contact (bodies touching are what an interaction is made of)
-ITERATIONS = 10  # push + apply rounds per x0 prediction (a shift can make an overlap elsewhere)
+ITERATIONS = 20  # push + apply rounds per x0 prediction at most (a shift can make an overlap elsewhere; a
+# split that moves one person only, next to furniture, can take more than 10 rounds to settle)
 CLOSEST_POINT_ROUNDS = 2  # rounds that part overlaps along their closest points; later ones along the pelvises
 SPREAD_FRAMES = 21  # a push eases in and out over this many frames (2.1 s at 10 fps, like spacing)
 _SETTLED_M = 1e-3  # rounds stop once no push is larger than this
