@@ -91,8 +91,9 @@ def place_hands(rotations: np.ndarray, pelvis: np.ndarray, rest_joints: np.ndarr
     (22, 3) metres, template frame, everyone's; reaching: P flags, who puts hands on the others
     (:func:`reaching_persons`). Returns the rotations (P, T, 22, 3, 3) with reaching persons'
     shoulders and elbows turned so that their wrists hold the other persons (module docstring),
-    and their forward kinematics (P, T, 22, 3) m; the inputs are not modified. Persons reach in order: each one's grips and penetration check
-    see the others with the hands placed so far (two people handing something over meet)."""
+    and their forward kinematics (P, T, 22, 3) m; the inputs are not modified. Persons reach in
+    order: each one's grips and penetration check see the others with the hands placed so far
+    (two people handing something over meet)."""
     rest = np.asarray(rest_joints, dtype=np.float64)[:NUM_BODY_JOINTS]
     local = np.array(rotations, dtype=np.float64)
     pelvis = np.asarray(pelvis, dtype=np.float64)
@@ -152,9 +153,10 @@ def _grip_targets(wrist: np.ndarray, shoulder: np.ndarray, forward: np.ndarray, 
     for grip, (start, stop, held) in enumerate(runs):
         frames = np.arange(start, stop)
         distance = np.linalg.norm(held[frames] - wrist[frames], axis=-1)
-        frames = frames[distance < gap[frames]]
+        nearer = distance < gap[frames]
+        frames = frames[nearer]
         offset[frames] = _targets(wrist[frames], held[frames]) - wrist[frames]
-        gap[frames] = np.linalg.norm(held[frames] - wrist[frames], axis=-1)
+        gap[frames] = distance[nearer]
         owner[frames] = grip
     for grip, (start, stop, _) in enumerate(runs):
         for edge, frames in ((start, range(start - 1, start - 1 - FADE_FRAMES, -1)),
