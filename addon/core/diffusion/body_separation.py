@@ -56,6 +56,7 @@ ITERATIONS = 20  # push + apply rounds per x0 prediction at most (a shift can ma
 CLOSEST_POINT_ROUNDS = 2  # rounds that part overlaps along their closest points; later ones along the pelvises
 SPREAD_FRAMES = 21  # a push eases in and out over this many frames (2.1 s at 10 fps, like spacing)
 _SETTLED_M = 1e-3  # rounds stop once no push is larger than this
+_KEPT_OUT = list(KEPT_OUT_JOINTS)  # the joints a push must not put into furniture (keep_out's)
 _DIRECTION_EPS_M = 1e-3  # closest points nearer than this in the floor plane give no direction
 
 
@@ -148,8 +149,7 @@ def body_push(joints: Tensor, valid: Tensor, margin_m: float = MARGIN_M, pairs: 
             amount = distance[:, None] * direction  # what opens the pair: a's move plus b's
             share = torch.full_like(distance, 0.5)  # a's part of it
             if obstacles is not None:
-                kept_out = list(KEPT_OUT_JOINTS)
-                share = _furniture_share(joints[rows, a, frames][:, kept_out], joints[rows, b, frames][:, kept_out],
+                share = _furniture_share(joints[rows, a, frames][:, _KEPT_OUT], joints[rows, b, frames][:, _KEPT_OUT],
                                          amount, rows, obstacles)
             push[rows, a, frames] += share[:, None] * amount
             push[rows, b, frames] -= (1.0 - share)[:, None] * amount

@@ -69,30 +69,36 @@ def evaluate(checkpoint: str | None, splits: dict[str, list[EvalClip]], sizes: A
     train_text = minilm([c.text for c in train])
     requests = [_request(c.text, c.roles, c.features.shape[1], c.scene_points) for c in test]
 
-    def clips_of(features, reqs, likes, anchor: bool = True) -> list[EvalClip]:
+    def reaching_of(reqs, anchor: bool = True) -> list:
+        # Whose hands the decode places, as Generate Interaction decides it (the prompt's action).
+        return generator.encode_prompts([r.prompt for r in reqs], [r.roles for r in reqs], anchor)[2]
+
+    def clips_of(features, reqs, likes, reaching) -> list[EvalClip]:
         # Decoded as Generate Interaction decodes (hands placed where the prompt implies touch),
         # every row alike: the baselines' hands are placed by the same rule.
-        _, _, reaching = generator.encode_prompts([r.prompt for r in reqs], [r.roles for r in reqs], anchor)
         return [generated_clip(f, c, rest_joints, r.prompt, r.roles, c.script, reach)
                 for f, c, r, reach in zip(features, likes, reqs, reaching)]
 
     def model_rows(reqs, likes, tag: str, with_mm: bool) -> list[Row]:
         rows = []
+        reaching = reaching_of(reqs)  # once for the table's rows: they share the prompts
         for sampler, steps, label in ((*DEFAULT_SAMPLER, "default"), (*FAST_SAMPLER, "fast")):
             log.info("%s: model, %s %d steps (%d clips)", tag, sampler, steps, len(reqs))
             features = _sample(generator, reqs, sampler, steps)
-            rows.append(Row(f"Model, {_sampler_name(sampler, steps)} ({label})", clips_of(features, reqs, likes),
-                            "model"))
+            rows.append(Row(f"Model, {_sampler_name(sampler, steps)} ({label})",
+                            clips_of(features, reqs, likes, reaching), "model"))
         sampler, steps = DEFAULT_SAMPLER
         log.info("%s: baseline without the scene", tag)
         features = _sample(generator, [dataclasses.replace(r, scene_points=None) for r in reqs], sampler, steps)
-        rows.append(Row("Baseline: model without scene", clips_of(features, reqs, likes), "baseline"))
+        rows.append(Row("Baseline: model without scene", clips_of(features, reqs, likes, reaching), "baseline"))
         log.info("%s: baseline, independent single-person sampling", tag)
         features = independent_features(generator, reqs, sampler=sampler, steps=steps, guidance=DEFAULT_GUIDANCE,
                                         seed=3)
-        rows.append(Row("Baseline: each role sampled alone, no scene", clips_of(features, reqs, likes), "baseline"))
+        rows.append(Row("Baseline: each role sampled alone, no scene", clips_of(features, reqs, likes, reaching),
+                        "baseline"))
         features, _ = nearest_neighbour_features(train, train_text, minilm([r.prompt for r in reqs]), reqs)
-        rows.append(Row("Baseline: nearest-neighbour retrieval", clips_of(features, reqs, likes), "baseline"))
+        rows.append(Row("Baseline: nearest-neighbour retrieval", clips_of(features, reqs, likes, reaching),
+                        "baseline"))
         return rows
 
     def decoded_row(row: Row) -> Row:
@@ -113,7 +119,8 @@ def evaluate(checkpoint: str | None, splits: dict[str, list[EvalClip]], sizes: A
     log.info("reworded prompts: model without prompt anchors")
     features = _sample(generator, rw_requests, *DEFAULT_SAMPLER, anchor=False)
     reworded_rows.append(Row("Ablation: model, default, prompts as written (no anchors)",
-                             clips_of(features, rw_requests, rw_likes, anchor=False), "ablation"))
+                             clips_of(features, rw_requests, rw_likes, reaching_of(rw_requests, anchor=False)),
+                             "ablation"))
     reworded_rows.append(decoded_row(reworded_rows[1]))
 
     reference = embed_clips(evaluator, _items(test, minilm))
