@@ -15,13 +15,15 @@
 4. classifier-free guidance with the conditional and unconditional passes in ONE batched
    forward (thesis eq. 3.21), the unconditional condition dropping the text only; every x0
    prediction keeps persons' pelvises apart (``diffusion.spacing``), legs out of the scene's
-   furniture (``diffusion.keep_out``) and, last, the bodies' bone capsules apart as the decode
-   of step 6 will show them (``diffusion.body_separation``; its centimetre shifts rarely put a
-   leg into furniture, while keep_out's jumps to a free cell could put one person into another);
+   furniture (``diffusion.keep_out``), bodies lying beside a bed on it when the prompt is about
+   lying in bed (``diffusion.onto_support``) and, last, the bodies' bone capsules apart as the
+   decode of step 6 will show them (``diffusion.body_separation``; its centimetre shifts rarely
+   put a leg into furniture, while keep_out's jumps to a free cell could put one person into
+   another); ``diffusion.corrections`` applies them in this order;
 5. the chosen sampler over the checkpoint's cosine schedule;
 6. de-normalise with the checkpoint's statistics and decode each person's features into a
    Motion on the checkpoint's rest joints (the predicted rotations on the predicted pelvis path,
-   kept above the floor, planted feet held still, ``motion.decode``), with the helpers' hands
+   lying bodies levelled, kept above the floor, planted feet held still, ``motion.decode``), with the helpers' hands
    put on the other person when the prompt was understood as an action whose people touch
    (``motion.hand_contact``; the request can turn it off); resample to the requested fps
    (slerp) if it differs.
@@ -38,24 +40,22 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal, NamedTuple, get_args
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from .diffusion.body_separation import keep_bodies_apart
 from .diffusion.checkpoint import CheckpointError, build_denoiser, checkpoint_paths, load_checkpoint_files
+from .diffusion.corrections import corrected, separated_result
 from .diffusion.conditioning import ROLES, Conditioning, build_conditioning, scene_tokens
 from .diffusion.denoiser import InteractionDenoiser
 from .diffusion.guidance import classifier_free_guidance
 from .diffusion.samplers import SAMPLERS, SamplingCancelled, sample
-from .diffusion.keep_out import escape_map, keep_out
-from .diffusion.spacing import keep_apart
 from .generation_settings import DEFAULT_GUIDANCE
 from .diffusion.schedule import DiffusionSchedule, cosine_schedule
 from .motion.motion import Motion
-from .labels import TOUCH_SCRIPTS
+from .labels import IN_BED_SCRIPTS, TOUCH_SCRIPTS
 from .motion.decode import decode_generated
 from .motion.hand_contact import reaching_persons
 from .motion.representation import FEATURE_DIM, NormalizationStats, RepresentationError
@@ -198,6 +198,8 @@ class SamplingInputs:
     frames: T, at the checkpoint's fps.
     understood_as: see GenerationResult.
     reaching: per person, whether the decode puts their hands on the others; None: nobody's.
+    in_bed: the prompt was understood as an action in which someone lies in bed (sampling lays
+        bodies lying beside a bed onto it, ``diffusion.onto_support``).
     """
 
     x_T: Tensor
@@ -207,6 +209,24 @@ class SamplingInputs:
     frames: int
     understood_as: tuple[tuple[str, float], ...] = ()
     reaching: tuple[bool, ...] | None = None
+    in_bed: bool = False
+
+
+class EncodedPrompts(NamedTuple):
+    """B prompts as ``Generator.encode_prompts`` understood them.
+
+    embeddings: (B, E) float32 CPU unit text embeddings to condition on (None: no prompt).
+    interpretation: per prompt the training captions it was anchored to, (caption, weight)
+        heaviest first (empty: used as encoded).
+    reaching: per prompt, who puts hands on the others in the decode (``reaching_persons`` of
+        its roles when it was placed in an action whose people touch), else None.
+    in_bed: per prompt, whether it was placed in an action in which someone lies in bed.
+    """
+
+    embeddings: Tensor | None
+    interpretation: list[list[tuple[str, float]]]
+    reaching: list[tuple[bool, ...] | None]
+    in_bed: list[bool]
 
 
 def resolve_device(device: Device) -> torch.device:
@@ -269,19 +289,17 @@ class Generator:
             self.anchors = PromptAnchors(meta.anchor_texts, bank.astype(np.float32), arrays.anchor_role_counts,
                                          meta.anchor_groups, arrays.anchor_tokens)
 
-    def encode_prompts(self, prompts: list[str], roles: list[tuple[str, ...]], anchor: bool = True
-                       ) -> tuple[Tensor, list[list[tuple[str, float]]], list[tuple[bool, ...] | None]]:
-        """B prompts and their requests' roles -> ((B, E) float32 CPU unit embeddings to condition
-        on, per prompt the anchors it was mapped to (empty lists: used as encoded), per prompt who
-        puts hands on the others in the decode (``reaching_persons`` of its roles when it was
-        placed in an action whose people touch, else None))."""
+    def encode_prompts(self, prompts: list[str], roles: list[tuple[str, ...]], anchor: bool = True) -> EncodedPrompts:
+        """B prompts and their requests' roles -> :class:`EncodedPrompts` (the embeddings to
+        condition on and what the anchoring understood of each prompt)."""
         if not anchor or self.anchors is None:
-            return self.text_encoder.encode(prompts).to("cpu", torch.float32), [[] for _ in prompts], \
-                [None for _ in prompts]
+            return EncodedPrompts(self.text_encoder.encode(prompts).to("cpu", torch.float32), [[] for _ in prompts],
+                                  [None for _ in prompts], [False for _ in prompts])
         anchored = self.anchor_prompts(prompts, roles)
         reaching = [reaching_persons(r) if group in TOUCH_SCRIPTS else None
                     for group, r in zip(anchored.groups, roles)]
-        return anchored.embeddings, anchored.interpretation, reaching
+        in_bed = [group in IN_BED_SCRIPTS for group in anchored.groups]
+        return EncodedPrompts(anchored.embeddings, anchored.interpretation, reaching, in_bed)
 
     def anchor_prompts(self, prompts: list[str], roles: list[tuple[str, ...]], by_tokens: bool = True) -> Anchored:
         """B prompts mapped onto the checkpoint's anchors (``text.anchors``), the group vote on
@@ -330,9 +348,9 @@ class Generator:
         generator = torch.Generator().manual_seed(int(request.seed))  # CPU: same numbers on any device
         # 2. The prompt through the checkpoint's own encoder. Conditions are built on the CPU
         # (ids, masks) and moved to the device as a whole.
-        text, understood, reaching = None, [[]], [None]
+        encoded = EncodedPrompts(None, [[]], [None], [False])
         if request.prompt.strip():
-            text, understood, reaching = self.encode_prompts([request.prompt], [request.roles], request.anchor_prompt)
+            encoded = self.encode_prompts([request.prompt], [request.roles], request.anchor_prompt)
         scenes = None
         config = self.denoiser.config
         if request.scene_points is not None and config.use_scene:
@@ -341,15 +359,16 @@ class Generator:
             scenes = [scene_tokens(points, config.scene_groups, scene_generator, config.scene_group_size)]
         # 3. Person ids without replacement, then x_T, from the request's generator.
         cond = build_conditioning(
-            [request.roles], [frames], frames, config.max_persons, generator, text=text, scenes=scenes
+            [request.roles], [frames], frames, config.max_persons, generator, text=encoded.embeddings, scenes=scenes
         )
         # Guidance pushes along the text only: the unconditional branch keeps persons and scene.
         uncond = cond.unconditional(drop_scene=False)
         shape = (1, len(request.roles), frames, config.feature_dim)
         x_T = torch.randn(shape, generator=generator, dtype=torch.float32)
         return SamplingInputs(x_T=x_T, cond=cond, uncond=uncond, generator=generator, frames=frames,
-                              understood_as=tuple(understood[0]),
-                              reaching=reaching[0] if request.hand_contact else None)
+                              understood_as=tuple(encoded.interpretation[0]),
+                              reaching=encoded.reaching[0] if request.hand_contact else None,
+                              in_bed=encoded.in_bed[0])
 
     def generate(self, request: GenerationRequest, callback: ProgressCallback | None = None) -> GenerationResult:
         """Run one request (module doc, steps 1-6).
@@ -363,20 +382,13 @@ class Generator:
         model = classifier_free_guidance(
             self.denoiser, inputs.cond.to(self.device), inputs.uncond.to(self.device), request.guidance
         )
-        # People keep their distance (diffusion/spacing.py); one person is left as is.
-        model = keep_apart(model, self.stats.mean, self.stats.std,
-                           torch.ones(1, len(request.roles), dtype=torch.bool, device=self.device))
-        maps = None
-        if request.scene_points is not None and self.denoiser.config.use_scene:
-            # ... and out of the furniture (diffusion/keep_out.py).
-            maps = [escape_map(request.scene_points)]
-            model = keep_out(model, self.stats.mean, self.stats.std, maps, rest_joints=self.rest_joints)
-        # ... and, last (the last correction is what the sampler returns), out of each other's
-        # bodies as the decode will show them, parting them where it puts no legs into furniture
-        # (diffusion/body_separation.py).
-        model = keep_bodies_apart(model, self.stats.mean, self.stats.std,
-                                  torch.ones(1, len(request.roles), dtype=torch.bool, device=self.device),
-                                  rest_joints=self.rest_joints, fps=self.fps, maps=maps)
+        # People kept apart, out of the furniture, laid onto the bed when the prompt is about
+        # lying in bed, and their bodies out of each other's (diffusion/corrections.py).
+        scenes = [request.scene_points] if self.denoiser.config.use_scene else None
+        corrections = dict(mean=self.stats.mean, std=self.stats.std, scenes=scenes, rest_joints=self.rest_joints,
+                           fps=self.fps, in_bed=[inputs.in_bed],
+                           persons_valid=torch.ones(1, len(request.roles), dtype=torch.bool, device=self.device))
+        model = corrected(model, **corrections)
         ran = [0]
 
         def on_step(index: int, total: int, timestep: int, x: Tensor, x0: Tensor) -> bool:
@@ -389,6 +401,7 @@ class Generator:
                 request.sampler, model, inputs.x_T.to(self.device), int(request.steps),
                 generator=inputs.generator, callback=on_step, schedule=self.schedule,
             )
+            x0 = separated_result(x0, **corrections)  # shallow overlaps the last rounds left
         # 6. De-normalise, decode each person, resample to the requested rate.
         motions = self.decode(x0[0].to("cpu", torch.float32).numpy(), request.roles, inputs.reaching)
         fps = self.fps if request.fps is None else float(request.fps)

@@ -3,7 +3,7 @@
 A clip's Motions carry ``labels`` (T,) int32 indices into :data:`ACTIONS`; a clip's script is
 one of :data:`SCRIPTS`, the class the evaluator's clip classifier predicts. The procedural data
 set writes them, the evaluation and the renderer's annotations read them, and generation reads
-:data:`TOUCH_SCRIPTS` (names only: nothing here loads data).
+:data:`TOUCH_SCRIPTS` and :data:`IN_BED_SCRIPTS` (names only: nothing here loads data).
 """
 
 from __future__ import annotations
@@ -27,3 +27,6 @@ SCRIPT_INDEX = {name: index for index, name in enumerate(SCRIPTS)}
 TWO_PERSON_SCRIPTS = frozenset(SCRIPTS[SCRIPTS.index("help_up_from_floor"):])
 # Scripts whose caption says that the two people touch (assisting hands reach the other person).
 TOUCH_SCRIPTS = frozenset({"help_up_from_floor", "help_out_of_bed", "support_walking", "hand_over"})
+# Scripts in which someone lies in bed for part of the clip (generation lays them onto the bed).
+IN_BED_SCRIPTS = frozenset({"go_to_bed", "get_out_of_bed", "turn_in_bed", "fall_from_bed", "help_out_of_bed",
+                            "attend_in_bed"})

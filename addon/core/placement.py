@@ -81,10 +81,10 @@ def height_map(points: np.ndarray) -> HeightMap:
     obstacle = (p[:, 2] >= FLOOR_Z_M) & (p[:, 2] < CEILING_IGNORE_M)
     np.maximum.at(top, (index[obstacle, 0], index[obstacle, 1]), p[obstacle, 2])
     # Points are samples: close one-cell gaps in the floor and in furniture tops.
-    return HeightMap(origin=origin, floor=_dilate(floor, np.logical_or), top=_dilate(top, np.maximum))
+    return HeightMap(origin=origin, floor=dilate(floor, np.logical_or), top=dilate(top, np.maximum))
 
 
-def _dilate(grid: np.ndarray, combine) -> np.ndarray:
+def dilate(grid: np.ndarray, combine) -> np.ndarray:
     """3x3 dilation of ``grid`` with ``combine`` (np.logical_or for masks, np.maximum for heights)."""
     fill = False if grid.dtype == bool else -np.inf
     padded = np.pad(grid, 1, constant_values=fill)

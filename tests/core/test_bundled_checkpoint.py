@@ -92,3 +92,20 @@ def test_a_helper_puts_hands_on_the_patient_only_when_the_prompt_implies_touch(g
     np.testing.assert_array_equal(as_generated.joints[1], helped.joints[1])  # the patient is as generated
     talk = generator.generate(GenerationRequest(prompt="a nurse and a patient stand and talk", **ask))
     assert not talk.hands_placed
+
+
+def test_a_patient_in_bed_lies_on_the_bed_not_beside_it(generator):
+    """Sampling lays a patient who lies in bed onto the bed (diffusion.onto_support), levelled (motion.level)."""
+    from addon.core.motion.level import lying_weight
+    from helpers.rooms import room_with_a_bed  # bed: x 1-3, y 1-2, top 0.5 m
+
+    request = GenerationRequest(prompt="a nurse attends to a patient lying in bed", roles=("staff", "patient"),
+                                seconds=6.0, fps=None, seed=0, sampler="dpmpp_2m", steps=10, device="cpu",
+                                scene_points=room_with_a_bed())
+    patient = generator.generate(request).joints[1]
+    lying = (lying_weight(patient) > 0.5) & (patient[:, 0, 2] > 0.35)
+    assert lying.mean() > 0.5  # the model lays the patient down for most of the clip
+    trunk = patient[lying][:, [0, 3, 6, 9, 12, 15]]  # pelvis, spine, neck, head
+    assert ((trunk[..., 0] > 1.0) & (trunk[..., 0] < 3.0) & (trunk[..., 1] > 1.0) & (trunk[..., 1] < 2.0)).all()
+    lowest = patient[lying][..., 2].min(axis=-1)
+    assert np.all((lowest > 0.5 - 0.03) & (lowest < 0.5 + 0.15))  # on the mattress, not in it, not above it

@@ -6,9 +6,10 @@ the guided model like ``spacing.keep_apart`` does: from the scene's points it ma
 map once per request (``core.placement.height_map``: the tallest obstacle point below 2.2 m in
 each 10 cm cell), and for every x0 prediction finds the person-frames in which a joint of the
 legs or the trunk (KEPT_OUT_JOINTS: knees, ankles, feet, pelvis, hips, spine, neck, head) is
-below the top of the obstacle under it. Such a person moves, whole, to the nearest cell
-without an obstacle taller than 0.3 m (plus a margin), the push averaged over time like the
-spacing push, so that it never drags planted feet. Sitting on a seat, lying on a bed and
+below the top of the obstacle under it. Such a person moves, whole, by the way out of one of
+its inside joints (to the nearest cell without an obstacle taller than 0.3 m, plus a margin),
+the one that leaves the fewest joints inside, the push averaged over time like the spacing
+push, so that it never drags planted feet. Sitting on a seat, lying on a bed and
 standing beside furniture are untouched (the joints are above the top, or outside the
 footprint); arms are not counted (hands rest on beds and armrests).
 """
@@ -21,7 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..motion.representation import fk_joints_from_features
+from ..motion.decode import decoded_pose
 from ..placement import CELL_M, height_map
 from .spacing import shift_guidance, smooth_over_time
 
@@ -78,16 +79,9 @@ def keep_out(model, mean: np.ndarray, std: np.ndarray, maps: list[EscapeMap | No
     grids = [None if m is None else (torch.as_tensor(m.origin, dtype=torch.float32),
                                      torch.as_tensor(m.top, dtype=torch.float32),
                                      torch.as_tensor(m.escape, dtype=torch.float32)) for m in maps]
-    mean64, std64 = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
 
     def push(x0: Tensor, positions: Tensor) -> Tensor:
-        if rest_joints is None:
-            joints = positions.reshape(*positions.shape[:3], 22, 3)
-        else:  # in float64 numpy, like the decode: the same result whatever torch's thread count
-            features = x0.detach().to("cpu", torch.float64).numpy() * std64 + mean64
-            joints = torch.as_tensor(fk_joints_from_features(features, np.asarray(rest_joints, dtype=np.float64)),
-                                     dtype=x0.dtype, device=x0.device)
-        legs = joints[..., list(KEPT_OUT_JOINTS), :]  # (B, P, T, L, 3)
+        legs = rig_joints(x0, positions, mean, std, rest_joints)[..., list(KEPT_OUT_JOINTS), :]  # (B, P, T, L, 3)
         shift = torch.zeros(*positions.shape[:3], 2, dtype=x0.dtype, device=x0.device)
         for row, grid in enumerate(grids):
             if grid is not None:
@@ -95,6 +89,22 @@ def keep_out(model, mean: np.ndarray, std: np.ndarray, maps: list[EscapeMap | No
         return smooth_over_time(shift)
 
     return shift_guidance(model, mean, std, push)
+
+
+def rig_joints(x0: Tensor, positions: Tensor, mean: np.ndarray, std: np.ndarray,
+               rest_joints: np.ndarray | None) -> Tensor:
+    """x0 (B, P, T, F) normalised and its positions (B, P, T, 66) metres -> (B, P, T, 22, 3) metres,
+    x0's dtype: the joints a rig shows (``motion.decode.decoded_pose`` without the foot hold:
+    the predicted rotations, lying bodies levelled, on the predicted pelvis kept above the floor),
+    computed in float64 numpy like the decode so that they do not depend on torch's thread count;
+    with ``rest_joints`` None, the predicted positions."""
+    if rest_joints is None:
+        return positions.reshape(*positions.shape[:3], 22, 3)
+    features = x0.detach().to("cpu", torch.float64).numpy() * np.asarray(std, dtype=np.float64) + \
+        np.asarray(mean, dtype=np.float64)
+    rest = np.asarray(rest_joints, dtype=np.float64)
+    joints = np.stack([np.stack([decoded_pose(person, rest)[2] for person in row]) for row in features])
+    return torch.as_tensor(joints, dtype=x0.dtype, device=x0.device)
 
 
 def depth_below_top(legs: Tensor, origin: Tensor, top: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -111,10 +121,16 @@ def depth_below_top(legs: Tensor, origin: Tensor, top: Tensor) -> tuple[Tensor, 
 
 
 def _row_push(legs: Tensor, origin: Tensor, top: Tensor, escape: Tensor) -> Tensor:
-    """(P, T, L, 3) leg joints -> (P, T, 2): the escape of the deepest-inside joint per person-frame."""
+    """(P, T, L, 3) leg and trunk joints -> (P, T, 2): per person-frame with a joint inside, the
+    escape of one of its inside joints, the one after which the fewest joints are inside (a body
+    lying half in a bed leaves by the way that takes all of it out), the deepest among equals."""
     depth, inside, (ix, iy) = depth_below_top(legs, origin, top)
-    score = torch.where(inside, depth, torch.full_like(depth, -1.0))
-    worst = score.argmax(dim=-1, keepdim=True)  # (P, T, 1)
-    any_inside = inside.any(dim=-1, keepdim=True)
-    chosen = torch.gather(escape[ix, iy], -2, worst[..., None].expand(*worst.shape, 2)).squeeze(-2)
-    return torch.where(any_inside, chosen, torch.zeros_like(chosen))
+    candidates = escape[ix, iy]  # (P, T, L, 2): each joint's way out
+    shift = torch.cat([candidates, torch.zeros_like(candidates[..., :1])], dim=-1)  # (P, T, L, 3)
+    moved = legs[..., None, :, :] + shift[..., :, None, :]  # (P, T, L candidates, L joints, 3)
+    still_inside = depth_below_top(moved, origin, top)[1].sum(dim=-1)  # (P, T, L)
+    score = torch.where(inside, -still_inside.to(depth.dtype) * 100.0 + depth.clamp(-1.0, 1.0),
+                        torch.full_like(depth, -torch.inf))
+    best = score.argmax(dim=-1, keepdim=True)  # (P, T, 1)
+    chosen = torch.gather(candidates, -2, best[..., None].expand(*best.shape, 2)).squeeze(-2)
+    return torch.where(inside.any(dim=-1, keepdim=True), chosen, torch.zeros_like(chosen))

@@ -21,6 +21,7 @@ from ..motion.representation import (
     joint_velocities,
 )
 from ..skeleton import JOINT_INDEX, NUM_BODY_JOINTS
+from ..time_series import centred_mean
 from .geometry import (
     BONE_CHILDREN,
     BONE_RADII,
@@ -68,7 +69,7 @@ def foot_skating_ratio(joints: np.ndarray, fps: float) -> float:
     low = feet[..., 2] < SKATING_HEIGHT_M  # (P, T, 2)
     contact = low[:, :-1] & low[:, 1:]  # (P, T-1, 2)
     speed = np.linalg.norm(np.diff(feet[..., :2], axis=1), axis=-1) * fps  # (P, T-1, 2) m/s
-    mean_speed = _centred_mean(speed, SKATING_WINDOW, axis=1)
+    mean_speed = centred_mean(speed, SKATING_WINDOW, axis=1)
     skating = contact & (speed > SKATING_SPEED_M_S) & (mean_speed > SKATING_SPEED_M_S)
     return float(skating.mean())
 
@@ -246,19 +247,6 @@ def _fraction_and_depth(depth: np.ndarray) -> dict[str, float]:
     penetrating = depth > PENETRATION_TOLERANCE_M
     mean_depth = float(depth[penetrating].mean()) if penetrating.any() else 0.0
     return {"frames_fraction": float(penetrating.mean()), "mean_depth_m": mean_depth}
-
-
-def _centred_mean(values: np.ndarray, window: int, axis: int) -> np.ndarray:
-    """Mean over a centred window of ``window`` samples along ``axis``, averaging only the samples that exist."""
-    values = np.moveaxis(values, axis, 0)
-    half = window // 2
-    padded = np.concatenate([np.zeros((half + 1, *values.shape[1:])), values, np.zeros((half, *values.shape[1:]))])
-    ones = np.concatenate([np.zeros(half + 1), np.ones(len(values)), np.zeros(half)])
-    sums = np.cumsum(padded, axis=0)
-    counts = np.cumsum(ones)
-    window_sums = sums[window:] - sums[:-window]  # (n,): samples i - half .. i + half
-    window_counts = (counts[window:] - counts[:-window]).reshape(-1, *([1] * (values.ndim - 1)))
-    return np.moveaxis(window_sums / window_counts, 0, axis)
 
 
 def _check_features(features: np.ndarray) -> np.ndarray:

@@ -80,7 +80,8 @@ def render_markdown(result: dict, sheet: Path | None) -> str:
         f"{sizes['mm_prompts']} prompts × {sizes['mm_generations']} generations at the fast setting. "
         "Classifier: share of clips whose predicted script is the prompt's. Physical metrics on the joints a "
         "rig shows (forward kinematics on the checkpoint skeleton; for generated clips of the predicted "
-        "rotations on the predicted pelvis path, kept above the floor, planted feet held still and, where the "
+        "rotations, lying bodies levelled (`core/motion/level.py`), on the predicted pelvis path, kept above the "
+        "floor, planted feet held still and, where the "
         "prompt is placed in an action whose people touch, the helpers' hands put on the other person "
         "(`core/motion/hand_contact.py`; every generated and retrieved row alike), as Generate "
         "Interaction decodes them, `core/motion/decode.py`): mean ± 95 % half-width over clips; Pos-FK is "
@@ -95,12 +96,15 @@ def render_markdown(result: dict, sheet: Path | None) -> str:
         "training captions of one action (`core/text/anchors.py`; the reworded table's ablation row leaves them "
         "as written), "
         "persons kept apart (pelvis spacing and bone capsules, `core/diffusion/spacing.py`, "
-        "`core/diffusion/body_separation.py`, parting them where that puts nobody into furniture) and legs and "
-        "trunks out of the furniture (`core/diffusion/keep_out.py`).",
+        "`core/diffusion/body_separation.py`, parting them where that puts nobody into furniture), legs and "
+        "trunks out of the furniture (`core/diffusion/keep_out.py`) and people on what carries them: lying "
+        "bodies laid on the bed or floor under them, turned and moved onto the bed beside them where the "
+        "prompt is placed in an action in which someone lies in bed, and people standing in place brought "
+        "down to the floor (`core/diffusion/onto_support.py`).",
         "",
         "The model rows score the network's output features, as motion-generation evaluations do (HumanML3D, "
-        "InterGen). What a rig is keyed with is their decode (the rotations on the pelvis path, grounded, "
-        "feet held, hands placed). Each table's last row is the default row's clips decoded that way and encoded again "
+        "InterGen). What a rig is keyed with is their decode (the rotations on the pelvis path, lying bodies "
+        "levelled, grounded, feet held, hands placed). Each table's last row is the default row's clips decoded that way and encoded again "
         "like real data (positions and velocities recomputed from the rotations), then scored with the same "
         "evaluator: where it falls below the default row, the rigs show a motion the evaluator recognises "
         "less than the network's features suggest.",

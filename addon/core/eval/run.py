@@ -71,7 +71,7 @@ def evaluate(checkpoint: str | None, splits: dict[str, list[EvalClip]], sizes: A
 
     def reaching_of(reqs, anchor: bool = True) -> list:
         # Whose hands the decode places, as Generate Interaction decides it (the prompt's action).
-        return generator.encode_prompts([r.prompt for r in reqs], [r.roles for r in reqs], anchor)[2]
+        return generator.encode_prompts([r.prompt for r in reqs], [r.roles for r in reqs], anchor).reaching
 
     def clips_of(features, reqs, likes, reaching) -> list[EvalClip]:
         # Decoded as Generate Interaction decodes (hands placed where the prompt implies touch),

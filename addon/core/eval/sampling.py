@@ -20,10 +20,8 @@ import torch
 
 from ..diffusion.conditioning import build_conditioning, scene_tokens
 from ..diffusion.guidance import classifier_free_guidance
-from ..diffusion.body_separation import keep_bodies_apart
-from ..diffusion.keep_out import escape_map, keep_out
+from ..diffusion.corrections import corrected, separated_result
 from ..diffusion.samplers import sample
-from ..diffusion.spacing import keep_apart
 from ..generate import Generator
 from ..generation_settings import DEFAULT_GUIDANCE
 
@@ -57,7 +55,8 @@ def sample_features(
     for start in range(0, len(requests), batch_size):
         chunk = requests[start : start + batch_size]
         rng = torch.Generator().manual_seed(int(seed) * 100_003 + start)
-        text, _, _ = generator.encode_prompts([r.prompt for r in chunk], [r.roles for r in chunk], anchor)
+        encoded = generator.encode_prompts([r.prompt for r in chunk], [r.roles for r in chunk], anchor)
+        text = encoded.embeddings
         scenes = None
         if config.use_scene and any(r.scene_points is not None for r in chunk):
             scenes = [None if r.scene_points is None else
@@ -72,17 +71,16 @@ def sample_features(
         model = classifier_free_guidance(generator.denoiser, cond.to(generator.device), uncond.to(generator.device),
                                          guidance)
         valid = torch.tensor([[p < len(r.roles) for p in range(persons)] for r in chunk], dtype=torch.bool)
-        model = keep_apart(model, generator.stats.mean, generator.stats.std, valid.to(generator.device))
-        maps = None
-        if scenes is not None:
-            maps = [None if r.scene_points is None else escape_map(r.scene_points) for r in chunk]
-            model = keep_out(model, generator.stats.mean, generator.stats.std, maps, rest_joints=generator.rest_joints)
-        model = keep_bodies_apart(model, generator.stats.mean, generator.stats.std, valid.to(generator.device),
-                                  rest_joints=generator.rest_joints, frames_valid=cond.frame_mask,
-                                  fps=generator.fps, maps=maps)
+        corrections = dict(mean=generator.stats.mean, std=generator.stats.std,
+                           persons_valid=valid.to(generator.device),
+                           scenes=None if scenes is None else [r.scene_points for r in chunk],
+                           rest_joints=generator.rest_joints, fps=generator.fps, frames_valid=cond.frame_mask,
+                           in_bed=encoded.in_bed)
+        model = corrected(model, **corrections)
         with torch.inference_mode():
             x0 = sample(sampler, model, x_T.to(generator.device), int(steps), generator=rng,
                         schedule=generator.schedule)
+            x0 = separated_result(x0, **corrections)
         x0 = x0.to("cpu", torch.float32).numpy()
         for row, request in enumerate(chunk):
             normalized = x0[row, : len(request.roles), : request.frames].astype(np.float64)

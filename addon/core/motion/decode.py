@@ -10,7 +10,9 @@ bundled model's predicted positions show it: their hip line and shoulder line ar
 recognises the script of 0.09 of clips rebuilt from those positions against 0.70 of the same
 clips rebuilt from the rotations (reports/eval.md, the rows "as the rigs show it"). So:
 
-1. rotations: the predicted root and local rotations as they are;
+1. rotations: the predicted root and local rotations, the root of a lying body turned about
+   the pelvis until its trunk lies level (``motion.level``: the bundled model lays people down
+   pitched about 30 degrees head-down, feet in the air);
 2. pelvis: the predicted pelvis path (the one position a world frame needs; it is large and
    smooth, what positions predict well), raised where the body would sink below the floor
    (z = 0) by the depth, the lift smoothed over a few frames so that no vertical jolt appears
@@ -34,6 +36,7 @@ import numpy as np
 
 from .foot_lock import lock_feet
 from .hand_contact import place_hands
+from .level import level_lying
 from .joint_ik import BODY_PARENTS, motion_from_local_rotations
 from ..skeleton import NUM_BODY_JOINTS, forward_kinematics
 from .motion import Motion, Role
@@ -61,13 +64,15 @@ def grounding_lift(lowest_z: np.ndarray) -> np.ndarray:
 def decoded_pose(features: np.ndarray, rest_joints: np.ndarray, fps: float | None = None
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One person's generated features (T, 264) -> (rotations (T, 22, 3, 3), pelvis (T, 3) m,
-    joints (T, 22, 3) m): the predicted rotations on the grounded pelvis path, with planted feet
-    held still when ``fps`` is given (module docstring), and their forward kinematics."""
+    joints (T, 22, 3) m): the predicted rotations, lying bodies levelled, on the grounded pelvis
+    path, with planted feet held still when ``fps`` is given (module docstring), and their
+    forward kinematics."""
     x = np.asarray(features, dtype=np.float64)
     rest = np.asarray(rest_joints, dtype=np.float64)[:NUM_BODY_JOINTS]
     rotations = features_to_rotations(x)
     pelvis = features_to_joints(x)[:, 0].copy()
     world, joints = forward_kinematics(rotations, rest, pelvis - rest[0], parents=BODY_PARENTS)
+    rotations, world, joints = level_lying(rotations, world, joints)
     lift = grounding_lift(joints[..., 2].min(axis=-1))
     pelvis[:, 2] += lift
     joints[..., 2] += lift[:, None]

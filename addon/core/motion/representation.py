@@ -250,6 +250,31 @@ class NormalizationStats:
         return self.mean.astype(dtype), self.std.astype(dtype)
 
 
+def turn_about_vertical(features: np.ndarray, angle: np.ndarray, pivot: np.ndarray) -> np.ndarray:
+    """Features (..., 264) with each frame's person turned by ``angle`` (...) radians
+    (counter-clockwise seen from above) about the vertical line through ``pivot`` (..., 2)
+    metres: positions turned about it, velocities and the root's world rotation turned with
+    them; local rotations unchanged. float64 numpy."""
+    x = np.array(features, dtype=np.float64)
+    cos, sin = np.cos(angle)[..., None], np.sin(angle)[..., None]
+
+    def turn(xy: np.ndarray) -> np.ndarray:  # (..., n, 2) -> the same, turned
+        return np.stack([cos * xy[..., 0] - sin * xy[..., 1], sin * xy[..., 0] + cos * xy[..., 1]], axis=-1)
+
+    shape = x.shape[:-1]
+    positions = x[..., POSITIONS].reshape(*shape, NUM_BODY_JOINTS, 3)
+    centre = np.asarray(pivot, dtype=np.float64)[..., None, :]
+    positions[..., :2] = turn(positions[..., :2] - centre) + centre
+    velocities = x[..., VELOCITIES].reshape(*shape, NUM_BODY_JOINTS, 3)
+    velocities[..., :2] = turn(velocities[..., :2])
+    root = x[..., ROOT_ORIENTATION].reshape(*shape, 2, 3)  # the matrix's first two columns
+    root[..., :2] = turn(root[..., :2])
+    x[..., POSITIONS] = positions.reshape(*shape, -1)
+    x[..., VELOCITIES] = velocities.reshape(*shape, -1)
+    x[..., ROOT_ORIENTATION] = root.reshape(*shape, -1)
+    return x
+
+
 def fit_normalization(features: Sequence[np.ndarray], eps: float = 1e-4) -> NormalizationStats:
     """Mean and standard deviation over every frame of every clip.
 
