@@ -25,14 +25,13 @@ MIN_PELVIS_DISTANCE_M = 0.6  # two torsos (capsule radius ~0.15 m), bent legs an
 SMOOTHING_FRAMES = 21  # the push is averaged over this many frames: it moves people, never their planted feet
 
 Model = Callable[[Tensor, Tensor], Tensor]
-# (x0 normalised (B, P, T, F), its positions (B, P, T, 66) metres) -> (B, P, T, 2) floor-plane shifts
-# (m), or (B, P, T, 3) shifts with a vertical part.
+# (x0 normalised (B, P, T, F), its positions (B, P, T, 66) metres) -> (B, P, T, 2) floor-plane shifts (m).
 Push = Callable[[Tensor, Tensor], Tensor]
 
 
 def shift_guidance(model: Model, mean: np.ndarray, std: np.ndarray, push: Push, min_persons: int = 1) -> Model:
-    """``model`` whose every x0 prediction moves each person-frame by ``push(x0, positions)``
-    (``shifted``); x0 with fewer than ``min_persons`` persons passes unchanged. The
+    """``model`` whose every x0 prediction moves each person-frame by ``push(x0, positions)`` in the
+    floor plane (``shifted``); x0 with fewer than ``min_persons`` persons passes unchanged. The
     guidance wrappers here and in ``keep_out`` / ``body_separation`` are this with their own push.
     mean, std: (F,) the checkpoint's normalisation statistics (features = x * std + mean, metres)."""
     pos_mean = torch.as_tensor(np.asarray(mean)[POSITIONS], dtype=torch.float32)
@@ -66,13 +65,11 @@ def keep_apart(model: Model, mean: np.ndarray, std: np.ndarray, persons_valid: T
 
 def shifted(x0: Tensor, positions: Tensor, push: Tensor, mean: Tensor, std: Tensor) -> Tensor:
     """x0 (B, P, T, F), normalised, with every joint position of each person-frame moved by
-    ``push`` (B, P, T, 2) metres in the floor plane, or (B, P, T, 3) metres. positions:
-    (B, P, T, 66) metres, x0's de-normalised positions; mean, std: their (66,) statistics."""
+    ``push`` (B, P, T, 2) metres in the floor plane. positions: (B, P, T, 66) metres, x0's
+    de-normalised positions; mean, std: their (66,) statistics."""
     shift = torch.zeros_like(positions)
     shift[..., 0::3] = push[..., 0:1]
     shift[..., 1::3] = push[..., 1:2]
-    if push.shape[-1] == 3:
-        shift[..., 2::3] = push[..., 2:3]
     out = x0.clone()
     out[..., POSITIONS] = (positions + shift - mean) / std
     return out
