@@ -2,9 +2,10 @@
 
 The scene tokens tell the model roughly where a bed is, but the bundled CPU-trained model lays
 "the patient in bed" at about mattress height a metre or two beside the bed, at any angle to it,
-and lays fallen people a decimetre or more above the floor (reports/eval.md, Float: about a
-quarter of generated person-frames hovered, against 2 % of real ones, nearly all of them
-patients of the bed scripts). ``onto_support`` wraps the guided model like ``keep_out`` does.
+lays fallen people a decimetre or more above the floor and lets people standing by a bed
+hover (reports/eval.md, Float: 23 % of generated person-frames hovered on the test scenes,
+against 2 % of real ones, most of them in the bed scripts; 7 % with this and ``motion.level``).
+``onto_support`` wraps the guided model like ``keep_out`` does.
 
 From the scene's height map (``core.placement.height_map``) it finds the beds: connected cells
 with tops between SURFACE_MIN_M and SURFACE_MAX_M covering at least BED_AREA_M2 (not chairs),
