@@ -85,6 +85,11 @@ def test_without_an_in_bed_prompt_nobody_is_moved_across_and_a_body_on_the_floor
     assert 0.0 < on_floor[..., 2].min() < LIE_ABOVE_M
     turn, shift = support_moves(on_floor[None], room, in_bed=True, fps=10.0)
     assert not turn.any() and not shift.any()
+    # Fallen half under the bed's edge (the trunk over its footprint, at floor level): not lifted onto it.
+    under_the_edge = joints_of(motion(LYING, [1.6, 1.2, 0.1]))
+    assert over_bed(under_the_edge[:, [0, 3, 6, 9, 12]].mean(axis=1)).all()
+    turn, shift = support_moves(under_the_edge[None], room, in_bed=False, fps=10.0)
+    assert (shift[..., 2] <= 0.0).all() and not shift[..., :2].any()
 
 
 def test_people_standing_in_place_come_down_to_the_floor_but_walkers_and_sitters_do_not():

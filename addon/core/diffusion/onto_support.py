@@ -20,10 +20,11 @@ each with its long axis. For every x0 prediction it takes the person-frames that
    of the bed's cells on a 0.2 m lattice EDGE_CELLS inside its edge; the shortest move among
    equals). A body lying raised
    after any other action (a fall from the bed) is not moved across;
-2. lays every lying body down on what is under its trunk's centre: on a bed, its lowest joint
-   over the bed LIE_ABOVE_M above the top (lifted, too, where it sank into the mattress); on the
-   floor, its lowest joint not over a bed at most LIE_ABOVE_M above the floor (only lowered:
-   the decode keeps bodies above the floor);
+2. lays every lying body down on what is under its trunk's centre: on a bed (one it was moved
+   onto, or one whose top is below its pelvis), its lowest joint over the bed LIE_ABOVE_M above
+   the top (lifted, too, where it sank into the mattress); on the floor, its lowest joint not
+   over a bed at most LIE_ABOVE_M above the floor (only lowered: the decode keeps bodies above
+   the floor);
 3. brings everyone else who stays in place with the pelvis not over furniture (standing,
    bending, kneeling on free floor: not sitting, and not walking, whose lowered feet would
    slide where the foot hold cannot plant them) down until the lowest joint, its lowest over
@@ -182,13 +183,16 @@ def support_moves(joints: np.ndarray, support: SupportMap, in_bed: bool, fps: fl
     moved = _turned(body, angle) + across[:, None]  # (N, 22, 2)
     beds = _bed_at(moved, support)  # (N, 22)
     centre = moved[:, list(TRUNK_CENTRE_JOINTS)].mean(axis=-2)
-    under = _bed_at(centre, support)  # (N,) 0: the floor
+    top = support.top[_cells(centre, support)]
+    # A bed carries a body moved onto it, or one whose pelvis is above its top; a body fallen
+    # beside a bed with its trunk under the bed's edge lies on the floor (keep_out moves it out).
+    under = np.where((np.abs(across).sum(axis=-1) > 0) | (body[:, _PELVIS, 2] >= top),
+                     _bed_at(centre, support), 0)  # (N,) 0: the floor
     on_it = np.where(under[:, None] > 0, beds == under[:, None], beds == 0)  # joints over what carries the body
     trunk_and_legs = np.zeros(body.shape[1], dtype=bool)
     trunk_and_legs[list(KEPT_OUT_JOINTS)] = True
     resting = np.where(on_it.any(axis=-1, keepdims=True), on_it, trunk_and_legs[None])
     lowest = np.where(resting, body[..., 2], np.inf).min(axis=-1)  # a turn about the vertical keeps heights
-    top = support.top[_cells(centre, support)]
     down = np.where(under > 0, top + LIE_ABOVE_M - lowest, np.minimum(0.0, LIE_ABOVE_M - lowest))
     turn[lying] = angle
     shift[lying] = np.concatenate([across, down[:, None]], axis=-1)
