@@ -47,7 +47,7 @@ import torch
 from torch import Tensor
 
 from .diffusion.checkpoint import CheckpointError, build_denoiser, checkpoint_paths, load_checkpoint_files
-from .diffusion.corrections import corrected, separated_result
+from .diffusion.corrections import Corrections
 from .diffusion.conditioning import ROLES, Conditioning, build_conditioning, scene_tokens
 from .diffusion.denoiser import InteractionDenoiser
 from .diffusion.guidance import classifier_free_guidance
@@ -384,11 +384,11 @@ class Generator:
         )
         # People kept apart, out of the furniture, laid onto the bed when the prompt is about
         # lying in bed, and their bodies out of each other's (diffusion/corrections.py).
-        scenes = [request.scene_points] if self.denoiser.config.use_scene else None
-        corrections = dict(mean=self.stats.mean, std=self.stats.std, scenes=scenes, rest_joints=self.rest_joints,
-                           fps=self.fps, in_bed=[inputs.in_bed],
-                           persons_valid=torch.ones(1, len(request.roles), dtype=torch.bool, device=self.device))
-        model = corrected(model, **corrections)
+        corrections = Corrections.for_scenes(
+            self.stats.mean, self.stats.std, torch.ones(1, len(request.roles), dtype=torch.bool, device=self.device),
+            [request.scene_points] if self.denoiser.config.use_scene else None,
+            rest_joints=self.rest_joints, fps=self.fps, in_bed=[inputs.in_bed])
+        model = corrections.wrap(model)
         ran = [0]
 
         def on_step(index: int, total: int, timestep: int, x: Tensor, x0: Tensor) -> bool:
@@ -401,7 +401,7 @@ class Generator:
                 request.sampler, model, inputs.x_T.to(self.device), int(request.steps),
                 generator=inputs.generator, callback=on_step, schedule=self.schedule,
             )
-            x0 = separated_result(x0, **corrections)  # shallow overlaps the last rounds left
+            x0 = corrections.separate(x0)  # shallow overlaps the last rounds left
         # 6. De-normalise, decode each person, resample to the requested rate.
         motions = self.decode(x0[0].to("cpu", torch.float32).numpy(), request.roles, inputs.reaching)
         fps = self.fps if request.fps is None else float(request.fps)

@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from addon.core.diffusion.corrections import corrected, separated_result
+from addon.core.diffusion.corrections import Corrections
 from addon.core.eval.physical import penetration_depths
 from addon.core.motion.decode import decoded_pose
 from addon.core.motion.representation import FEATURE_DIM
@@ -17,7 +17,9 @@ TWO = torch.ones(1, 2, dtype=torch.bool)
 def run(features: np.ndarray, **kwargs) -> np.ndarray:
     """The corrected output of a model that always predicts ``features`` (P, T, 264)."""
     x0 = torch.as_tensor(features[None], dtype=torch.float32)
-    model = corrected(lambda x, t: x0.clone(), MEAN, STD, TWO, rest_joints=REST, fps=10.0, **kwargs)
+    scenes = kwargs.pop("scenes")
+    model = Corrections.for_scenes(MEAN, STD, TWO, scenes, rest_joints=REST, fps=10.0, **kwargs).wrap(
+        lambda x, t: x0.clone())
     return model(torch.zeros_like(x0), torch.zeros(1)).numpy()[0]
 
 
@@ -54,5 +56,5 @@ def test_one_more_separation_pass_leaves_no_overlap():
                          features_of(motion(STANDING, [1.15, 1.05, height], frames=20))])
     assert (penetration_depths(decoded(features)) > 0.02).all()
     x0 = torch.as_tensor(features[None], dtype=torch.float32)
-    out = separated_result(x0, MEAN, STD, TWO, None, rest_joints=REST, fps=10.0).numpy()[0]
+    out = Corrections.for_scenes(MEAN, STD, TWO, None, rest_joints=REST, fps=10.0).separate(x0).numpy()[0]
     assert (penetration_depths(decoded(out)) <= 0.02).all()

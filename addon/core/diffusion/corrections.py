@@ -14,11 +14,12 @@ A guided model (``model(x_t, t) -> x0``, normalised (B, P, T, F)) is wrapped, in
 
 The separation measures the capsules on one decode per call and moves people by its rounds; a
 deep overlap in the last prediction can leave a shallow one behind, so
-:func:`separated_result` runs it once more, on a fresh decode of what the sampler returns.
+:meth:`Corrections.separate` runs it once more, on a fresh decode of what the sampler returns.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -26,41 +27,57 @@ import torch
 from torch import Tensor
 
 from .body_separation import keep_bodies_apart
-from .keep_out import escape_map, keep_out
-from .onto_support import onto_support, support_map
+from .keep_out import EscapeMap, escape_map, keep_out
+from .onto_support import SupportMap, onto_support, support_map
 from .spacing import Model, keep_apart
 
 
-def corrected(model: Model, mean: np.ndarray, std: np.ndarray, persons_valid: Tensor,
-              scenes: Sequence[np.ndarray | None] | None, *, rest_joints: np.ndarray, fps: float,
-              frames_valid: Tensor | None = None, in_bed: Sequence[bool] | None = None) -> Model:
-    """``model`` with the corrections of the module docstring.
+@dataclass(frozen=True, eq=False)
+class Corrections:
+    """The corrections of one sampling run, their scene maps made once (an escape map costs ~0.1 s).
 
-    mean, std: (F,) the checkpoint's statistics; persons_valid: (B, P) bool; scenes: one
-    (N, 3) scene point array (metres, floor z = 0) or None per batch row, or None for no scene
-    at all; rest_joints: (24, 3) metres, the skeleton the decode uses; fps: the checkpoint's;
-    frames_valid: (B, T) bool, the real (unpadded) frames, or None for all; in_bed: per batch
-    row, whether its prompt was understood as an action in which someone lies in bed (only
-    those rows' bodies are moved onto beds), or None for none.
+    mean, std: (F,) the checkpoint's statistics; persons_valid: (B, P) bool; rest_joints: (24, 3)
+    metres, the skeleton the decode uses; fps: the checkpoint's; frames_valid: (B, T) bool, the
+    real (unpadded) frames, or None for all; escape, support: per batch row the scene's maps
+    (None: no scene), or None for no scene at all; in_bed: per batch row, whether its prompt was
+    understood as an action in which someone lies in bed (only those rows' bodies are moved
+    onto beds), or None for none.
     """
-    model = keep_apart(model, mean, std, persons_valid)
-    maps = None
-    if scenes is not None and any(points is not None for points in scenes):
-        supports = [None if points is None else support_map(points) for points in scenes]
-        model = onto_support(model, mean, std, supports, in_bed, fps=fps, rest_joints=rest_joints)
-        maps = [None if points is None else escape_map(points) for points in scenes]
-        model = keep_out(model, mean, std, maps, rest_joints=rest_joints)
-    return keep_bodies_apart(model, mean, std, persons_valid, rest_joints=rest_joints, frames_valid=frames_valid,
-                             fps=fps, maps=maps)
 
+    mean: np.ndarray
+    std: np.ndarray
+    persons_valid: Tensor
+    rest_joints: np.ndarray
+    fps: float
+    frames_valid: Tensor | None = None
+    escape: list[EscapeMap | None] | None = None
+    support: list[SupportMap | None] | None = None
+    in_bed: Sequence[bool] | None = None
 
+    @classmethod
+    def for_scenes(cls, mean: np.ndarray, std: np.ndarray, persons_valid: Tensor,
+                   scenes: Sequence[np.ndarray | None] | None, **settings) -> "Corrections":
+        """Corrections for one (N, 3) scene point array (metres, floor z = 0) or None per batch
+        row (``scenes`` None: no scene at all); ``settings``: the other fields."""
+        escape = support = None
+        if scenes is not None and any(points is not None for points in scenes):
+            escape = [None if points is None else escape_map(points) for points in scenes]
+            support = [None if points is None else support_map(points) for points in scenes]
+        return cls(mean, std, persons_valid, escape=escape, support=support, **settings)
 
-def separated_result(x0: Tensor, mean: np.ndarray, std: np.ndarray, persons_valid: Tensor,
-                     scenes: Sequence[np.ndarray | None] | None, *, rest_joints: np.ndarray, fps: float,
-                     frames_valid: Tensor | None = None, in_bed: Sequence[bool] | None = None) -> Tensor:
-    """A sampler's result x0 (B, P, T, F), normalised, with ``body_separation`` run once more
-    (arguments as :func:`corrected`; ``in_bed`` is not used)."""
-    maps = None if scenes is None else [None if points is None else escape_map(points) for points in scenes]
-    separate = keep_bodies_apart(lambda x, t: x, mean, std, persons_valid, rest_joints=rest_joints,
-                                 frames_valid=frames_valid, fps=fps, maps=maps)
-    return separate(x0, torch.zeros(len(x0), dtype=torch.long, device=x0.device))
+    def wrap(self, model: Model) -> Model:
+        """``model`` with the corrections of the module docstring."""
+        model = keep_apart(model, self.mean, self.std, self.persons_valid)
+        if self.escape is not None:
+            model = onto_support(model, self.mean, self.std, self.support, self.in_bed, fps=self.fps,
+                                 rest_joints=self.rest_joints)
+            model = keep_out(model, self.mean, self.std, self.escape, rest_joints=self.rest_joints)
+        return self._separation(model)
+
+    def separate(self, x0: Tensor) -> Tensor:
+        """A sampler's result x0 (B, P, T, F), normalised, with ``body_separation`` run once more."""
+        return self._separation(lambda x, t: x)(x0, torch.zeros(len(x0), dtype=torch.long, device=x0.device))
+
+    def _separation(self, model: Model) -> Model:
+        return keep_bodies_apart(model, self.mean, self.std, self.persons_valid, rest_joints=self.rest_joints,
+                                 frames_valid=self.frames_valid, fps=self.fps, maps=self.escape)

@@ -51,7 +51,7 @@ from ..placement import CELL_M, dilate, height_map
 from ..skeleton import NUM_BODY_JOINTS
 from ..time_series import centred_mean
 from .keep_out import KEPT_OUT_JOINTS, rig_joints
-from .spacing import smooth_over_time
+from .spacing import SMOOTHING_FRAMES
 
 SURFACE_MIN_M = 0.3  # tops lower than this are steps and rugs, not beds
 SURFACE_MAX_M = 1.0  # higher than this: shelves and worktops
@@ -141,8 +141,8 @@ def onto_support(model, mean: np.ndarray, std: np.ndarray, maps: list[SupportMap
                 turn[row], shift[row] = support_moves(joints[row], support, in_bed[row], fps)
         if not turn.any() and not shift.any():
             return x0
-        turn = _smoothed(turn[..., None])[..., 0]
-        shift = _smoothed(shift)
+        turn = centred_mean(turn, SMOOTHING_FRAMES, axis=2)  # averaged over time like the other pushes
+        shift = centred_mean(shift, SMOOTHING_FRAMES, axis=2)
         features = x0.detach().to("cpu", torch.float64).numpy() * std64 + mean64
         moved = turn_about_vertical(features, turn, features[..., 0:2])  # about the pelvis
         moved[..., POSITIONS] += np.tile(shift, NUM_BODY_JOINTS)
@@ -271,8 +271,3 @@ def _window_min(values: np.ndarray, frames: int) -> np.ndarray:
     """(P, T) -> the same, each value the minimum over ``frames`` either side (what exists at the ends)."""
     padded = np.pad(values, ((0, 0), (frames, frames)), constant_values=np.inf)
     return np.lib.stride_tricks.sliding_window_view(padded, 2 * frames + 1, axis=1).min(axis=-1)
-
-
-def _smoothed(values: np.ndarray) -> np.ndarray:
-    """(B, P, T, C) -> the same, each series averaged over time like the other pushes."""
-    return smooth_over_time(torch.as_tensor(values, dtype=torch.float64)).numpy()

@@ -20,7 +20,7 @@ import torch
 
 from ..diffusion.conditioning import build_conditioning, scene_tokens
 from ..diffusion.guidance import classifier_free_guidance
-from ..diffusion.corrections import corrected, separated_result
+from ..diffusion.corrections import Corrections
 from ..diffusion.samplers import sample
 from ..generate import Generator
 from ..generation_settings import DEFAULT_GUIDANCE
@@ -71,16 +71,15 @@ def sample_features(
         model = classifier_free_guidance(generator.denoiser, cond.to(generator.device), uncond.to(generator.device),
                                          guidance)
         valid = torch.tensor([[p < len(r.roles) for p in range(persons)] for r in chunk], dtype=torch.bool)
-        corrections = dict(mean=generator.stats.mean, std=generator.stats.std,
-                           persons_valid=valid.to(generator.device),
-                           scenes=None if scenes is None else [r.scene_points for r in chunk],
-                           rest_joints=generator.rest_joints, fps=generator.fps, frames_valid=cond.frame_mask,
-                           in_bed=encoded.in_bed)
-        model = corrected(model, **corrections)
+        corrections = Corrections.for_scenes(
+            generator.stats.mean, generator.stats.std, valid.to(generator.device),
+            None if scenes is None else [r.scene_points for r in chunk], rest_joints=generator.rest_joints,
+            fps=generator.fps, frames_valid=cond.frame_mask, in_bed=encoded.in_bed)
+        model = corrections.wrap(model)
         with torch.inference_mode():
             x0 = sample(sampler, model, x_T.to(generator.device), int(steps), generator=rng,
                         schedule=generator.schedule)
-            x0 = separated_result(x0, **corrections)
+            x0 = corrections.separate(x0)
         x0 = x0.to("cpu", torch.float32).numpy()
         for row, request in enumerate(chunk):
             normalized = x0[row, : len(request.roles), : request.frames].astype(np.float64)
