@@ -401,7 +401,7 @@ class Generator:
                 request.sampler, model, inputs.x_T.to(self.device), int(request.steps),
                 generator=inputs.generator, callback=on_step, schedule=self.schedule,
             )
-            x0 = corrections.separate(x0)  # shallow overlaps the last rounds left
+            x0 = corrections.finish(x0)  # the shake filtered, shallow overlaps the last rounds left
         # 6. De-normalise, decode each person, resample to the requested rate.
         motions = self.decode(x0[0].to("cpu", torch.float32).numpy(), request.roles, inputs.reaching)
         fps = self.fps if request.fps is None else float(request.fps)

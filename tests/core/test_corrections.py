@@ -50,11 +50,15 @@ def test_in_a_room_the_patient_lying_beside_the_bed_ends_on_it_and_the_one_stand
     assert (joints[1][:, 0, 1] > 2.5).all()
 
 
-def test_one_more_separation_pass_leaves_no_overlap():
+def test_finishing_filters_the_shake_and_then_leaves_no_overlap():
     height = lowest_standing_pelvis()
     features = np.stack([features_of(motion(STANDING, [1.0, 1.0, height], frames=20)),
                          features_of(motion(STANDING, [1.15, 1.05, height], frames=20))])
     assert (penetration_depths(decoded(features)) > 0.02).all()
     x0 = torch.as_tensor(features[None], dtype=torch.float32)
-    out = Corrections.for_scenes(MEAN, STD, TWO, None, rest_joints=REST, fps=10.0).separate(x0).numpy()[0]
+    shake = torch.zeros_like(x0)
+    shake[:, :, 1::2, :3] = 0.03  # the pelvis jumps 3 cm every other frame
+    out = Corrections.for_scenes(MEAN, STD, TWO, None, rest_joints=REST, fps=10.0).finish(x0 + shake).numpy()[0]
     assert (penetration_depths(decoded(out)) <= 0.02).all()
+    jumps = np.abs(np.diff(out[:, :, :3], axis=1)).max()
+    assert jumps < 0.01  # filtered (a separation push is the same on every frame of a still pair)

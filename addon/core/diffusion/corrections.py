@@ -12,9 +12,11 @@ A guided model (``model(x_t, t) -> x0``, normalised (B, P, T, F)) is wrapped, in
    so that what the sampler returns is what it checked (its centimetre pushes are split so that
    they put nobody into furniture).
 
-The separation measures the capsules on one decode per call and moves people by its rounds; a
-deep overlap in the last prediction can leave a shallow one behind, so
-:meth:`Corrections.separate` runs it once more, on a fresh decode of what the sampler returns.
+What the sampler returns is finished by :meth:`Corrections.finish`: filtered along time
+(``temporal_smoothing``: the model's frame-to-frame shake, a tenth of a second), then the
+body separation once more, on a fresh decode (it measures the capsules on one decode per call
+and moves people by its rounds, so a deep overlap in the last prediction can leave a shallow one
+behind, and the filter can move a body by a centimetre or two).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from .body_separation import keep_bodies_apart
 from .keep_out import EscapeMap, escape_map, keep_out
 from .onto_support import SupportMap, onto_support, support_map
 from .spacing import Model, keep_apart
+from .temporal_smoothing import SIGMA_S, smooth_over_time
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,7 +44,8 @@ class Corrections:
     real (unpadded) frames, or None for all; escape, support: per batch row the scene's maps
     (None: no scene), or None for no scene at all; in_bed: per batch row, whether its prompt was
     understood as an action in which someone lies in bed (only those rows' bodies are moved
-    onto beds), or None for none.
+    onto beds), or None for none; smoothing_s: the standard deviation of the time filter of
+    :meth:`finish`, seconds (0: none).
     """
 
     mean: np.ndarray
@@ -53,6 +57,7 @@ class Corrections:
     escape: list[EscapeMap | None] | None = None
     support: list[SupportMap | None] | None = None
     in_bed: Sequence[bool] | None = None
+    smoothing_s: float = SIGMA_S
 
     @classmethod
     def for_scenes(cls, mean: np.ndarray, std: np.ndarray, persons_valid: Tensor,
@@ -74,8 +79,10 @@ class Corrections:
             model = keep_out(model, self.mean, self.std, self.escape, rest_joints=self.rest_joints)
         return self._separation(model)
 
-    def separate(self, x0: Tensor) -> Tensor:
-        """A sampler's result x0 (B, P, T, F), normalised, with ``body_separation`` run once more."""
+    def finish(self, x0: Tensor) -> Tensor:
+        """A sampler's result x0 (B, P, T, F), normalised, filtered along time and then with
+        ``body_separation`` run once more (module docstring)."""
+        x0 = smooth_over_time(x0, self.smoothing_s * self.fps, self.frames_valid)
         return self._separation(lambda x, t: x)(x0, torch.zeros(len(x0), dtype=torch.long, device=x0.device))
 
     def _separation(self, model: Model) -> Model:

@@ -79,7 +79,7 @@ def sample_features(
         with torch.inference_mode():
             x0 = sample(sampler, model, x_T.to(generator.device), int(steps), generator=rng,
                         schedule=generator.schedule)
-            x0 = corrections.separate(x0)
+            x0 = corrections.finish(x0)
         x0 = x0.to("cpu", torch.float32).numpy()
         for row, request in enumerate(chunk):
             normalized = x0[row, : len(request.roles), : request.frames].astype(np.float64)
