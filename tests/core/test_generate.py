@@ -19,11 +19,10 @@ import pytest
 import torch
 
 from addon.core import api
-from addon.core.diffusion.body_separation import keep_bodies_apart
+from addon.core.diffusion.corrections import Corrections
 from addon.core.diffusion.checkpoint import CheckpointError, checkpoint_paths
 from addon.core.diffusion.guidance import unguided
 from addon.core.diffusion.samplers import SAMPLERS, SamplingCancelled
-from addon.core.diffusion.spacing import keep_apart
 from addon.core.generation_settings import DEFAULT_GUIDANCE
 from addon.core.generate import (
     BUNDLED_CHECKPOINT,
@@ -79,12 +78,13 @@ def test_guidance_one_is_the_unguided_conditional_model(generator, sampler):
     req = request(guidance=1.0, sampler=sampler, steps=6)
     inputs = generator.prepare(req)
     # The same start, sampled directly with the conditional model and no guidance at all (the
-    # persons and their bodies kept apart, as generate() always does).
+    # persons and their bodies kept apart and the result filtered, as generate() always does).
     valid = torch.ones(1, len(req.roles), dtype=torch.bool)
-    model = keep_apart(unguided(generator.denoiser, inputs.cond), generator.stats.mean, generator.stats.std, valid)
-    model = keep_bodies_apart(model, generator.stats.mean, generator.stats.std, valid,
-                              rest_joints=generator.rest_joints)
+    corrections = Corrections.for_scenes(generator.stats.mean, generator.stats.std, valid, None,
+                                         rest_joints=generator.rest_joints, fps=generator.fps)
+    model = corrections.wrap(unguided(generator.denoiser, inputs.cond))
     x0 = SAMPLERS[sampler](model, inputs.x_T, 6, generator=inputs.generator, schedule=generator.schedule)
+    x0 = corrections.finish(x0)
     direct = generator.decode(x0[0].numpy(), req.roles)
     result = generator.generate(req)
     for a, b in zip(result.motions, direct):
