@@ -20,7 +20,9 @@
    decode of step 6 will show them (``diffusion.body_separation``; its centimetre shifts rarely
    put a leg into furniture, while keep_out's jumps to a free cell could put one person into
    another); ``diffusion.corrections`` applies them in this order;
-5. the chosen sampler over the checkpoint's cosine schedule;
+5. the chosen sampler over the checkpoint's cosine schedule; its result filtered along time (a
+   Gaussian of 0.1 s takes out the model's frame-to-frame shake, ``diffusion.temporal_smoothing``)
+   and the bodies parted once more;
 6. de-normalise with the checkpoint's statistics and decode each person's features into a
    Motion on the checkpoint's rest joints (the predicted rotations on the predicted pelvis path,
    lying bodies levelled, kept above the floor, planted feet held still, ``motion.decode``), with the helpers' hands
