@@ -68,3 +68,21 @@ def test_a_body_fallen_into_the_bed_is_moved_out_and_one_lying_on_it_is_not():
     moved = guided(fallen_in[None], rest_joints=REST)[0, :, POSITIONS].reshape(T, 22, 3)[:, trunk]
     over_the_bed = (moved[..., 0] > 1.0) & (moved[..., 0] < 3.0) & (moved[..., 1] > 1.0) & (moved[..., 1] < 2.0)
     assert not (over_the_bed & (moved[..., 2] < 0.5 - 0.05)).any()
+
+
+def test_every_blocked_cell_escapes_to_a_nearest_free_cell_plus_the_margin():
+    from addon.core.diffusion.keep_out import LOW_OBSTACLE_M, MARGIN_M
+    from addon.core.placement import CELL_M
+
+    emap = escape_map(room_with_a_bed())
+    blocked = emap.top > LOW_OBSTACLE_M
+    centres = (np.stack(np.meshgrid(*(np.arange(n) for n in blocked.shape), indexing="ij"), -1) + 0.5) * CELL_M
+    free = centres[~blocked]
+    nearest = np.sqrt(((centres[blocked][:, None] - free[None]) ** 2).sum(-1)).min(axis=1)  # brute force
+    escape = emap.escape[blocked]
+    np.testing.assert_allclose(np.linalg.norm(escape, axis=-1), nearest + MARGIN_M, atol=1e-9)
+    # ... and lands on a free cell (the margin carries it on along the same line).
+    landing = centres[blocked] + escape * (nearest / (nearest + MARGIN_M))[:, None]
+    index = np.floor(landing / CELL_M + 1e-9).astype(int)
+    assert not blocked[index[:, 0], index[:, 1]].any()
+    assert not emap.escape[~blocked].any()

@@ -37,7 +37,7 @@ from .temporal_smoothing import SIGMA_S, smooth_over_time
 
 @dataclass(frozen=True, eq=False)
 class Corrections:
-    """The corrections of one sampling run, their scene maps made once (an escape map costs ~0.1 s).
+    """The corrections of one sampling run, their scene maps made once per run.
 
     mean, std: (F,) the checkpoint's statistics; persons_valid: (B, P) bool; rest_joints: (24, 3)
     metres, the skeleton the decode uses; fps: the checkpoint's; frames_valid: (B, T) bool, the

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy import ndimage
 from torch import Tensor
 
 from ..motion.decode import decoded_pose
@@ -54,14 +55,13 @@ def escape_map(points: np.ndarray) -> EscapeMap | None:
     blocked = top > LOW_OBSTACLE_M
     if not blocked.any() or blocked.all():
         return None
-    centres = (np.stack(np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), indexing="ij"), -1) + 0.5) * CELL_M
-    free = centres[~blocked]  # (F, 2)
-    escape = np.zeros(shape + (2,))
-    cells = centres[blocked]  # (O, 2)
-    nearest = free[np.argmin(((cells[:, None] - free[None]) ** 2).sum(-1), axis=1)]
-    step = nearest - cells
+    # The nearest free cell of every cell (exact Euclidean distance transform, ~1 ms for a room;
+    # among equally near free cells it picks one, the escape's length is the same).
+    _, nearest = ndimage.distance_transform_edt(blocked, return_indices=True)  # (2, X, Y) cell indices
+    cells = np.stack(np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), indexing="ij"))
+    step = np.moveaxis(nearest - cells, 0, -1) * CELL_M  # (X, Y, 2) metres
     length = np.linalg.norm(step, axis=-1, keepdims=True)
-    escape[blocked] = step + MARGIN_M * step / np.maximum(length, 1e-9)
+    escape = np.where(blocked[..., None], step + MARGIN_M * step / np.maximum(length, 1e-9), 0.0)
     return EscapeMap(origin=origin, top=top, escape=escape)
 
 
