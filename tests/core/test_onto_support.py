@@ -92,7 +92,7 @@ def test_without_an_in_bed_prompt_nobody_is_moved_across_and_a_body_on_the_floor
     assert (shift[..., 2] <= 0.0).all() and not shift[..., :2].any()
 
 
-def test_people_standing_in_place_come_down_to_the_floor_but_walkers_and_sitters_do_not():
+def test_people_standing_or_walking_come_down_to_the_floor_but_sitters_do_not():
     room = support_map(room_with_a_bed())
     height = lowest_standing_pelvis()
     hovering = joints_of(motion(STANDING, [0.5, 3.0, height + 0.2], frames=30))
@@ -101,7 +101,15 @@ def test_people_standing_in_place_come_down_to_the_floor_but_walkers_and_sitters
     np.testing.assert_allclose((hovering + shift[0, :, None])[..., 2].min(axis=-1), STAND_ABOVE_M, atol=1e-6)
     path = np.c_[np.linspace(0.3, 3.3, 30), np.full(30, 3.0), np.full(30, height + 0.2)]  # 1 m/s at 10 fps
     walking = joints_of(motion(STANDING, path, frames=30))
-    assert not support_moves(walking[None], room, in_bed=False, fps=10.0)[1].any()
+    turn, shift = support_moves(walking[None], room, in_bed=False, fps=10.0)
+    assert not turn.any() and not shift[..., :2].any()
+    np.testing.assert_allclose((walking + shift[0, :, None])[..., 2].min(axis=-1), STAND_ABOVE_M, atol=1e-6)
+    # A walker's swinging foot keeps its height above the stance foot's floor: the lowest over a
+    # second either side decides, so a step up the lowest frame's height does not take it down.
+    stepping = walking.copy()
+    stepping[::4, :, 2] -= 0.1  # every 4th frame 10 cm lower (a stance frame)
+    shift = support_moves(stepping[None], room, in_bed=False, fps=10.0)[1]
+    np.testing.assert_allclose(shift[0, :, 2], shift[0, 0, 2], atol=1e-9)
     # Sitting on the bed's edge: the pelvis is over the bed, the feet off the floor.
     pose = np.zeros((23, 3))
     pose[JOINT_INDEX["left_hip"] - 1] = pose[JOINT_INDEX["right_hip"] - 1] = [-np.pi / 2, 0.0, 0.0]
