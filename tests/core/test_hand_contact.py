@@ -8,6 +8,7 @@ from addon.core.eval.physical import PENETRATION_TOLERANCE_M, has_contact, penet
 from addon.core.motion.decode import decoded_people, decoded_pose
 from addon.core.motion.hand_contact import (
     ARMS,
+    BEHIND_M,
     FADE_FRAMES,
     GRIP_JOINTS,
     GRIP_OFFSET_M,
@@ -91,6 +92,23 @@ def test_nobody_reaches_across_the_room_or_behind_their_back():
     wrist_to_grip = np.linalg.norm(joints[1][0, GRIP_JOINTS] - joints[0][0, J["left_wrist"]], axis=-1).min()
     assert wrist_to_grip < REACH_M and shoulder_to_grip < 0.5
     np.testing.assert_array_equal(place_hands(*behind, REST, (True, False))[0], behind[0])
+
+
+def test_a_helper_leads_someone_by_the_hand_behind_and_below_the_shoulder():
+    # The patient walks a step behind and beside the helper (leading by the hand): the patient's
+    # hand is 20 cm behind the helper's shoulder plane and half a metre below it: the arm swings back.
+    helper, patient = standing(0.0, 0.0, np.pi / 2), standing(-0.2, 0.35, np.pi / 2)
+    rotations, pelvis = pair(helper, patient)
+    before = joints_of(rotations, pelvis)
+    hand = before[1][0, J["right_wrist"]] - before[0][0, J["left_shoulder"]]
+    facing = np.array([1.0, 0.0, 0.0])  # yaw pi/2: (sin yaw, -cos yaw)
+    assert -hand @ facing > BEHIND_M and -hand[2] > 0  # behind the shoulder, and below it
+    placed, after = place_hands(rotations, pelvis, REST, (True, False))
+    assert has_contact(after) and not has_contact(before)
+    # The same hand lifted to the shoulder's height: the arm cannot swing back that far.
+    raised = (rotations[0], pelvis[0]), (rotations[1], pelvis[1] + np.array([0.0, 0.0, 0.45]))
+    high = pair(*raised)
+    np.testing.assert_array_equal(place_hands(*high, REST, (True, False))[0], high[0])
 
 
 def test_a_grip_eases_in_and_out_and_a_short_brush_is_no_grip():

@@ -8,7 +8,9 @@ does that for feet). This does it for hands, in the same way:
 
 1. grips: for each reaching wrist, each frame, the other person's GRIP_JOINTS (upper back,
    neck, collars, shoulders, elbows, hands) that the hand can get to: the joint's target (2.)
-   within ARM_SLACK of the arm's length from the shoulder and not more than BEHIND_M behind it;
+   within ARM_SLACK of the arm's length from the shoulder and not more than BEHIND_M behind it
+   unless it is low enough for the arm to swing back to it (at most MAX_EXTENSION_DEG behind
+   straight down, as an arm leading someone by the hand does);
    a frame is reaching when the nearest of them is within REACH_M of the wrist; runs of at
    least MIN_FRAMES such frames are one grip;
 2. one grip holds one joint, the one nearest on average over the run, so a hand does not jump
@@ -40,7 +42,8 @@ GRIP_OFFSET_M = 0.06
 MIN_FRAMES = 3
 FADE_FRAMES = 2
 ARM_SLACK = 0.98  # a target farther than this share of the arm's length is out of reach
-BEHIND_M = 0.15  # nor is one more than this behind the shoulder (hands do not grip behind the back)
+BEHIND_M = 0.15  # nor is one more than this behind the shoulder (hands do not grip behind the back) ...
+MAX_EXTENSION_DEG = 50.0  # ... unless it is within this angle behind straight down (the shoulder's extension)
 UNREACHABLE_M = 10.0  # how far an out-of-reach frame counts when a grip picks the joint it holds
 
 ARMS = tuple(tuple(JOINT_INDEX[f"{side}_{part}"] for part in ("shoulder", "elbow", "wrist"))
@@ -59,16 +62,19 @@ def reaching_persons(roles: Sequence[str]) -> tuple[bool, ...]:
     return staff if any(staff) and not all(staff) else tuple(True for _ in roles)
 
 
-def grip_runs(wrist: np.ndarray, shoulder: np.ndarray, forward: np.ndarray, arm_length: float, other: np.ndarray
-              ) -> list[tuple[int, int, int]]:
-    """wrist, shoulder: (T, 3) m; forward: (T, 3) unit, where the body faces; arm_length: upper
-    arm + forearm (m); other: (T, 22, 3) m, the other person's joints -> the grips as (start,
+def grip_runs(wrist: np.ndarray, shoulder: np.ndarray, forward: np.ndarray, up: np.ndarray, arm_length: float,
+              other: np.ndarray) -> list[tuple[int, int, int]]:
+    """wrist, shoulder: (T, 3) m; forward, up: (T, 3) unit, where the body faces and its up (the
+    pelvis's); arm_length: upper arm + forearm (m); other: (T, 22, 3) m, the other person's
+    joints -> the grips as (start,
     stop, joint): frame runs [start, stop) of at least MIN_FRAMES reaching frames (module
     docstring, 1-2) and the joint each holds."""
     grips = other[:, GRIP_JOINTS]  # (T, G, 3)
     target = _targets(wrist[:, None], grips) - shoulder[:, None]  # from the shoulder
+    behind = -(target * forward[:, None]).sum(-1)
+    below = -(target * up[:, None]).sum(-1)
     reachable = (np.linalg.norm(target, axis=-1) < ARM_SLACK * arm_length) & (
-        (target * forward[:, None]).sum(-1) > -BEHIND_M)
+        (behind < BEHIND_M) | (behind < below * np.tan(np.radians(MAX_EXTENSION_DEG))))
     distance = np.where(reachable, np.linalg.norm(grips - wrist[:, None], axis=-1), np.inf)  # (T, G)
     reaching = distance.min(axis=1) < REACH_M
     runs = []
@@ -121,7 +127,8 @@ def _grip_arm(local: np.ndarray, pelvis: np.ndarray, rest: np.ndarray, arm: tupl
     world, joints = forward_kinematics(local, rest, pelvis - rest[0], parents=BODY_PARENTS)
     arm_length = float(np.linalg.norm(rest[elbow] - rest[shoulder]) + np.linalg.norm(rest[wrist] - rest[elbow]))
     forward = world[:, 0] @ np.array([0.0, 0.0, 1.0])  # template: +y up, +z forward
-    target, weight, owner = _grip_targets(joints[:, wrist], joints[:, shoulder], forward, arm_length, others)
+    up = world[:, 0] @ np.array([0.0, 1.0, 0.0])
+    target, weight, owner = _grip_targets(joints[:, wrist], joints[:, shoulder], forward, up, arm_length, others)
     if not weight.any():
         return local
     moved = local.copy()
@@ -138,7 +145,7 @@ def _grip_arm(local: np.ndarray, pelvis: np.ndarray, rest: np.ndarray, arm: tupl
     return moved
 
 
-def _grip_targets(wrist: np.ndarray, shoulder: np.ndarray, forward: np.ndarray, arm_length: float,
+def _grip_targets(wrist: np.ndarray, shoulder: np.ndarray, forward: np.ndarray, up: np.ndarray, arm_length: float,
                   others: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One wrist's IK target (T, 3) m, weight (T,) in {0, 1} and the grip each frame belongs to
     (T,) int, -1 none, over all its grips on ``others`` ((T, 22, 3) each). During a grip the
@@ -149,7 +156,7 @@ def _grip_targets(wrist: np.ndarray, shoulder: np.ndarray, forward: np.ndarray, 
     T = len(wrist)
     offset, gap, owner = np.zeros((T, 3)), np.full(T, np.inf), np.full(T, -1)
     runs = [(start, stop, other[:, joint]) for other in others
-            for start, stop, joint in grip_runs(wrist, shoulder, forward, arm_length, other)]
+            for start, stop, joint in grip_runs(wrist, shoulder, forward, up, arm_length, other)]
     for grip, (start, stop, held) in enumerate(runs):
         frames = np.arange(start, stop)
         distance = np.linalg.norm(held[frames] - wrist[frames], axis=-1)
