@@ -99,8 +99,8 @@ def render_markdown(result: dict, sheet: Path | None) -> str:
         "`core/diffusion/body_separation.py`, parting them where that puts nobody into furniture), legs and "
         "trunks out of the furniture (`core/diffusion/keep_out.py`) and people on what carries them: lying "
         "bodies laid on the bed or floor under them, turned and moved onto the bed beside them where the "
-        "prompt is placed in an action in which someone lies in bed, and people standing in place brought "
-        "down to the floor (`core/diffusion/onto_support.py`); the result is filtered along time (a Gaussian "
+        "prompt is placed in an action in which someone lies in bed, and people standing or walking over free "
+        "floor brought down to it (`core/diffusion/onto_support.py`); the result is filtered along time (a Gaussian "
         "of 0.1 s, `core/diffusion/temporal_smoothing.py`: the model's frame-to-frame shake) before the bodies "
         "are parted once more.",
         "",
