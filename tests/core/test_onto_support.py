@@ -6,6 +6,7 @@ import torch
 from addon.core.diffusion.onto_support import (
     LIE_ABOVE_M,
     STAND_ABOVE_M,
+    _cells,
     onto_support,
     support_map,
     support_moves,
@@ -116,6 +117,23 @@ def test_people_standing_or_walking_come_down_to_the_floor_but_sitters_do_not():
     sitting = joints_of(motion(STANDING, [2.0, 1.9, BED_TOP + 0.12], frames=30, body_pose=pose))
     assert sitting[..., 2].min() > 0.1 and over_bed(sitting[:, PELVIS]).all()
     assert not support_moves(sitting[None], room, in_bed=True, fps=10.0)[1].any()
+
+
+def test_one_hovering_beside_the_bed_leaning_over_it_comes_down_and_one_kneeling_on_it_does_not():
+    room = support_map(room_with_a_bed())
+    height = lowest_standing_pelvis()
+    # At the bed's long side (y = 1), facing away from it, the pelvis over the bed's cells in the
+    # height map (which closes a 10 cm gap) and the feet 12 cm beyond its edge, the whole body
+    # 15 cm in the air: the pelvis is 0.6 m over the mattress, not sitting on it.
+    leaning = joints_of(motion(STANDING, [2.0, 0.98, height + 0.15], frames=30))
+    assert (room.top[_cells(leaning[:, PELVIS, :2], room)] == BED_TOP).all()
+    assert (leaning[:, [10, 11], 1] < BED_Y[0] - 0.1).all()
+    turn, shift = support_moves(leaning[None], room, in_bed=False, fps=10.0)
+    np.testing.assert_allclose((leaning + shift[0, :, None])[..., 2].min(axis=-1), STAND_ABOVE_M, atol=1e-6)
+    # Upright on the mattress (feet on its top): carried by the bed, left where it is.
+    on_the_bed = joints_of(motion(STANDING, [2.0, 1.5, BED_TOP + height + 0.02], frames=30))
+    assert over_bed(on_the_bed[:, [10, 11]]).all()
+    assert not support_moves(on_the_bed[None], room, in_bed=False, fps=10.0)[1].any()
 
 
 def test_the_sampling_wrapper_lays_the_decoded_body_on_the_bed_and_keeps_its_pose():

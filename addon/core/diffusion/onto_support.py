@@ -25,9 +25,10 @@ each with its long axis. For every x0 prediction it takes the person-frames that
    the top (lifted, too, where it sank into the mattress); on the floor, its lowest joint not
    over a bed at most LIE_ABOVE_M above the floor (only lowered: the decode keeps bodies above
    the floor);
-3. brings everyone else with the pelvis not over furniture (standing, walking, bending,
-   kneeling on free floor: not sitting) down until the lowest joint, its lowest over
-   STAND_WINDOW_S either side, is at most STAND_ABOVE_M above the floor: the model also lets
+3. brings everyone else who neither sits (the pelvis within SEATED_ABOVE_M above a seat's or
+   bed's top) nor kneels or stands on furniture (the lowest joint over it) down (standing,
+   walking, bending, kneeling on the floor, also beside a bed leaning over it) until the lowest
+   joint, its lowest over STAND_WINDOW_S either side, is at most STAND_ABOVE_M above the floor: the model also lets
    people standing by a bed hover a decimetre or two, and walkers a decimetre above the floor.
    The window's lowest is a walker's stance foot, so a swinging foot keeps its height above it.
    Walkers were once left out, as their lowered feet slid where the foot hold could not plant
@@ -67,6 +68,7 @@ RAISED_M = 0.35  # a lying pelvis this high is not on the floor (there it is abo
 LIE_ABOVE_M = 0.07  # a lying body's lowest joint above what it lies on (joints sit inside the body)
 STAND_ABOVE_M = 0.03  # an upright body's lowest joint (a foot's) at most this high (the foot hold plants below 0.05 m)
 STAND_WINDOW_S = 1.0  # ... its lowest over this many seconds either side
+SEATED_ABOVE_M = 0.3  # a pelvis at most this far above a seat's top sits on it (sitting: about 0.1 m)
 MAX_REACH_M = 4.0  # beds further than this from the trunk are not where the body was meant to be
 LYING = 0.5  # lying_weight above this: the frame lies
 TRUNK_CENTRE_JOINTS = (0, 3, 6, 9, 12)  # pelvis, spine 1-3, neck: a lying body's middle
@@ -168,8 +170,13 @@ def support_moves(joints: np.ndarray, support: SupportMap, in_bed: bool, fps: fl
     # Upright over free floor (module docstring, 3.): down to the floor.
     pelvis = joints[:, :, _PELVIS]
     seat = support.top[_cells(pelvis[..., :2], support)]
-    seated = (seat >= SURFACE_MIN_M) & (seat <= pelvis[..., 2])  # the pelvis over something that may carry it
-    upright = ~lying & ~seated
+    # Seated: the pelvis just above something that may carry it (a standing pelvis over a bed's
+    # edge, leaning over it, is half a metre above the mattress). Kneeling or standing on a bed:
+    # the lowest joint over it.
+    seated = (seat >= SURFACE_MIN_M) & (seat <= pelvis[..., 2]) & (pelvis[..., 2] - seat <= SEATED_ABOVE_M)
+    low_joint = np.take_along_axis(joints, joints[..., 2].argmin(axis=-1)[..., None, None], axis=2)[:, :, 0]
+    on_furniture = support.top[_cells(low_joint[..., :2], support)] >= SURFACE_MIN_M
+    upright = ~lying & ~seated & ~on_furniture
     # The lowest over a window: a walker whose stance foot touches the floor keeps the swing
     # foot's height (lowering it there would make a swinging foot slide along the floor).
     lowest = _window_min(np.where(upright, joints[..., 2].min(axis=-1), np.inf), max(1, round(STAND_WINDOW_S * fps)))
