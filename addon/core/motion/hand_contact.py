@@ -66,9 +66,8 @@ def grip_runs(wrist: np.ndarray, shoulder: np.ndarray, forward: np.ndarray, up: 
               other: np.ndarray) -> list[tuple[int, int, int]]:
     """wrist, shoulder: (T, 3) m; forward, up: (T, 3) unit, where the body faces and its up (the
     pelvis's); arm_length: upper arm + forearm (m); other: (T, 22, 3) m, the other person's
-    joints -> the grips as (start,
-    stop, joint): frame runs [start, stop) of at least MIN_FRAMES reaching frames (module
-    docstring, 1-2) and the joint each holds."""
+    joints -> the grips as (start, stop, joint): frame runs [start, stop) of at least MIN_FRAMES
+    reaching frames (module docstring, 1-2) and the joint each holds."""
     grips = other[:, GRIP_JOINTS]  # (T, G, 3)
     target = _targets(wrist[:, None], grips) - shoulder[:, None]  # from the shoulder
     behind = -(target * forward[:, None]).sum(-1)
