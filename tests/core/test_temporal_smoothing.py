@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from addon.core.diffusion.temporal_smoothing import (gaussian_kernel, kernel_radius, line_beyond,
-                                                      smooth_over_time)
+                                                      gaussian_over_time)
 
 
 def test_kernel_is_a_normalised_symmetric_gaussian():
@@ -19,11 +19,11 @@ def test_kernel_is_a_normalised_symmetric_gaussian():
 def test_straight_lines_pass_unchanged_ends_included():
     t = torch.arange(30, dtype=torch.float64)
     x = (0.1 * t[None, None, :, None] + torch.tensor([0.0, 1.0, -2.0], dtype=torch.float64)).expand(2, 2, 30, 3)
-    torch.testing.assert_close(smooth_over_time(x, 1.0), x)
+    torch.testing.assert_close(gaussian_over_time(x, 1.0), x)
 
 
 def smoothed(y: np.ndarray, sigma: float = 1.0) -> np.ndarray:
-    return smooth_over_time(torch.as_tensor(y)[None, None, :, None], sigma)[0, 0, :, 0].numpy()
+    return gaussian_over_time(torch.as_tensor(y)[None, None, :, None], sigma)[0, 0, :, 0].numpy()
 
 
 def test_frame_to_frame_noise_is_damped_and_step_scale_motion_kept():
@@ -44,7 +44,7 @@ def test_each_row_is_filtered_over_its_own_frames_and_padding_is_untouched():
     x[0, 0, 6:, 0] = 100.0  # ... then padding that must not leak in
     x[1, 0, :, 0] = torch.arange(10.0)
     valid = torch.tensor([[True] * 6 + [False] * 4, [True] * 10])
-    out = smooth_over_time(x, 1.0, valid)
+    out = gaussian_over_time(x, 1.0, valid)
     torch.testing.assert_close(out[0, 0, :6, 0], torch.arange(6.0))
     torch.testing.assert_close(out[0, 0, 6:, 0], torch.full((4,), 100.0))
     torch.testing.assert_close(out[1, 0, :, 0], torch.arange(10.0))
@@ -52,11 +52,11 @@ def test_each_row_is_filtered_over_its_own_frames_and_padding_is_untouched():
 
 def test_short_clips_and_zero_sigma_are_returned_as_they_came():
     x = torch.randn(1, 2, 2, 5)
-    torch.testing.assert_close(smooth_over_time(x, 1.0), x)
+    torch.testing.assert_close(gaussian_over_time(x, 1.0), x)
     y = torch.randn(1, 2, 8, 5)
-    torch.testing.assert_close(smooth_over_time(y, 0.0), y)
+    torch.testing.assert_close(gaussian_over_time(y, 0.0), y)
     three = torch.tensor([0.0, 3.0, 0.0]).reshape(1, 1, 3, 1)
-    out = smooth_over_time(three, 1.0)
+    out = gaussian_over_time(three, 1.0)
     assert out.shape == three.shape and float(out[0, 0, 1, 0]) < 3.0
     np.testing.assert_allclose(smoothed(np.array([0.0, 1.0, 2.0, 3.0])), [0.0, 1.0, 2.0, 3.0], atol=1e-12)
 
@@ -70,7 +70,7 @@ def test_line_beyond_continues_a_least_squares_line():
 def test_the_input_is_not_modified_and_the_shape_is_checked():
     x = torch.randn(1, 1, 12, 4)
     before = x.clone()
-    smooth_over_time(x, 1.0)
+    gaussian_over_time(x, 1.0)
     torch.testing.assert_close(x, before)
     with pytest.raises(ValueError, match=r"\(B, P, T, F\)"):
-        smooth_over_time(torch.zeros(12, 4), 1.0)
+        gaussian_over_time(torch.zeros(12, 4), 1.0)

@@ -32,7 +32,7 @@ from .body_separation import keep_bodies_apart
 from .keep_out import EscapeMap, escape_map, keep_out
 from .onto_support import SupportMap, onto_support, support_map
 from .spacing import Model, keep_apart
-from .temporal_smoothing import SIGMA_S, smooth_over_time
+from .temporal_smoothing import SIGMA_S, gaussian_over_time
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,7 +82,7 @@ class Corrections:
     def finish(self, x0: Tensor) -> Tensor:
         """A sampler's result x0 (B, P, T, F), normalised, filtered along time and then with
         ``body_separation`` run once more (module docstring)."""
-        x0 = smooth_over_time(x0, self.smoothing_s * self.fps, self.frames_valid)
+        x0 = gaussian_over_time(x0, self.smoothing_s * self.fps, self.frames_valid)
         return self._separation(lambda x, t: x)(x0, torch.zeros(len(x0), dtype=torch.long, device=x0.device))
 
     def _separation(self, model: Model) -> Model:

@@ -28,15 +28,15 @@ each with its long axis. For every x0 prediction it takes the person-frames that
 3. brings everyone else who neither sits (the pelvis within SEATED_ABOVE_M above a seat's or
    bed's top) nor kneels or stands on furniture (the lowest joint over it) down (standing,
    walking, bending, kneeling on the floor, also beside a bed leaning over it) until the lowest
-   joint, its lowest over STAND_WINDOW_S either side, is at most STAND_ABOVE_M above the floor: the model also lets
-   people standing by a bed hover a decimetre or two, and walkers a decimetre above the floor.
-   The window's lowest is a walker's stance foot, so a swinging foot keeps its height above it.
-   Walkers were once left out, as their lowered feet slid where the foot hold could not plant
-   them; since the sampler's result is filtered along time (``temporal_smoothing``), bringing
-   them down takes the held-out test scenes' Float from 0.064 to 0.039 (real data 0.021) and
-   their foot skating from 0.013 to 0.017 (real 0.020); bringing down those whose pelvis hangs
-   over a bed's edge (once taken for sitting) takes Float to 0.036 (side runs of the default
-   sampler on the 128 test requests).
+   joint, its lowest over STAND_WINDOW_S either side, is at most STAND_ABOVE_M above the floor:
+   the model also lets people standing by a bed hover a decimetre or two, and walkers a
+   decimetre above the floor. The window's lowest is a walker's stance foot, so a swinging foot
+   keeps its height above it. Walkers were once left out, as their lowered feet slid where the
+   foot hold could not plant them; since the sampler's result is filtered along time
+   (``temporal_smoothing``), bringing them down takes the held-out test scenes' Float from
+   0.064 to 0.039 (real data 0.021) and their foot skating from 0.013 to 0.017 (real 0.020);
+   bringing down those whose pelvis hangs over a bed's edge (once taken for sitting) takes
+   Float to 0.036 (side runs of the default sampler on the 128 test requests).
 
 Turn and shift are averaged over time like the other pushes (``spacing.smooth_over_time``), so
 that lying down and getting up pass smoothly. Sitting is untouched, and only the one who lies
@@ -181,7 +181,8 @@ def support_moves(joints: np.ndarray, support: SupportMap, in_bed: bool, fps: fl
     upright = ~lying & ~seated & ~on_furniture
     # The lowest over a window: a walker whose stance foot touches the floor keeps the swing
     # foot's height (lowering it there would make a swinging foot slide along the floor).
-    lowest = _window_min(np.where(upright, joints[..., 2].min(axis=-1), np.inf), max(1, round(STAND_WINDOW_S * fps)))
+    window = max(1, round(STAND_WINDOW_S * fps))
+    lowest = _window_min(np.where(upright, low_joint[..., 2], np.inf), window)
     shift[..., 2] = np.where(upright & np.isfinite(lowest), np.minimum(0.0, STAND_ABOVE_M - lowest), 0.0)
     if not lying.any():
         return turn, shift

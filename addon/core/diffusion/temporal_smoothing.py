@@ -16,8 +16,8 @@ squares) to its first and last R + 2 frames (R: the kernel's reach). That contin
 exactly, so a walker's last frame neither lags behind nor slows down; of unit noise an end frame
 keeps 0.76 (the middle 0.52; a reflection about the end frame would keep all of it, the edge
 value repeated 0.75 but dragging trends), and a half-hertz swing is followed to within 6 % at the
-ends as in the middle (a longer fit would cut corners). Padded frames and
-persons are returned as they came.
+ends as in the middle (a longer fit would cut corners). Padded frames and persons are returned
+as they came. (Not ``spacing.smooth_over_time``, the box average of the sampling pushes.)
 """
 
 from __future__ import annotations
@@ -43,14 +43,14 @@ def gaussian_kernel(sigma_frames: float, radius: int) -> Tensor:
     return weights / weights.sum()
 
 
-def smooth_over_time(x: Tensor, sigma_frames: float, frames_valid: Tensor | None = None) -> Tensor:
+def gaussian_over_time(x: Tensor, sigma_frames: float, frames_valid: Tensor | None = None) -> Tensor:
     """x: (B, P, T, F) features (normalised or not: the filter is linear); sigma_frames: the
     Gaussian's standard deviation in frames (<= 0: no filtering); frames_valid: (B, T) bool,
     each row's real frames as a prefix (None: all T). Returns a new (B, P, T, F) tensor, each
     row's first L frames filtered (module docstring), the rest unchanged. A clip of fewer than
-    3 frames is left as it is; a short one reflects as far as it can (the kernel is cut to fit)."""
+    3 frames is left as it is; in a short one the kernel is cut to reach at most L - 1 frames."""
     if x.ndim != 4:
-        raise ValueError(f"smooth_over_time: expected (B, P, T, F), got {tuple(x.shape)}")
+        raise ValueError(f"gaussian_over_time: expected (B, P, T, F), got {tuple(x.shape)}")
     out = x.clone()
     if sigma_frames <= 0:
         return out
@@ -68,7 +68,6 @@ def smooth_over_time(x: Tensor, sigma_frames: float, frames_valid: Tensor | None
         windows = padded.unfold(1, 2 * radius + 1, 1)  # (P, L, F, 2R + 1)
         out[row, :, :length] = (windows @ kernel.to(windows.device)).to(x.dtype)
     return out
-
 
 
 def line_beyond(window: Tensor, frames: int) -> Tensor:
