@@ -17,7 +17,8 @@ from bpy.props import (
     StringProperty,
 )
 
-from .core.generation_settings import DEFAULT_GUIDANCE, MAX_PERSONS, MAX_VARIATIONS, QUALITY_PRESETS
+from .core.generation_settings import (DEFAULT_GUIDANCE, DEFAULT_SMOOTHING_S, MAX_PERSONS, MAX_SMOOTHING_S,
+                                       MAX_VARIATIONS, QUALITY_PRESETS)
 from .operators.retarget import config_properties
 
 ROLE_ITEMS = (
@@ -98,6 +99,11 @@ class ISYNTH_PG_generation(bpy.types.PropertyGroup):
     hand_contact: BoolProperty(name="Hand Contact", description="When the prompt implies touch (helping up, "
                                "supporting, handing over), put the helpers' hands on the other person where "
                                "they come within reach (needs Anchor Prompt)", default=True)
+    smoothing_s: FloatProperty(name="Smoothing (s)", description="Standard deviation of the Gaussian filter "
+                               "along time on the sampled motion, seconds: 0.1 takes out the model's "
+                               "frame-to-frame shake, more also softens falls and quick turns, 0 leaves it as "
+                               "sampled", default=DEFAULT_SMOOTHING_S, min=0.0, max=MAX_SMOOTHING_S, step=1,
+                               precision=2)
     variations: IntProperty(name="Variations", description="Seeds to generate (seed, seed + 1, ...), one action "
                             "each; extra ones go on muted NLA tracks to compare", default=1, min=1,
                             max=MAX_VARIATIONS)

@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from addon.core import api  # noqa: E402
 from addon.core.generate import DEVICES, GenerationRequest  # noqa: E402
-from addon.core.generation_settings import DEFAULT_GUIDANCE  # noqa: E402
+from addon.core.generation_settings import DEFAULT_GUIDANCE, DEFAULT_SMOOTHING_S, MAX_SMOOTHING_S  # noqa: E402
 from addon.core.diffusion.samplers import SAMPLERS  # noqa: E402
 from addon.core.motion.amass import write_amass_npz  # noqa: E402
 from addon.core.settings import Preferences  # noqa: E402
@@ -46,6 +46,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-hand-contact", action="store_true",
                         help="leave the helpers' hands as generated (default: put them on the other person when "
                         "the prompt implies touch)")
+    parser.add_argument("--smoothing", type=float, default=DEFAULT_SMOOTHING_S, metavar="SECONDS",
+                        help=f"time filter on the sampled motion, seconds (0 to {MAX_SMOOTHING_S:g}; 0: none; "
+                        f"default {DEFAULT_SMOOTHING_S:g}: the model's frame-to-frame shake)")
     parser.add_argument("--clip-weights", default="", help="local open_clip weights for CLIP checkpoints")
     return parser.parse_args(argv)
 
@@ -106,6 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             scene_points=read_scene_points(args.scene_points),
             device=args.device,
             hand_contact=not args.no_hand_contact,
+            smoothing_s=args.smoothing,
         )
         result = api.generate(prefs, request, bar)
     except (ValueError, OSError, TextEncoderError) as error:

@@ -54,7 +54,7 @@ from .diffusion.conditioning import ROLES, Conditioning, build_conditioning, sce
 from .diffusion.denoiser import InteractionDenoiser
 from .diffusion.guidance import classifier_free_guidance
 from .diffusion.samplers import SAMPLERS, SamplingCancelled, sample
-from .generation_settings import DEFAULT_GUIDANCE
+from .generation_settings import DEFAULT_GUIDANCE, DEFAULT_SMOOTHING_S, MAX_SMOOTHING_S
 from .diffusion.schedule import DiffusionSchedule, cosine_schedule
 from .motion.motion import Motion
 from .labels import IN_BED_SCRIPTS, TOUCH_SCRIPTS
@@ -114,6 +114,8 @@ class GenerationRequest:
     anchor_prompt: map the prompt onto the checkpoint's training captions (when it has anchors).
     hand_contact: put helpers' hands on the other person when the prompt was understood as an
         action whose people touch (needs anchoring; ``motion.hand_contact``).
+    smoothing_s: the standard deviation of the time filter on the sampler's result, seconds
+        (0..MAX_SMOOTHING_S; 0: none; ``diffusion.temporal_smoothing``).
     """
 
     prompt: str
@@ -128,6 +130,7 @@ class GenerationRequest:
     device: Device = "auto"
     anchor_prompt: bool = True
     hand_contact: bool = True
+    smoothing_s: float = DEFAULT_SMOOTHING_S
 
     def __post_init__(self) -> None:
         # frozen: normalise through object.__setattr__, once, here.
@@ -154,6 +157,9 @@ class GenerationRequest:
             raise GenerationError(f"steps must be an integer >= 1, got {self.steps!r}")
         if self.device not in DEVICES:
             raise GenerationError(f"device must be one of {DEVICES}, got {self.device!r}")
+        if not (isinstance(self.smoothing_s, (int, float)) and not isinstance(self.smoothing_s, bool)
+                and 0.0 <= self.smoothing_s <= MAX_SMOOTHING_S):
+            raise GenerationError(f"smoothing_s must be 0 to {MAX_SMOOTHING_S:g} seconds, got {self.smoothing_s!r}")
         if self.scene_points is not None:
             points = np.asarray(self.scene_points, dtype=np.float64)
             if points.ndim != 2 or points.shape[1] != 3 or len(points) == 0:
@@ -389,7 +395,7 @@ class Generator:
         corrections = Corrections.for_scenes(
             self.stats.mean, self.stats.std, torch.ones(1, len(request.roles), dtype=torch.bool, device=self.device),
             [request.scene_points] if self.denoiser.config.use_scene else None,
-            rest_joints=self.rest_joints, fps=self.fps, in_bed=[inputs.in_bed])
+            rest_joints=self.rest_joints, fps=self.fps, in_bed=[inputs.in_bed], smoothing_s=float(request.smoothing_s))
         model = corrections.wrap(model)
         ran = [0]
 

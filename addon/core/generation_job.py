@@ -91,7 +91,7 @@ class GenerationJob:
             "prompt": self.settings.prompt, "roles": list(self.settings.roles), "seconds": self.settings.seconds,
             "fps": self.settings.fps, "seed": seed, "guidance": self.settings.guidance,
             "sampler": sampler, "steps": steps, "anchor_prompt": bool(self.settings.anchor_prompt),
-            "hand_contact": bool(self.settings.hand_contact),
+            "hand_contact": bool(self.settings.hand_contact), "smoothing_s": float(self.settings.smoothing_s),
         }
         if self.scene_points is not None:
             points_file = self._work_dir / "scene_points.npy"

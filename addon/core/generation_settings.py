@@ -18,6 +18,11 @@ from .motion.motion import ROLES
 # The classifier-free guidance scale Generate Interaction, batch renders and the evaluation use
 # unless told otherwise: the best of 2.5 / 4 / 6 on the tuning prompts (reports/tuning.md).
 DEFAULT_GUIDANCE = 4.0
+# The time filter on every sampled clip (``diffusion.temporal_smoothing``): the standard deviation
+# of its Gaussian, seconds. 0.1 s takes out the bundled model's frame-to-frame shake; more also
+# softens falls and quick turns, 0 leaves the sampler's result as it is.
+DEFAULT_SMOOTHING_S = 0.1
+MAX_SMOOTHING_S = 0.5
 
 Quality = Literal["DRAFT", "STANDARD", "BEST"]
 DeviceChoice = Literal["AUTO", "CUDA", "CPU"]
@@ -70,6 +75,7 @@ class GenerationSettings:
     anchor_prompt: understand the prompt through the checkpoint's training captions (``text.anchors``).
     hand_contact: put helpers' hands on the other person when the prompt implies touch
         (``motion.hand_contact``).
+    smoothing_s: the time filter's standard deviation, seconds (0..MAX_SMOOTHING_S; 0: none).
     """
 
     prompt: str
@@ -85,6 +91,7 @@ class GenerationSettings:
     variations: int = 1
     anchor_prompt: bool = True
     hand_contact: bool = True
+    smoothing_s: float = DEFAULT_SMOOTHING_S
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "roles", tuple(self.roles))
@@ -111,6 +118,8 @@ class GenerationSettings:
             raise SettingsError(f"device: must be AUTO, CUDA or CPU, got {self.device!r}")
         if not 1 <= self.variations <= MAX_VARIATIONS:
             raise SettingsError(f"variations: must be 1 to {MAX_VARIATIONS}, got {self.variations}")
+        if not (math.isfinite(self.smoothing_s) and 0.0 <= self.smoothing_s <= MAX_SMOOTHING_S):
+            raise SettingsError(f"smoothing: must be 0 to {MAX_SMOOTHING_S:g} s, got {self.smoothing_s!r}")
 
     @property
     def sampler_and_steps(self) -> tuple[str, int]:

@@ -10,7 +10,8 @@ line, each carrying the request's ``id``. Nothing else is ever written to stdout
         -> {"id": 1, "type": "pong", "python": "3.11.7", "torch": "2.14.1", "cuda": false}
     {"id": 2, "type": "generate", "checkpoint": PATH, "device": "auto", "clip_weights": "",
      "out_dir": DIR, "request": {"prompt", "roles", "seconds", "fps", "seed", "guidance",
-     "sampler", "steps", "anchor_prompt", "hand_contact", "scene_points_file": optional .npy (N, 3)}}
+     "sampler", "steps", "anchor_prompt", "hand_contact", "smoothing_s",
+     "scene_points_file": optional .npy (N, 3)}}
         -> {"id": 2, "type": "progress", "step": k, "total": n}            (per sampler step)
         -> {"id": 2, "type": "result", "motions": [.npz per person], "joints": .npy,
             "fps", "device", "seconds_taken", "steps", "understood_as": [[caption, weight], ...],

@@ -23,7 +23,7 @@ from ..bridge.scene_time import scene_fps
 from ..core import api, generation_runtime, worker_service
 from ..core.environment import GenerationEnvironmentError, select_interpreter
 from ..core.generation_plan import new_job
-from ..core.generation_settings import GenerationSettings, SettingsError, parse_roles
+from ..core.generation_settings import MAX_SMOOTHING_S, GenerationSettings, SettingsError, parse_roles
 from ..preferences import preferences_of
 from ..properties import DEVICE_ITEMS, QUALITY_ITEMS, SAMPLER_ITEMS, panel_roles, panel_targets
 
@@ -57,6 +57,8 @@ class ISYNTH_OT_generate_interaction(bpy.types.Operator):
                              description="Understand the prompt through the checkpoint's training captions")
     hand_contact: _argument(BoolProperty, name="Hand Contact", default=True,
                             description="Put helpers' hands on the other person when the prompt implies touch")
+    smoothing_s: _argument(FloatProperty, name="Smoothing (s)", min=0.0, max=MAX_SMOOTHING_S,
+                           description="Time filter on the sampled motion, seconds (0: none)")
     scene: _argument(StringProperty, name="Scene", description="Scene collection by name ('' with the "
                      "argument given: no scene)")
     targets: _argument(StringProperty, name="Targets", description="Comma-separated rig or avatar names per "
@@ -93,6 +95,8 @@ class ISYNTH_OT_generate_interaction(bpy.types.Operator):
             variations=int(self._value(panel, "variations")),
             anchor_prompt=bool(self._value(panel, "anchor_prompt")),
             hand_contact=bool(self._value(panel, "hand_contact")),
+            # Blender keeps floats in single precision: 0.1 comes back as 0.10000000149.
+            smoothing_s=round(float(self._value(panel, "smoothing_s")), 4),
         )
         return settings, self._targets(panel, len(roles)), self._scene_collection(panel)
 

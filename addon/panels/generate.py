@@ -47,6 +47,7 @@ class ISYNTH_PT_generate(bpy.types.Panel):
             box.label(text=f"Runs {used_sampler}, {settings.steps or steps} steps")
             box.prop(settings, "anchor_prompt")
             box.prop(settings, "hand_contact")
+            box.prop(settings, "smoothing_s")
         device = column.row()
         device.prop(settings, "device", expand=True)
         column.prop(settings, "variations")

@@ -138,6 +138,16 @@ def test_rigs_show_the_decoded_motion_within_a_millimetre_and_seeds_repeat(ext):
         assert repeat.keys() == keys[name].keys()
         assert all(np.array_equal(repeat[k], keys[name][k]) for k in repeat)
 
+    # The time filter is an argument too: unfiltered, the same seed shows the sampler's own result.
+    raw_before = {o.name for o in bpy.data.objects}
+    assert bpy.ops.isynth.generate_interaction(prompt=PROMPT, roles="staff,patient", seconds=1.5, seed=5,
+                                               scene=room.name, smoothing_s=0.0) == {"FINISHED"}
+    raw = expected_variation(ext, dict(prompt=PROMPT, roles=("staff", "patient"), seconds=1.5, seed=5,
+                                       smoothing_s=0.0), room)[0]
+    assert np.abs(raw.joints - variation.joints).max() > 1e-2
+    staff = next(r for r in generated_rigs(raw_before) if r.name.startswith("Staff"))
+    assert np.abs(evaluated_joints(staff, frames)[:, :22] - raw.joints[0]).max() < 1e-3
+
 
 def test_variations_are_actions_on_the_nla_and_existing_animation_is_kept(ext):
     before = {o.name for o in bpy.data.objects}

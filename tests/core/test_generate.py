@@ -23,7 +23,7 @@ from addon.core.diffusion.corrections import Corrections
 from addon.core.diffusion.checkpoint import CheckpointError, checkpoint_paths
 from addon.core.diffusion.guidance import unguided
 from addon.core.diffusion.samplers import SAMPLERS, SamplingCancelled
-from addon.core.generation_settings import DEFAULT_GUIDANCE
+from addon.core.generation_settings import DEFAULT_GUIDANCE, DEFAULT_SMOOTHING_S, MAX_SMOOTHING_S
 from addon.core.generate import (
     BUNDLED_CHECKPOINT,
     GenerationError,
@@ -71,6 +71,18 @@ def test_same_seed_is_bit_identical_and_another_seed_differs(generator, checkpoi
     np.testing.assert_array_equal(Generator(checkpoint, "cpu").generate(request()).joints, first.joints)
     other = generator.generate(request(seed=8))
     assert np.abs(other.joints - first.joints).max() > 1e-3
+
+
+def test_smoothing_sets_how_much_of_the_frame_to_frame_shake_is_left(generator):
+    # The tiny checkpoint's weights are random: its motion is mostly shake, as a filter meets it.
+    def shake(seconds: float) -> float:  # mean joint acceleration, metres per frame squared
+        joints = generator.generate(request(smoothing_s=seconds)).joints
+        return float(np.linalg.norm(np.diff(joints, n=2, axis=1), axis=-1).mean())
+
+    none, default, strong = shake(0.0), shake(DEFAULT_SMOOTHING_S), shake(MAX_SMOOTHING_S)
+    assert strong < 0.7 * default < 0.7 * 0.7 * none
+    with pytest.raises(GenerationError, match="smoothing_s must be 0 to"):
+        request(smoothing_s=-0.1)
 
 
 @pytest.mark.parametrize("sampler", ["ddpm", "dpmpp_2m"])

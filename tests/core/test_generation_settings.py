@@ -26,7 +26,8 @@ def test_presets_and_overrides_choose_the_sampler():
     (dict(prompt=" "), "prompt"), (dict(roles=()), "persons"), (dict(roles=("nurse",)), "roles"),
     (dict(seconds=0.0), "duration"), (dict(fps=-1.0), "fps"), (dict(quality="ULTRA"), "quality"),
     (dict(sampler="euler"), "sampler"), (dict(device="TPU"), "device"), (dict(variations=0), "variations"),
-    (dict(roles=("staff",) * 5), "persons"),
+    (dict(roles=("staff",) * 5), "persons"), (dict(smoothing_s=-0.1), "smoothing"),
+    (dict(smoothing_s=0.6), "smoothing"), (dict(smoothing_s=float("nan")), "smoothing"),
 ])
 def test_bad_settings_name_the_setting(kwargs, field):
     with pytest.raises(SettingsError, match=f"^{field}"):

@@ -82,6 +82,19 @@ def test_a_helper_facing_the_patient_puts_hands_on_them_and_nothing_else_moves()
     np.testing.assert_array_equal(place_hands(rotations, pelvis, REST, (False, False))[0], rotations)
 
 
+def test_a_helper_in_arms_reach_takes_hold_though_the_arms_hang_at_the_sides():
+    # The model often stands its helper by the patient with the arms hanging: the wrists are half
+    # a metre from the other body (further still from what they can hold), the shoulders in arm's reach.
+    rotations, pelvis = pair(standing(0.0, 0.0, np.pi / 2), standing(0.45, 0.0, -np.pi / 2))
+    before = joints_of(rotations, pelvis)
+    near = np.linalg.norm(before[1][:, GRIP_JOINTS, None] - before[0][:, None, [20, 21]], axis=-1).min(axis=1)
+    assert np.all(near > 0.45) and not has_contact(before)
+    assert has_contact(joints_of(place_hands(rotations, pelvis, REST, (True, False))[0], pelvis))
+    # A step further back the shoulders are out of reach: the arms stay as they were.
+    apart = pair(standing(0.0, 0.0, np.pi / 2), standing(0.55, 0.0, -np.pi / 2))
+    np.testing.assert_array_equal(place_hands(*apart, REST, (True, False))[0], apart[0])
+
+
 def test_nobody_reaches_across_the_room_or_behind_their_back():
     far = pair(standing(0.0, 0.0, np.pi / 2, flex=-0.8), standing(2.0, 0.0, -np.pi / 2))
     np.testing.assert_array_equal(place_hands(*far, REST, (True, False))[0], far[0])

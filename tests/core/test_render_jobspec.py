@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from addon.core.generation_settings import DEFAULT_SMOOTHING_S
 from addon.core.render.jobspec import JobSpecError, load_job_spec
 
 SAMPLE = Path(__file__).resolve().parents[2] / "addon" / "assets" / "sample_reconstruction.npz"
@@ -34,9 +35,10 @@ def test_minimal_job_file_gets_the_documented_defaults(tmp_path):
     assert spec.scenes[0].kind == "bundle" and spec.scenes[0].path == str(SAMPLE)
     assert spec.generation.checkpoint == "" and spec.base_seed == 0
     assert spec.generation.hand_contact and spec.generation.scene_aware
+    assert spec.generation.smoothing_s == DEFAULT_SMOOTHING_S
     assert spec.outputs.videos == ("rgb",)
-    raw = load_job_spec(write(tmp_path, MINIMAL + "[generation]\nhand_contact = false\n"))
-    assert not raw.generation.hand_contact
+    raw = load_job_spec(write(tmp_path, MINIMAL + "[generation]\nhand_contact = false\nsmoothing_s = 0\n"))
+    assert not raw.generation.hand_contact and raw.generation.smoothing_s == 0.0
 
 
 def test_relative_paths_resolve_against_the_job_file(tmp_path):
@@ -62,6 +64,7 @@ def test_relative_paths_resolve_against_the_job_file(tmp_path):
         ("[outputs]\nrgb = false\n", "outputs.rgb", "no video"),
         ("[generation]\ncheckpoint = 'missing.safetensors'\n", "generation.checkpoint", "file not found"),
         ("[generation]\nhand_contact = 'yes'\n", "generation.hand_contact", "true or false"),
+        ("[generation]\nsmoothing_s = 1.0\n", "generation.smoothing_s", "0.5"),
         ("[cameras]\nrecorded = false\n", "cameras.recorded", "no camera"),
     ],
 )

@@ -27,7 +27,9 @@ import math
 import torch
 from torch import Tensor
 
-SIGMA_S = 0.1  # the filter's standard deviation, seconds
+from ..generation_settings import DEFAULT_SMOOTHING_S
+
+SIGMA_S = DEFAULT_SMOOTHING_S  # the filter's standard deviation, seconds (Generate Interaction's Smoothing)
 TRUNCATE = 3.0  # the kernel reaches this many standard deviations either side
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..generation_settings import DEFAULT_SMOOTHING_S
 from ..motion.motion import Motion
 from .annotations import PersonTrack
 from .jobspec import SceneSpec
@@ -86,6 +87,7 @@ def generate_motions(job: dict, callback=None):
         seed=int(generation["seed"]), guidance=float(generation["guidance"]), sampler=generation["sampler"],
         steps=int(generation["steps"]), scene_points=points, device=generation["device"],
         hand_contact=bool(generation.get("hand_contact", True)),  # manifests written before it existed: on
+        smoothing_s=float(generation.get("smoothing_s", DEFAULT_SMOOTHING_S)),  # ... and the filter they ran with
     )
     checkpoint = generation["checkpoint"] or generation_checkpoint(Preferences())
     result = load_generator(checkpoint, request.device).generate(request, callback)

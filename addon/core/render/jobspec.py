@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Literal
 
 from ..labels import ACTIONS
-from ..generation_settings import DEFAULT_GUIDANCE
+from ..generation_settings import DEFAULT_GUIDANCE, DEFAULT_SMOOTHING_S, MAX_SMOOTHING_S
 from ..motion.motion import ROLES
 from .toml_table import JobSpecError, Table
 
@@ -116,7 +116,8 @@ class ClipSpec:
 class GenerationSpec:
     """checkpoint: a .safetensors path ("" = the bundled one); the rest as GenerationRequest.
     scene_aware: give the model the room's points (bundle scenes). hand_contact: helpers' hands
-    on the other person where the prompt implies touch (``motion.hand_contact``)."""
+    on the other person where the prompt implies touch (``motion.hand_contact``). smoothing_s:
+    the time filter on the sampled motion, seconds (0: none; ``diffusion.temporal_smoothing``)."""
 
     checkpoint: str = ""
     sampler: str = "dpmpp_2m"
@@ -125,6 +126,7 @@ class GenerationSpec:
     device: str = "auto"
     scene_aware: bool = True
     hand_contact: bool = True
+    smoothing_s: float = DEFAULT_SMOOTHING_S
 
 
 @dataclass(frozen=True)
@@ -359,6 +361,7 @@ def _generation(table: Table, base: Path) -> GenerationSpec:
         device=table.choice("device", "auto", DEVICES),
         scene_aware=table.boolean("scene_aware", True),
         hand_contact=table.boolean("hand_contact", True),
+        smoothing_s=table.number("smoothing_s", DEFAULT_SMOOTHING_S, 0.0, MAX_SMOOTHING_S),
     )
     table.finish()
     return spec
