@@ -4,6 +4,7 @@ import numpy as np
 import torch
 
 from addon.core.diffusion.corrections import Corrections
+from addon.core.diffusion.keep_out import INSIDE_TOLERANCE_M
 from addon.core.eval.physical import penetration_depths
 from addon.core.motion.decode import decoded_pose
 from addon.core.motion.representation import FEATURE_DIM
@@ -62,3 +63,24 @@ def test_finishing_filters_the_shake_and_then_leaves_no_overlap():
     assert (penetration_depths(decoded(out)) <= 0.02).all()
     jumps = np.abs(np.diff(out[:, :, :3], axis=1)).max()
     assert jumps < 0.01  # filtered (a separation push is the same on every frame of a still pair)
+
+
+def test_finishing_takes_a_leg_that_enters_the_bed_for_a_moment_all_the_way_out():
+    # Standing beside the bed (its side at y = 1), stepping into it for three frames: the
+    # sampling's push, averaged over two seconds, takes the body only part of the way out.
+    one = torch.ones(1, 1, dtype=torch.bool)
+    height = lowest_standing_pelvis()
+    features = features_of(motion(STANDING, [2.0, 0.75, height], frames=30))[None]
+    features[:, 14:17] = features_of(motion(STANDING, [2.0, 1.2, height], frames=3))[None]
+    corrections = Corrections.for_scenes(MEAN, STD, one, [room_with_a_bed()], rest_joints=REST, fps=10.0)
+    x0 = torch.as_tensor(features[None], dtype=torch.float32)
+    sampled = corrections.wrap(lambda x, t: x0.clone())(torch.zeros_like(x0), torch.zeros(1))
+
+    def depth_in_bed(out: torch.Tensor) -> float:  # how far a leg or trunk joint is inside the bed's side, m
+        joints = decoded(out.numpy()[0])
+        x, y, z = joints[..., 0], joints[..., 1], joints[..., 2]
+        inside = (x > 1.0) & (x < 3.0) & (y > 1.0) & (y < 2.0) & (z < 0.45)
+        return float(np.where(inside, y - 1.0, 0.0).max())
+
+    assert depth_in_bed(x0) > 0.2 and depth_in_bed(sampled) > 0.15
+    assert depth_in_bed(corrections.finish(sampled)) <= INSIDE_TOLERANCE_M  # keep_out's own tolerance

@@ -25,7 +25,7 @@ from torch import Tensor
 
 from ..motion.decode import decoded_pose
 from ..placement import CELL_M, height_map
-from .spacing import shift_guidance, smooth_over_time
+from .spacing import SMOOTHING_FRAMES, shift_guidance, smooth_over_time
 
 LOW_OBSTACLE_M = 0.3  # cells with something taller than this are not free to stand in
 INSIDE_TOLERANCE_M = 0.05
@@ -66,13 +66,14 @@ def escape_map(points: np.ndarray) -> EscapeMap | None:
 
 
 def keep_out(model, mean: np.ndarray, std: np.ndarray, maps: list[EscapeMap | None], *,
-             rest_joints: np.ndarray | None = None):
+             rest_joints: np.ndarray | None = None, frames: int = SMOOTHING_FRAMES):
     """``model`` whose x0 (B, P, T, F), normalised, moves people whose legs or trunk are inside furniture.
 
     maps: one EscapeMap (or None: no scene) per batch row. rest_joints: (24, 3) metres, the
     skeleton generation decodes onto, or None. Given, the legs are those of forward kinematics
     of the predicted rotations on the predicted pelvis (what the decode, ``motion.decode``, keys
     a rig with), not the predicted leg positions, which can be decimetres off that pose.
+    frames: the push is averaged over this many frames (``spacing.smooth_over_time``).
     """
     if all(m is None for m in maps):
         return model
@@ -86,7 +87,7 @@ def keep_out(model, mean: np.ndarray, std: np.ndarray, maps: list[EscapeMap | No
         for row, grid in enumerate(grids):
             if grid is not None:
                 shift[row] = _row_push(legs[row], *(g.to(x0.device) for g in grid))
-        return smooth_over_time(shift)
+        return smooth_over_time(shift, frames)
 
     return shift_guidance(model, mean, std, push)
 
