@@ -66,12 +66,12 @@ def test_finishing_filters_the_shake_and_then_leaves_no_overlap():
 
 
 def test_finishing_takes_a_leg_that_enters_the_bed_for_a_moment_all_the_way_out():
-    # Standing beside the bed (its side at y = 1), stepping into it for three frames: the
+    # Standing beside the bed (its side at y = 1), stepping into it for four frames: the
     # sampling's push, averaged over two seconds, takes the body only part of the way out.
     one = torch.ones(1, 1, dtype=torch.bool)
     height = lowest_standing_pelvis()
     features = features_of(motion(STANDING, [2.0, 0.75, height], frames=30))[None]
-    features[:, 14:17] = features_of(motion(STANDING, [2.0, 1.2, height], frames=3))[None]
+    features[:, 14:18] = features_of(motion(STANDING, [2.0, 1.2, height], frames=4))[None]
     corrections = Corrections.for_scenes(MEAN, STD, one, [room_with_a_bed()], rest_joints=REST, fps=10.0)
     x0 = torch.as_tensor(features[None], dtype=torch.float32)
     sampled = corrections.wrap(lambda x, t: x0.clone())(torch.zeros_like(x0), torch.zeros(1))
@@ -82,5 +82,5 @@ def test_finishing_takes_a_leg_that_enters_the_bed_for_a_moment_all_the_way_out(
         inside = (x > 1.0) & (x < 3.0) & (y > 1.0) & (y < 2.0) & (z < 0.45)
         return float(np.where(inside, y - 1.0, 0.0).max())
 
-    assert depth_in_bed(x0) > 0.2 and depth_in_bed(sampled) > 0.15
+    assert depth_in_bed(x0) > 0.2 and depth_in_bed(sampled) > 0.12
     assert depth_in_bed(corrections.finish(sampled)) <= INSIDE_TOLERANCE_M  # keep_out's own tolerance
