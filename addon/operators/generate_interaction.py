@@ -78,25 +78,29 @@ class ISYNTH_OT_generate_interaction(bpy.types.Operator):
             return getattr(self, name)
         return getattr(panel, panel_name or name)
 
+    def _number(self, panel, name: str) -> float:
+        """A float setting as typed: Blender keeps floats in single precision (0.1 comes back as
+        0.10000000149), and scripts and job files pass the decimal itself."""
+        return round(float(self._value(panel, name)), 4)
+
     def _settings(self, context):
         """(GenerationSettings, targets, scene collection or None); SettingsError on bad input."""
         panel = context.scene.isynth_generation
         roles = parse_roles(self.roles) if self.properties.is_property_set("roles") else panel_roles(panel)
         if self.properties.is_property_set("fps"):
-            fps = self.fps or None
+            fps = round(self.fps, 4) or None
         else:
             fps = scene_fps(context.scene) if panel.use_scene_fps else None
         sampler = self._value(panel, "sampler")
         settings = GenerationSettings(
-            prompt=self._value(panel, "prompt"), roles=roles, seconds=float(self._value(panel, "seconds")),
-            fps=fps, seed=int(self._value(panel, "seed")), guidance=float(self._value(panel, "guidance")),
+            prompt=self._value(panel, "prompt"), roles=roles, seconds=self._number(panel, "seconds"),
+            fps=fps, seed=int(self._value(panel, "seed")), guidance=self._number(panel, "guidance"),
             quality=self._value(panel, "quality"), sampler="" if sampler == "PRESET" else sampler,
             steps=int(self._value(panel, "steps")), device=self._value(panel, "device"),
             variations=int(self._value(panel, "variations")),
             anchor_prompt=bool(self._value(panel, "anchor_prompt")),
             hand_contact=bool(self._value(panel, "hand_contact")),
-            # Blender keeps floats in single precision: 0.1 comes back as 0.10000000149.
-            smoothing_s=round(float(self._value(panel, "smoothing_s")), 4),
+            smoothing_s=self._number(panel, "smoothing_s"),
         )
         return settings, self._targets(panel, len(roles)), self._scene_collection(panel)
 

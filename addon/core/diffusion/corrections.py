@@ -46,7 +46,8 @@ from .body_separation import keep_bodies_apart
 from .keep_out import EscapeMap, escape_map, keep_out
 from .onto_support import SupportMap, onto_support, support_map
 from .spacing import Model, keep_apart
-from .temporal_smoothing import SIGMA_S, gaussian_over_time
+from ..generation_settings import DEFAULT_SMOOTHING_S
+from .temporal_smoothing import gaussian_over_time
 
 FINISH_KEEP_OUT_FRAMES = 15  # the finishing keep_out's push is averaged over this many frames (1.5 s at 10 fps)
 
@@ -73,7 +74,7 @@ class Corrections:
     escape: list[EscapeMap | None] | None = None
     support: list[SupportMap | None] | None = None
     in_bed: Sequence[bool] | None = None
-    smoothing_s: float = SIGMA_S
+    smoothing_s: float = DEFAULT_SMOOTHING_S
 
     @classmethod
     def for_scenes(cls, mean: np.ndarray, std: np.ndarray, persons_valid: Tensor,

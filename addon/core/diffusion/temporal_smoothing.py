@@ -4,7 +4,8 @@ The bundled model's clips shake: the mean joint acceleration of their decode is 
 frame² against 0.015 for the procedural clips they learnt from (pelvis 0.031 against 0.007,
 feet 0.12 against 0.03; 128 held-out test requests at 10 fps, reports/eval.md's default
 setting). The shake is frame-scale noise on top of motion that is right at the scale of steps
-and falls, so a filter of a tenth of a second removes it: at SIGMA_S = 0.1 s the acceleration is
+and falls, so a filter of a tenth of a second removes it: at 0.1 s (the default of the
+generation setting *Smoothing*, ``generation_settings.DEFAULT_SMOOTHING_S``) the acceleration is
 0.023 (feet 0.044, pelvis 0.008) and the foot-skating ratio falls from 0.023 to 0.013 (real
 data 0.020), while the evaluator's scores barely move (R-precision top-3 0.811 -> 0.810, FID
 0.123 -> 0.128, script agreement 0.719 -> 0.727).
@@ -27,9 +28,6 @@ import math
 import torch
 from torch import Tensor
 
-from ..generation_settings import DEFAULT_SMOOTHING_S
-
-SIGMA_S = DEFAULT_SMOOTHING_S  # the filter's standard deviation, seconds (Generate Interaction's Smoothing)
 TRUNCATE = 3.0  # the kernel reaches this many standard deviations either side
 
 

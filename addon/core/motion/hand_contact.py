@@ -3,9 +3,9 @@
 A generated helper reaches towards the patient but its hand often stops short, or hangs at its
 side while it stands by the patient: the bundled model's staff wrists come within 15 cm of the
 patient in half the clips whose prompt implies touch, against 0.88 of real clips
-(reports/eval.md, contact recall). Nothing in the rotations
-ties a hand to the other body, as nothing ties a planted foot to the floor (``motion.foot_lock``
-does that for feet). This does it for hands, in the same way:
+(reports/eval.md, contact recall). Nothing in the rotations ties a hand to the other body, as
+nothing ties a planted foot to the floor (``motion.foot_lock`` does that for feet). This does
+it for hands, in the same way:
 
 1. grips: for each reaching wrist, each frame, the other person's GRIP_JOINTS (upper back,
    neck, collars, shoulders, elbows, hands) that the hand can get to: the joint's target (2.)
