@@ -96,7 +96,8 @@ def rig_joints(x0: Tensor, positions: Tensor, mean: np.ndarray, std: np.ndarray,
                rest_joints: np.ndarray | None) -> Tensor:
     """x0 (B, P, T, F) normalised and its positions (B, P, T, 66) metres -> (B, P, T, 22, 3) metres,
     x0's dtype: the joints a rig shows (``motion.decode.decoded_pose`` without the foot hold:
-    the predicted rotations, lying bodies levelled, on the predicted pelvis kept above the floor),
+    the predicted rotations, lying bodies levelled, legs folded in mid-air reaching the floor, on
+    the predicted pelvis kept above the floor),
     computed in float64 numpy like the decode so that they do not depend on torch's thread count;
     with ``rest_joints`` None, the predicted positions."""
     if rest_joints is None:

@@ -14,13 +14,15 @@ clips rebuilt from the rotations (reports/eval.md, the rows "as the rigs show it
    the pelvis until its trunk lies level (``motion.level``: the bundled model lays people down
    pitched about 30 degrees head-down, feet in the air);
 2. pelvis: the predicted pelvis path (the one position a world frame needs; it is large and
-   smooth, what positions predict well), raised where the body would sink below the floor
-   (z = 0) by the depth, the lift smoothed over a few frames so that no vertical jolt appears
-   (``grounding_lift``);
-3. feet: planted feet held still by turning hips and knees (``motion.foot_lock``), when the
+   smooth, what positions predict well);
+3. legs: where the rotations fold an upright body's legs in mid-air while the predicted
+   positions stand a foot on the floor, the legs reach down to it (``motion.leg_reach``), and
+   the pelvis is raised where the body would sink below the floor (z = 0) by the depth, the
+   lift smoothed over a few frames so that no vertical jolt appears (``grounding_lift``);
+4. feet: planted feet held still by turning hips and knees (``motion.foot_lock``), when the
    frame rate is known (a pose-only caller such as the body separation during sampling leaves
    it out: it moves feet by centimetres along the floor, not the body);
-4. hands: when the interaction implies touch, the reaching persons' wrists put on the other
+5. hands: when the interaction implies touch, the reaching persons' wrists put on the other
    person where they come within reach, by turning shoulders and elbows
    (``motion.hand_contact``; :func:`decoded_people`, it needs everyone).
 
@@ -36,11 +38,13 @@ import numpy as np
 
 from .foot_lock import lock_feet
 from .hand_contact import place_hands
+from .leg_reach import reach_floor
 from .level import level_lying
 from .joint_ik import BODY_PARENTS, motion_from_local_rotations
 from ..skeleton import NUM_BODY_JOINTS, forward_kinematics
 from .motion import Motion, Role
 from .representation import features_to_joints, features_to_rotations
+from ..time_series import eased_peaks
 
 LIFT_WINDOW = 2  # frames either side over which a grounding lift is spread
 
@@ -51,28 +55,23 @@ def grounding_lift(lowest_z: np.ndarray) -> np.ndarray:
     The depth is dilated and then averaged over LIFT_WINDOW frames either side (a lift eases in
     and out instead of popping), and never less than the depth itself.
     """
-    depth = np.maximum(0.0, -np.asarray(lowest_z, dtype=np.float64))
-    if not depth.any():
-        return depth
-    width = 2 * LIFT_WINDOW + 1
-    padded = np.pad(depth, LIFT_WINDOW, mode="edge")
-    dilated = np.lib.stride_tricks.sliding_window_view(padded, width).max(axis=-1)
-    smoothed = np.lib.stride_tricks.sliding_window_view(np.pad(dilated, LIFT_WINDOW, mode="edge"), width).mean(-1)
-    return np.maximum(smoothed, depth)
+    return eased_peaks(np.maximum(0.0, -np.asarray(lowest_z, dtype=np.float64)), LIFT_WINDOW)
 
 
 def decoded_pose(features: np.ndarray, rest_joints: np.ndarray, fps: float | None = None
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One person's generated features (T, 264) -> (rotations (T, 22, 3, 3), pelvis (T, 3) m,
-    joints (T, 22, 3) m): the predicted rotations, lying bodies levelled, on the grounded pelvis
-    path, with planted feet held still when ``fps`` is given (module docstring), and their
+    joints (T, 22, 3) m): the predicted rotations, lying bodies levelled, legs folded in mid-air
+    reaching the floor the prediction stands on, on the grounded pelvis path, with planted feet held still when ``fps`` is given (module docstring), and their
     forward kinematics."""
     x = np.asarray(features, dtype=np.float64)
     rest = np.asarray(rest_joints, dtype=np.float64)[:NUM_BODY_JOINTS]
     rotations = features_to_rotations(x)
-    pelvis = features_to_joints(x)[:, 0].copy()
+    predicted = features_to_joints(x)
+    pelvis = predicted[:, 0].copy()
     world, joints = forward_kinematics(rotations, rest, pelvis - rest[0], parents=BODY_PARENTS)
     rotations, world, joints = level_lying(rotations, world, joints)
+    rotations, world, joints = reach_floor(rotations, world, joints, predicted, rest)
     lift = grounding_lift(joints[..., 2].min(axis=-1))
     pelvis[:, 2] += lift
     joints[..., 2] += lift[:, None]

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..rotations import axis_angle_to_matrix
 from ..skeleton import JOINT_INDEX
-from ..time_series import centred_mean
+from ..time_series import centred_mean, smoothstep
 
 LYING_FROM_DEG = 50.0  # trunk this far from vertical: the levelling starts
 LYING_FULL_DEG = 70.0  # ... and is whole from here
@@ -39,7 +39,8 @@ def lying_weight(joints: np.ndarray) -> np.ndarray:
     from_vertical = np.degrees(np.arccos(np.clip(trunk[:, 2] / np.maximum(np.linalg.norm(trunk, axis=-1), 1e-9),
                                                  -1.0, 1.0)))
     legs_under = joints[:, _PELVIS, 2] - joints[:, _FEET, 2].min(axis=-1)
-    return _ramp(from_vertical, LYING_FROM_DEG, LYING_FULL_DEG) * (1.0 - _ramp(legs_under, LEGS_UNDER_M, LEGS_STAND_M))
+    return smoothstep(from_vertical, LYING_FROM_DEG, LYING_FULL_DEG) * \
+        (1.0 - smoothstep(legs_under, LEGS_UNDER_M, LEGS_STAND_M))
 
 
 def level_lying(rotations: np.ndarray, world: np.ndarray, joints: np.ndarray
@@ -66,9 +67,3 @@ def level_lying(rotations: np.ndarray, world: np.ndarray, joints: np.ndarray
     pelvis = joints[:, _PELVIS, None]
     turned = np.einsum("tij,tkj->tki", correction, joints - pelvis) + pelvis
     return levelled, correction[:, None] @ world, turned
-
-
-def _ramp(value: np.ndarray, start: float, end: float) -> np.ndarray:
-    """0 at or below ``start``, 1 at or above ``end``, a smoothstep between."""
-    s = np.clip((np.asarray(value, dtype=np.float64) - start) / (end - start), 0.0, 1.0)
-    return s * s * (3.0 - 2.0 * s)
