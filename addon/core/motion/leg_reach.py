@@ -39,7 +39,7 @@ ANKLE_ABOVE_M = 0.08  # a reached ankle this high (a standing ankle: about 0.08 
 REACH_FROM_M = 0.08  # posed ankle this far above its target: the legs start to reach
 REACH_FULL_M = 0.18  # ... and reach all the way from here
 SMOOTH_FRAMES = 2  # the reach's weight is eased over this many frames either side
-TARGET_SMOOTH_FRAMES = 4
+TARGET_SMOOTH_FRAMES = 4  # the hips' path under which ankles are put is averaged over this many frames either side
 LYING = 0.5  # lying_weight at or above this: the frame lies and its legs are left as they are
 
 
@@ -79,6 +79,6 @@ def reach_targets(joints: np.ndarray, predicted: np.ndarray) -> tuple[np.ndarray
     above = ankles[..., 2] - ANKLE_ABOVE_M  # (T, 2)
     hovering = smoothstep(above.min(axis=-1), REACH_FROM_M, REACH_FULL_M) * (stands & upright)  # neither foot down
     weight = eased_peaks(hovering, SMOOTH_FRAMES)[:, None] * smoothstep(above, 0.0, REACH_FROM_M)  # a foot down stays
-    target = centred_mean(hips, 2 * int(TARGET_SMOOTH_FRAMES) + 1)  # straight down from the hip, its shake averaged out
+    target = centred_mean(hips, 2 * TARGET_SMOOTH_FRAMES + 1)  # straight down from the hip, its shake averaged out
     target[..., 2] = ANKLE_ABOVE_M
     return np.moveaxis(target, 1, 0), weight.T
