@@ -88,7 +88,7 @@ class ISYNTH_OT_generate_interaction(bpy.types.Operator):
         panel = context.scene.isynth_generation
         roles = parse_roles(self.roles) if self.properties.is_property_set("roles") else panel_roles(panel)
         if self.properties.is_property_set("fps"):
-            fps = round(self.fps, 4) or None
+            fps = self._number(panel, "fps") or None
         else:
             fps = scene_fps(context.scene) if panel.use_scene_fps else None
         sampler = self._value(panel, "sampler")

@@ -62,8 +62,8 @@ def decoded_pose(features: np.ndarray, rest_joints: np.ndarray, fps: float | Non
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One person's generated features (T, 264) -> (rotations (T, 22, 3, 3), pelvis (T, 3) m,
     joints (T, 22, 3) m): the predicted rotations, lying bodies levelled, legs folded in mid-air
-    reaching the floor the prediction stands on, on the grounded pelvis path, with planted feet held still when ``fps`` is given (module docstring), and their
-    forward kinematics."""
+    reaching the floor the prediction stands on, on the grounded pelvis path, with planted feet
+    held still when ``fps`` is given (module docstring), and their forward kinematics."""
     x = np.asarray(features, dtype=np.float64)
     rest = np.asarray(rest_joints, dtype=np.float64)[:NUM_BODY_JOINTS]
     rotations = features_to_rotations(x)

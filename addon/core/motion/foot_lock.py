@@ -31,7 +31,7 @@ PLANT_HEIGHT_M = 0.05
 PLANT_SPEED_M_S = 0.8
 MAX_DRIFT_M = 0.15
 FADE_FRAMES = 2
-_MIN_BEND_M = 1e-3  # a knee this close to the hip-ankle line counts as straight (it then bends forwards)
+MIN_BEND_M = 1e-3  # a knee this close to the hip-ankle line counts as straight (it then bends forwards)
 
 LEGS = tuple(tuple(JOINT_INDEX[f"{side}_{part}"] for part in ("hip", "knee", "ankle", "foot"))
              for side in ("left", "right"))
@@ -93,5 +93,5 @@ def lock_feet(rotations: np.ndarray, pelvis: np.ndarray, rest_joints: np.ndarray
         # A straight leg bends forwards: the thigh's template +z (the body faces +z there).
         forward = world[:, hip] @ np.array([0.0, 0.0, 1.0])
         two_bone_ik(rest, (hip, knee, ankle), world, joints, local, joints[:, ankle] + offset, weight, forward,
-                    min_bend=_MIN_BEND_M)
+                    min_bend=MIN_BEND_M)
     return local

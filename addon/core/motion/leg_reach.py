@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..skeleton import NUM_BODY_JOINTS, forward_kinematics
-from .foot_lock import LEGS
+from .foot_lock import LEGS, MIN_BEND_M
 from .joint_ik import BODY_PARENTS, two_bone_ik
 from .level import lying_weight
 from ..time_series import centred_mean, eased_peaks, smoothstep
@@ -60,11 +60,9 @@ def reach_floor(rotations: np.ndarray, world: np.ndarray, joints: np.ndarray, pr
         return local, world, joints
     # A straight leg bends forwards: the thigh's template +z (the body faces +z there).
     for (hip, knee, ankle, _), target, weight in zip(LEGS, targets, weights):
-        if not weight.any():
-            continue
         shin_to_foot = local[:, ankle].copy()
         forward = world[:, hip] @ np.array([0.0, 0.0, 1.0])
-        two_bone_ik(rest, (hip, knee, ankle), world, joints, local, target, weight, forward, min_bend=1e-3)
+        two_bone_ik(rest, (hip, knee, ankle), world, joints, local, target, weight, forward, min_bend=MIN_BEND_M)
         local[:, ankle] = shin_to_foot  # the foot follows the shin
     world, joints = forward_kinematics(local, rest, joints[:, 0] - rest[0], parents=BODY_PARENTS)
     return local, world, joints

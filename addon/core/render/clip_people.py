@@ -87,7 +87,7 @@ def generate_motions(job: dict, callback=None):
         seed=int(generation["seed"]), guidance=float(generation["guidance"]), sampler=generation["sampler"],
         steps=int(generation["steps"]), scene_points=points, device=generation["device"],
         hand_contact=bool(generation.get("hand_contact", True)),  # manifests written before it existed: on
-        smoothing_s=float(generation.get("smoothing_s", DEFAULT_SMOOTHING_S)),  # ... and here: the default
+        smoothing_s=float(generation.get("smoothing_s", DEFAULT_SMOOTHING_S)),  # ... nor this: the default
     )
     checkpoint = generation["checkpoint"] or generation_checkpoint(Preferences())
     result = load_generator(checkpoint, request.device).generate(request, callback)
