@@ -56,8 +56,9 @@ from .diffusion.guidance import classifier_free_guidance
 from .diffusion.samplers import SAMPLERS, SamplingCancelled, sample
 from .generation_settings import DEFAULT_GUIDANCE, DEFAULT_SMOOTHING_S, MAX_SMOOTHING_S
 from .diffusion.schedule import DiffusionSchedule, cosine_schedule
+from .diffusion.seating import sitting_persons
 from .motion.motion import Motion
-from .labels import IN_BED_SCRIPTS, TOUCH_SCRIPTS
+from .labels import IN_BED_SCRIPTS, ON_CHAIR_SCRIPTS, TOUCH_SCRIPTS
 from .motion.decode import decode_generated
 from .motion.hand_contact import reaching_persons
 from .motion.representation import FEATURE_DIM, NormalizationStats, RepresentationError
@@ -208,6 +209,8 @@ class SamplingInputs:
     reaching: per person, whether the decode puts their hands on the others; None: nobody's.
     in_bed: the prompt was understood as an action in which someone lies in bed (sampling lays
         bodies lying beside a bed onto it, ``diffusion.onto_support``).
+    seated: per person, whether sampling puts them onto a chair where they sit beside one
+        (``diffusion.seating``); None: nobody.
     """
 
     x_T: Tensor
@@ -218,6 +221,7 @@ class SamplingInputs:
     understood_as: tuple[tuple[str, float], ...] = ()
     reaching: tuple[bool, ...] | None = None
     in_bed: bool = False
+    seated: tuple[bool, ...] | None = None
 
 
 class EncodedPrompts(NamedTuple):
@@ -229,12 +233,15 @@ class EncodedPrompts(NamedTuple):
     reaching: per prompt, who puts hands on the others in the decode (``reaching_persons`` of
         its roles when it was placed in an action whose people touch), else None.
     in_bed: per prompt, whether it was placed in an action in which someone lies in bed.
+    seated: per prompt, who may be put onto a chair (``seating.sitting_persons`` of its roles
+        when it was placed in an action in which someone sits on one), else None.
     """
 
     embeddings: Tensor | None
     interpretation: list[list[tuple[str, float]]]
     reaching: list[tuple[bool, ...] | None]
     in_bed: list[bool]
+    seated: list[tuple[bool, ...] | None]
 
 
 def resolve_device(device: Device) -> torch.device:
@@ -302,12 +309,13 @@ class Generator:
         condition on and what the anchoring understood of each prompt)."""
         if not anchor or self.anchors is None:
             return EncodedPrompts(self.text_encoder.encode(prompts).to("cpu", torch.float32), [[] for _ in prompts],
-                                  [None for _ in prompts], [False for _ in prompts])
+                                  [None for _ in prompts], [False for _ in prompts], [None for _ in prompts])
         anchored = self.anchor_prompts(prompts, roles)
         reaching = [reaching_persons(r) if group in TOUCH_SCRIPTS else None
                     for group, r in zip(anchored.groups, roles)]
         in_bed = [group in IN_BED_SCRIPTS for group in anchored.groups]
-        return EncodedPrompts(anchored.embeddings, anchored.interpretation, reaching, in_bed)
+        seated = [sitting_persons(r) if group in ON_CHAIR_SCRIPTS else None for group, r in zip(anchored.groups, roles)]
+        return EncodedPrompts(anchored.embeddings, anchored.interpretation, reaching, in_bed, seated)
 
     def anchor_prompts(self, prompts: list[str], roles: list[tuple[str, ...]], by_tokens: bool = True) -> Anchored:
         """B prompts mapped onto the checkpoint's anchors (``text.anchors``), the group vote on
@@ -356,7 +364,7 @@ class Generator:
         generator = torch.Generator().manual_seed(int(request.seed))  # CPU: same numbers on any device
         # 2. The prompt through the checkpoint's own encoder. Conditions are built on the CPU
         # (ids, masks) and moved to the device as a whole.
-        encoded = EncodedPrompts(None, [[]], [None], [False])
+        encoded = EncodedPrompts(None, [[]], [None], [False], [None])
         if request.prompt.strip():
             encoded = self.encode_prompts([request.prompt], [request.roles], request.anchor_prompt)
         scenes = None
@@ -376,7 +384,7 @@ class Generator:
         return SamplingInputs(x_T=x_T, cond=cond, uncond=uncond, generator=generator, frames=frames,
                               understood_as=tuple(encoded.interpretation[0]),
                               reaching=encoded.reaching[0] if request.hand_contact else None,
-                              in_bed=encoded.in_bed[0])
+                              in_bed=encoded.in_bed[0], seated=encoded.seated[0])
 
     def generate(self, request: GenerationRequest, callback: ProgressCallback | None = None) -> GenerationResult:
         """Run one request (module doc, steps 1-6).
@@ -395,7 +403,8 @@ class Generator:
         corrections = Corrections.for_scenes(
             self.stats.mean, self.stats.std, torch.ones(1, len(request.roles), dtype=torch.bool, device=self.device),
             [request.scene_points] if self.denoiser.config.use_scene else None,
-            rest_joints=self.rest_joints, fps=self.fps, in_bed=[inputs.in_bed], smoothing_s=float(request.smoothing_s))
+            rest_joints=self.rest_joints, fps=self.fps, in_bed=[inputs.in_bed], seated=[inputs.seated],
+            smoothing_s=float(request.smoothing_s))
         model = corrections.wrap(model)
         ran = [0]
 

@@ -3,7 +3,8 @@
 A clip's Motions carry ``labels`` (T,) int32 indices into :data:`ACTIONS`; a clip's script is
 one of :data:`SCRIPTS`, the class the evaluator's clip classifier predicts. The procedural data
 set writes them, the evaluation and the renderer's annotations read them, and generation reads
-:data:`TOUCH_SCRIPTS` and :data:`IN_BED_SCRIPTS` (names only: nothing here loads data).
+:data:`TOUCH_SCRIPTS`, :data:`IN_BED_SCRIPTS` and :data:`ON_CHAIR_SCRIPTS` (names only: nothing
+here loads data).
 """
 
 from __future__ import annotations
@@ -30,3 +31,5 @@ TOUCH_SCRIPTS = frozenset({"help_up_from_floor", "help_out_of_bed", "support_wal
 # Scripts in which someone lies in bed for part of the clip (generation lays them onto the bed).
 IN_BED_SCRIPTS = frozenset({"go_to_bed", "get_out_of_bed", "turn_in_bed", "fall_from_bed", "help_out_of_bed",
                             "attend_in_bed"})
+# Scripts in which someone sits on a chair (generation seats sitters beside a chair on it).
+ON_CHAIR_SCRIPTS = frozenset({"sit_on_chair", "hand_over"})

@@ -3,12 +3,15 @@
 A guided model (``model(x_t, t) -> x0``, normalised (B, P, T, F)) is wrapped, innermost first:
 
 1. ``spacing.keep_apart``: pelvises at least 0.6 m apart;
-2. with a scene, ``onto_support.onto_support``: lying bodies laid on what carries them, those
+2. with a scene, ``seating.seat_sitters``: when the prompt is about sitting on a chair, a sitter
+   beside a chair moved (the whole clip, rigidly) and settled onto it, before the rules that
+   bring hovering people down see them;
+3. with a scene, ``onto_support.onto_support``: lying bodies laid on what carries them, those
    lying beside the bed turned, moved and laid onto it when the prompt is about lying in bed;
-3. with a scene, ``keep_out.keep_out``: legs and trunks out of the furniture (after the bed
+4. with a scene, ``keep_out.keep_out``: legs and trunks out of the furniture (after the bed
    placement, whose time-averaged move can carry a sitting person's legs into the bed's side;
    a body laid on the bed is above its top and stays);
-4. ``body_separation.keep_bodies_apart``: the bone capsules of the decoded bodies apart, last,
+5. ``body_separation.keep_bodies_apart``: the bone capsules of the decoded bodies apart, last,
    so that what the sampler returns is what it checked (its centimetre pushes are split so that
    they put nobody into furniture).
 
@@ -45,6 +48,7 @@ from torch import Tensor
 from .body_separation import keep_bodies_apart
 from .keep_out import EscapeMap, escape_map, keep_out
 from .onto_support import SupportMap, onto_support, support_map
+from .seating import Chairs, chairs_of, seat_sitters
 from .spacing import Model, keep_apart
 from ..generation_settings import DEFAULT_SMOOTHING_S
 from .temporal_smoothing import gaussian_over_time
@@ -61,7 +65,9 @@ class Corrections:
     real (unpadded) frames, or None for all; escape, support: per batch row the scene's maps
     (None: no scene), or None for no scene at all; in_bed: per batch row, whether its prompt was
     understood as an action in which someone lies in bed (only those rows' bodies are moved
-    onto beds), or None for none; smoothing_s: the standard deviation of the time filter of
+    onto beds), or None for none; seated: per batch row, per person whether they may be put
+    onto a chair (``seating.sitting_persons`` of the rows whose prompt was understood as an
+    action in which someone sits on one; None: nobody), or None for no row; smoothing_s: the standard deviation of the time filter of
     :meth:`finish`, seconds (0: none).
     """
 
@@ -74,6 +80,8 @@ class Corrections:
     escape: list[EscapeMap | None] | None = None
     support: list[SupportMap | None] | None = None
     in_bed: Sequence[bool] | None = None
+    chairs: list[Chairs | None] | None = None
+    seated: Sequence[Sequence[bool] | None] | None = None
     smoothing_s: float = DEFAULT_SMOOTHING_S
 
     @classmethod
@@ -81,11 +89,14 @@ class Corrections:
                    scenes: Sequence[np.ndarray | None] | None, **settings) -> "Corrections":
         """Corrections for one (N, 3) scene point array (metres, floor z = 0) or None per batch
         row (``scenes`` None: no scene at all); ``settings``: the other fields."""
-        escape = support = None
+        escape = support = chairs = None
         if scenes is not None and any(points is not None for points in scenes):
             escape = [None if points is None else escape_map(points) for points in scenes]
             support = [None if points is None else support_map(points) for points in scenes]
-        return cls(mean, std, persons_valid, escape=escape, support=support, **settings)
+            if settings.get("seated") is not None and any(settings["seated"]):
+                chairs = [None if points is None or not seated else chairs_of(points)
+                          for points, seated in zip(scenes, settings["seated"])]
+        return cls(mean, std, persons_valid, escape=escape, support=support, chairs=chairs, **settings)
 
     def wrap(self, model: Model) -> Model:
         """``model`` with the corrections of the module docstring."""
@@ -101,6 +112,9 @@ class Corrections:
         furniture once more, filtered along time and then with ``body_separation`` run once more
         (module docstring)."""
         t = torch.zeros(len(x0), dtype=torch.long, device=x0.device)
+        if self.chairs is not None:
+            x0 = seat_sitters(lambda x, t: x, self.mean, self.std, self.chairs, self.seated, fps=self.fps,
+                              rest_joints=self.rest_joints)(x0, t)
         if self.escape is not None:
             x0 = keep_out(lambda x, t: x, self.mean, self.std, self.escape, rest_joints=self.rest_joints,
                           frames=FINISH_KEEP_OUT_FRAMES)(x0, t)

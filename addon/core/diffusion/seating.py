@@ -1,0 +1,329 @@
+"""Sitters onto chairs: a person the model sits down beside a chair is moved so that they sit on it.
+
+The scene tokens tell the model roughly where the furniture is, but the bundled CPU-trained
+model sits "the patient sits down on the chair" half a metre to a metre beside the chair, at any
+angle to it, with the feet tucked under the pelvis where a chair (solid to the floor in the
+procedural rooms and in the height map) has no room for them: on the evaluation's held-out test
+scenes none of the 40 sitting frames of its sit-on-a-chair clips had the pelvis over a seat,
+against 69 of 69 in the real clips. Moving the sitting frames alone onto the chair (tried) made
+the feet slide with the body. :func:`seat_sitters` wraps the guided model like ``keep_out``
+and instead, for every x0 prediction of a row whose prompt was understood as an action in which
+someone sits on a chair (``labels.ON_CHAIR_SCRIPTS``), takes each person who may sit there
+(:func:`sitting_persons`) and whose longest run of sitting frames (``motion.sitting``) lasts
+MIN_SIT_S or more, and
+
+1. moves the whole clip of that person rigidly (one turn about the vertical through the run's
+   mean pelvis, one shift along the floor, the same for every frame, so no foot slides that did
+   not slide before): the run's mean heading turned to face the way a sitter on the nearest
+   chair within SIT_REACH_M faces (away from its backrest; a stool keeps the body's way), and
+   the run's mean ankles ANKLE_AHEAD_M ahead of the sitting place, where a sitter's feet stand
+   (the procedural sitters': 0.32-0.38 m ahead of the pelvis; the model's stand under it);
+2. settles the trunk onto the seat: over the run, eased in and out over SETTLE_EASE_FRAMES
+   frames either side (the sitting down and getting up), the pelvis goes over the sitting place,
+   SIT_ABOVE_M above the seat's top, and each leg turns at hip and knee (two-bone IK, the ankle
+   keeping its world rotation) so that the ankle stays where it was: the body lowers itself
+   back onto the chair from feet that stay planted.
+
+Chairs come from the scene's height map (``core.placement.height_map``): connected cells with
+tops between SEAT_MIN_M and SEAT_MAX_M covering SEAT_AREA_M2 to CHAIR_AREA_M2 (larger surfaces
+are beds). A chair's backrest is what stands BACKREST_ABOVE_M above the seat within
+BACKREST_CELLS of its edge. The sitting place is the seat's middle, moved forward by the
+first of PLACE_FORWARD_M that leaves none of the trunk's joints inside the furniture (a sitter
+who leans back would otherwise sit in the backrest).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+from scipy import ndimage
+from torch import Tensor
+
+from ..motion.decode import decoded_pose
+from ..motion.foot_lock import LEGS, MIN_BEND_M
+from ..motion.joint_ik import BODY_PARENTS, two_bone_ik
+from ..motion.leg_reach import ANKLE_ABOVE_M
+from ..motion.representation import LOCAL_ROTATIONS, POSITIONS, ROOT_ORIENTATION, VELOCITIES, joint_velocities
+from ..motion.sitting import heading, runs, sitting_frames
+from ..placement import CELL_M, HeightMap, dilate, height_map
+from ..rotations import axis_angle_to_matrix, matrix_to_rotation_6d
+from ..skeleton import NUM_BODY_JOINTS, forward_kinematics
+from ..time_series import eased_peaks
+from .keep_out import INSIDE_TOLERANCE_M, LOW_OBSTACLE_M, TRUNK_JOINTS, rig_joints
+
+SEAT_MIN_M = 0.3  # lower tops are steps and footstools
+SEAT_MAX_M = 0.75  # higher: tables and worktops
+SEAT_AREA_M2 = 0.1  # a chair seat is about 0.45 m x 0.45 m
+CHAIR_AREA_M2 = 1.0  # from here on a surface is a bed (onto_support.BED_AREA_M2)
+TOP_BAND_M = 0.02  # scene points this close to a seat's top height lie on it
+BACKREST_ABOVE_M = 0.2  # cells this much higher than the seat next to it are its backrest
+BACKREST_CELLS = 2  # ... within this many cells of the seat's edge
+SIT_REACH_M = 2.5  # chairs farther than this from the sitting pelvis are not where the body was meant to sit
+STOOL_PENALTY_M = 0.5  # a seat without a backrest (a stool, or a low table) counts as this much farther
+SIT_ABOVE_M = 0.18  # the pelvis this high above the seat (the procedural sitters': 0.17-0.18 m)
+ANKLE_AHEAD_M = 0.42  # a sitter's ankles this far ahead of the sitting place (clear of a seat's front edge)
+PLACE_FORWARD_M = (0.0, 0.05, 0.1)  # the sitting place this far ahead of the seat's middle, the first that fits
+MIN_SIT_S = 1.0  # sitting runs shorter than this are passed through (getting up, crouching), not sat in
+HALF_STANCE_M = 0.1  # a sitter's ankles this far either side of the middle (hip width)
+STEP_M = 0.1  # a foot moving to or from its seated place is lifted this much halfway
+FOOT_DROP_M = 0.05  # a seated foot's toes this far below its ankle (the foot nearly flat)
+GAP_FRAMES = 2  # sitting runs this few frames apart are one (the model's sitters shift in their seat)
+SETTLE_EASE_FRAMES = 4  # the settling onto the seat eases in and out over this many frames either side
+SITTING_ROLES = ("patient",)  # in a scene of several people, who may be put onto a chair
+_PELVIS = 0
+_ANKLES = (7, 8)
+
+
+@dataclass(frozen=True)
+class Chairs:
+    """middle: (C, 2) metres, each seat's middle; top: (C,) metres, its top; facing: (C,) radians
+    from +x counter-clockwise, the way a sitter on it faces (NaN: no backrest says); grid: the
+    height map they come from (what keeps a sitter's trunk out of the furniture)."""
+
+    middle: np.ndarray
+    top: np.ndarray
+    facing: np.ndarray
+    grid: HeightMap
+
+
+@dataclass(frozen=True)
+class Seating:
+    """One person's move onto a chair: ``shift`` (2,) metres for every frame, then over the
+    frames of ``weight`` (T,) in [0, 1] the pelvis towards ``place`` (3,) metres (the sitting
+    place, SIT_ABOVE_M over the seat), the body turned to face ``facing`` (radians from +x,
+    counter-clockwise) and the feet onto the floor ahead of the seat."""
+
+    shift: np.ndarray
+    place: np.ndarray
+    facing: float
+    weight: np.ndarray
+
+
+def chairs_of(points: np.ndarray) -> Chairs:
+    """The chairs of scene points (N, 3) metres (room frame, floor z = 0); none: empty arrays.
+
+    A seat's middle is that of the extent of the points on its top (within TOP_BAND_M of it):
+    the height map spreads every top over the neighbouring cells, a backrest's over the seat's
+    back row."""
+    points = np.asarray(points, dtype=np.float64)
+    grid = height_map(points)
+    top = grid.top
+    labels, count = ndimage.label((top >= SEAT_MIN_M) & (top <= SEAT_MAX_M))
+    ix, iy, in_grid = grid.cells(points[:, :2])
+    middles, tops, facings = [], [], []
+    for k in range(1, count + 1):
+        cells = labels == k
+        if not SEAT_AREA_M2 <= cells.sum() * CELL_M**2 < CHAIR_AREA_M2:
+            continue
+        height = float(np.median(top[cells]))
+        around = dilate(cells, np.logical_or)  # with the back row under the backrest's spread
+        on_top = in_grid & around[ix, iy] & (np.abs(points[:, 2] - height) <= TOP_BAND_M)
+        facing = _backrest_facing(cells, top)
+        middles.append(_middle(points[on_top, :2], facing) if on_top.any()
+                       else grid.origin + (np.argwhere(cells).mean(axis=0) + 0.5) * CELL_M)
+        tops.append(height)
+        facings.append(facing)
+    return Chairs(np.reshape(middles, (-1, 2)), np.asarray(tops, dtype=np.float64),
+                  np.asarray(facings, dtype=np.float64), grid)
+
+
+def sitting_persons(roles: Sequence[str]) -> tuple[bool, ...]:
+    """Who may be put onto a chair when the prompt is about sitting on one: a person alone, or
+    the patients of a group (staff handing them something stand)."""
+    return tuple(len(roles) == 1 or role in SITTING_ROLES for role in roles)
+
+
+def seat_sitters(model, mean: np.ndarray, std: np.ndarray, chairs: list[Chairs | None],
+                 seated: Sequence[Sequence[bool] | None], *, fps: float, rest_joints: np.ndarray):
+    """``model`` whose x0 (B, P, T, F), normalised, puts sitters onto chairs (module docstring).
+
+    mean, std: (F,) the checkpoint's statistics; chairs: per batch row the scene's Chairs (None:
+    no scene); seated: per row, per person whether they may be seated (None: nobody in that
+    row); fps: the clips' frame rate; rest_joints: (24, 3) metres, the skeleton the decode uses.
+    """
+    rows = [row for row, (c, s) in enumerate(zip(chairs, seated)) if c is not None and len(c.top) and s and any(s)]
+    if not rows:
+        return model
+    mean64, std64 = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
+    rest = np.asarray(rest_joints, dtype=np.float64)
+
+    def guided(x_t: Tensor, t: Tensor) -> Tensor:
+        x0 = model(x_t, t)
+        out = None
+        for row in rows:
+            positions = x0[row:row + 1, ..., POSITIONS] * torch.as_tensor(std[POSITIONS]).to(x0) + \
+                torch.as_tensor(mean[POSITIONS]).to(x0)
+            joints = rig_joints(x0[row:row + 1], positions, mean, std, rest)[0].detach().to("cpu", torch.float64).numpy()
+            features = None
+            for person, may in enumerate(seated[row]):
+                move = seating(joints[person], chairs[row], fps) if may and person < len(joints) else None
+                if move is None:
+                    continue
+                if features is None:
+                    features = x0[row].detach().to("cpu", torch.float64).numpy() * std64 + mean64
+                features[person] = seated_features(features[person], move, rest)
+            if features is not None:
+                out = x0.clone() if out is None else out
+                out[row] = torch.as_tensor((features - mean64) / std64, dtype=x0.dtype, device=x0.device)
+        return x0 if out is None else out
+
+    return guided
+
+
+def seating(joints: np.ndarray, chairs: Chairs, fps: float) -> Seating | None:
+    """One person's joints (T, 22, 3) m at ``fps`` -> their Seating onto the nearest chair
+    (module docstring), or None when no sitting run lasts MIN_SIT_S or no chair is within
+    SIT_REACH_M of its mean pelvis."""
+    joints = np.asarray(joints, dtype=np.float64)
+    longest = max(_joined(runs(sitting_frames(joints[None])[0])), key=lambda run: run[1] - run[0], default=None)
+    if longest is None or longest[1] - longest[0] < MIN_SIT_S * fps:
+        return None
+    body = joints[longest[0]:longest[1]]
+    pelvis = body[:, _PELVIS, :2].mean(axis=0)
+    distance = np.linalg.norm(chairs.middle - pelvis, axis=-1)
+    chair = int((distance + np.where(np.isfinite(chairs.facing), 0.0, STOOL_PENALTY_M)).argmin())
+    if distance[chair] > SIT_REACH_M:
+        return None
+    ways = heading(body)
+    way = float(np.arctan2(np.sin(ways).mean(), np.cos(ways).mean()))
+    facing = float(chairs.facing[chair]) if np.isfinite(chairs.facing[chair]) else way
+    ahead = np.array([np.cos(facing), np.sin(facing)])
+    place = _place(body, facing - way, chairs, chair, ahead)
+    ankles = body[:, list(_ANKLES), :2].mean(axis=(0, 1))
+    weight = np.zeros(len(joints))
+    weight[longest[0]:longest[1]] = 1.0
+    return Seating(shift=place[:2] + ANKLE_AHEAD_M * ahead - ankles, place=place, facing=facing,
+                   weight=np.clip(eased_peaks(weight, SETTLE_EASE_FRAMES), 0.0, 1.0))
+
+
+def seated_features(features: np.ndarray, move: Seating, rest_joints: np.ndarray) -> np.ndarray:
+    """One person's un-normalised features (T, 264) and their Seating -> the features moved and
+    settled (module docstring, 1. and 2.). float64."""
+    T = len(features)
+    x = np.array(features, dtype=np.float64)
+    positions = x[:, POSITIONS].reshape(T, NUM_BODY_JOINTS, 3)
+    positions[..., :2] += move.shift
+    x[:, POSITIONS] = positions.reshape(T, -1)
+    frames = move.weight > 0
+    if not frames.any():
+        return x
+    rest = np.asarray(rest_joints, dtype=np.float64)[:NUM_BODY_JOINTS]
+    weight = move.weight[:, None]
+    local, pelvis, _ = decoded_pose(x, rest)
+    world, before = forward_kinematics(local, rest, pelvis - rest[0], parents=BODY_PARENTS)
+    # The trunk: turned to face the chair's way and over the sitting place.
+    turn = move.weight * ((move.facing - heading(before) + np.pi) % (2 * np.pi) - np.pi)
+    local[:, 0] = _about_vertical(turn) @ local[:, 0]
+    pelvis = pelvis + weight * (move.place - pelvis)
+    world, joints = forward_kinematics(local, rest, pelvis - rest[0], parents=BODY_PARENTS)
+    # The feet: from where they were to the floor ahead of the seat, lifted on the way.
+    ahead = np.array([np.cos(move.facing), np.sin(move.facing), 0.0])
+    left = np.array([-ahead[1], ahead[0], 0.0])
+    step = STEP_M * 4.0 * move.weight * (1.0 - move.weight)
+    for side, (hip, knee, ankle, foot) in zip((1.0, -1.0), LEGS):
+        seat_ankle = np.array([*move.place[:2], ANKLE_ABOVE_M]) + ANKLE_AHEAD_M * ahead + side * HALF_STANCE_M * left
+        target = before[:, ankle] + weight * (seat_ankle - before[:, ankle])
+        target[:, 2] += step
+        flat = _flat_foot(world[:, ankle], rest[foot] - rest[ankle], ahead, move.weight)
+        two_bone_ik(rest, (hip, knee, ankle), world, joints, local, target, frames.astype(np.float64),
+                    world[:, hip] @ np.array([0.0, 0.0, 1.0]), keep_end_rotation=flat, min_bend=MIN_BEND_M)
+    _, after = forward_kinematics(local, rest, pelvis - rest[0], parents=BODY_PARENTS)
+    moved = after - before
+    moved[:, _PELVIS] = weight * (move.place - positions[:, _PELVIS])  # the decode keys the predicted pelvis
+    x[:, POSITIONS] = (positions + moved).reshape(T, -1)
+    x[:, VELOCITIES] += joint_velocities(moved).reshape(T, -1)
+    x[:, ROOT_ORIENTATION] = np.where(frames[:, None], matrix_to_rotation_6d(local[:, 0]), x[:, ROOT_ORIENTATION])
+    for joint in sorted({j for leg in LEGS for j in leg[:3]}):  # what the IK turned
+        start = LOCAL_ROTATIONS.start + 6 * (joint - 1)
+        x[:, start:start + 6] = np.where(frames[:, None], matrix_to_rotation_6d(local[:, joint]), x[:, start:start + 6])
+    return x
+
+
+def _about_vertical(angle: np.ndarray) -> np.ndarray:
+    """(T,) radians -> (T, 3, 3) rotations about +z."""
+    cos, sin = np.cos(angle), np.sin(angle)
+    out = np.zeros((len(angle), 3, 3))
+    out[:, 0, 0], out[:, 0, 1], out[:, 1, 0], out[:, 1, 1], out[:, 2, 2] = cos, -sin, sin, cos, 1.0
+    return out
+
+
+def _flat_foot(ankle: np.ndarray, foot_rest: np.ndarray, ahead: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """World ankle rotations (T, 3, 3), the rest ankle-to-toe offset (3,) m, the way ahead (3,)
+    and (T,) weights -> (T, 3, 3): each rotation turned, by its weight's share of the way, so
+    that the foot points ahead with the toes FOOT_DROP_M below the ankle."""
+    length = np.linalg.norm(foot_rest)
+    drop = min(FOOT_DROP_M, 0.9 * length)
+    want = np.sqrt(length**2 - drop**2) * ahead + np.array([0.0, 0.0, -drop])
+    now = np.einsum("tij,j->ti", ankle, foot_rest)
+    axis = np.cross(now, want)
+    sin = np.linalg.norm(axis, axis=-1)
+    angle = np.arctan2(sin, now @ want)
+    unit = axis / np.maximum(sin, 1e-12)[:, None]
+    turn = axis_angle_to_matrix(unit * (weight * angle)[:, None])
+    return turn @ ankle
+
+
+def _place(body: np.ndarray, turn: float, chairs: Chairs, chair: int, ahead: np.ndarray) -> np.ndarray:
+    """The sitting place (3,) m on ``chair`` for a sitting run (n, 22, 3) turned by ``turn``: its
+    middle moved forward by the first of PLACE_FORWARD_M that leaves no trunk joint inside the
+    furniture (the fewest, when none does), SIT_ABOVE_M over the seat's top."""
+    height = chairs.top[chair] + SIT_ABOVE_M
+    trunk = body[:, list(TRUNK_JOINTS)] - body[:, _PELVIS, None]  # (n, L, 3) about the pelvis
+    xy = _rotate(trunk[..., :2], turn)
+    inside = []
+    for forward in PLACE_FORWARD_M:
+        place = chairs.middle[chair] + forward * ahead
+        inside.append(int(_inside(xy + place, height + trunk[..., 2], chairs.grid).sum()))
+        if inside[-1] == 0:
+            break
+    best = int(np.argmin(inside))
+    return np.array([*(chairs.middle[chair] + PLACE_FORWARD_M[best] * ahead), height])
+
+
+def _joined(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """[start, stop) runs in order -> the same with runs at most GAP_FRAMES apart joined."""
+    joined: list[tuple[int, int]] = []
+    for start, stop in spans:
+        if joined and start - joined[-1][1] <= GAP_FRAMES:
+            joined[-1] = (joined[-1][0], stop)
+        else:
+            joined.append((start, stop))
+    return joined
+
+
+def _rotate(xy: np.ndarray, angle: float) -> np.ndarray:
+    """(..., 2) turned by ``angle`` radians counter-clockwise about the origin."""
+    cos, sin = np.cos(angle), np.sin(angle)
+    return np.stack([cos * xy[..., 0] - sin * xy[..., 1], sin * xy[..., 0] + cos * xy[..., 1]], axis=-1)
+
+
+def _inside(xy: np.ndarray, z: np.ndarray, grid: HeightMap) -> np.ndarray:
+    """Joints at (..., 2) metres and heights (...) -> (...) bool: inside the furniture as
+    ``keep_out`` judges it."""
+    ix, iy, in_grid = grid.cells(xy)
+    top = grid.top[ix, iy]
+    return in_grid & (top > LOW_OBSTACLE_M) & (top - z > INSIDE_TOLERANCE_M)
+
+
+def _middle(xy: np.ndarray, facing: float) -> np.ndarray:
+    """(n, 2) points on a seat's top (m) -> (2,) the middle of their extent along the way a
+    sitter faces and across it (+x and +y for a stool)."""
+    way = 0.0 if not np.isfinite(facing) else facing
+    local = _rotate(xy, -way)
+    return _rotate((local.min(axis=0) + local.max(axis=0)) / 2, way)
+
+
+def _backrest_facing(cells: np.ndarray, top: np.ndarray) -> float:
+    """The way a sitter on the seat ``cells`` faces: from the middle of the cells near it that
+    stand BACKREST_ABOVE_M above it towards the seat's middle; NaN without such cells."""
+    near = cells.copy()
+    for _ in range(BACKREST_CELLS):
+        near = dilate(near, np.logical_or)
+    back = near & ~cells & (top >= np.median(top[cells]) + BACKREST_ABOVE_M)
+    if not back.any():
+        return float("nan")
+    away = np.argwhere(cells).mean(axis=0) - np.argwhere(back).mean(axis=0)
+    return float(np.arctan2(away[1], away[0]))
