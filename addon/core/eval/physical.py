@@ -20,6 +20,7 @@ from ..motion.representation import (
     fk_joints_from_features,
     joint_velocities,
 )
+from ..motion.sitting import sitting_frames
 from ..skeleton import JOINT_INDEX, NUM_BODY_JOINTS
 from ..time_series import centred_mean
 from .geometry import (
@@ -43,6 +44,9 @@ SKATING_SPEED_M_S = 0.5  # contact foot faster than this (and its 5-frame mean t
 SKATING_WINDOW = 5  # frames of the centred speed mean
 FLOAT_HEIGHT_M = 0.15  # lowest joint this far above its support: floating
 FOREARM_CHILDREN = (20, 21)  # the bones elbow -> wrist end at the wrists
+SEAT_TOP_M = (0.3, 0.75)  # a seat's top is this high (m): lower are steps, higher tables
+SEAT_MAX_AREA_M2 = 1.0  # ... and its footprint smaller than this (beds are larger)
+SEATED_ABOVE_M = 0.35  # a sitter's pelvis at most this far above the seat (sitting: about 0.18 m)
 PENETRATION_TOLERANCE_M = 0.02  # capsule overlaps and box intrusions shallower than this are ignored
 
 
@@ -99,6 +103,25 @@ def floor_float(joints: np.ndarray, boxes: np.ndarray | None = None) -> float:
         under = inside_footprints(lowest[..., :2], boxes) & (boxes[:, 5] <= lowest[..., 2:3])  # (P, T, K)
         support = np.maximum(support, np.where(under, boxes[:, 6], 0.0).max(axis=-1))
     return float((lowest[..., 2] - support > FLOAT_HEIGHT_M).mean())
+
+
+def seated_share(joints: np.ndarray, boxes: np.ndarray | None) -> float | None:
+    """Of the person-frames whose pose sits (``motion.sitting.sitting_frames``), the share whose
+    pelvis is over a seat: a box whose top is SEAT_TOP_M high, with a footprint under
+    SEAT_MAX_AREA_M2 (chairs, not beds), and at most SEATED_ABOVE_M below the pelvis. None
+    when no frame sits. joints: (P, T, 22, 3) metres; boxes: (K, 7) rows (see :mod:`.geometry`)."""
+    joints = check_joints(joints)
+    boxes = check_boxes(boxes)
+    sits = sitting_frames(joints)
+    if not sits.any():
+        return None
+    if not len(boxes):
+        return 0.0
+    pelvis = joints[:, :, 0]
+    seat = (boxes[:, 6] >= SEAT_TOP_M[0]) & (boxes[:, 6] <= SEAT_TOP_M[1]) & (boxes[:, 3] * boxes[:, 4] < SEAT_MAX_AREA_M2)
+    height = pelvis[..., 2:3] - boxes[:, 6]
+    over = inside_footprints(pelvis[..., :2], boxes) & seat & (height >= 0.0) & (height <= SEATED_ABOVE_M)
+    return float((sits & over.any(axis=-1)).sum() / sits.sum())
 
 
 def person_penetration(joints: np.ndarray, include_forearms: bool = False) -> dict[str, float]:

@@ -6,6 +6,7 @@ Each clip is a mapping or an object with
     fps          frames per second (required)
     boxes        (K, 7) furniture rows, see :mod:`.geometry` (optional, default none)
     touch        bool, the caption implies that the persons touch (optional, default False)
+    on_chair     bool, the script seats someone on a chair (optional, default False)
     features     (P, T, 264) un-normalised features (optional: the self-consistency metrics)
     rest_joints  (24, 3) or (P, 24, 3) template-frame rest joints (optional: FK agreement)
 
@@ -37,6 +38,7 @@ METRICS: dict[str, str] = {
     "scene_penetration_depth_m": "mean depth inside boxes of penetrating person-frames, m; clips that penetrate",
     "contact_rate": "frames with a hand within 0.15 m of another person; clips with P >= 2",
     "contact_recall": "clips with >= 3 consecutive contact frames; touch captions with P >= 2",
+    "seated": "sitting person-frames with the pelvis on a chair's seat; sit-on-a-chair scripts with sitting frames",
     "bone_length_std_m": "std over time of bone lengths, m; all clips",
     "fk_mpjpe_m": "stored positions vs FK of stored rotations, m; clips with features and rest joints",
     "velocity_error_m_s": "stored velocities vs differenced positions, m/s; clips with features",
@@ -110,6 +112,10 @@ def clip_metrics(clip: Any) -> dict[str, float]:
         result["scene_penetration_frames"] = scene["frames_fraction"]
         if scene["frames_fraction"] > 0:
             result["scene_penetration_depth_m"] = scene["mean_depth_m"]
+    if bool(_field(clip, "on_chair", False)):
+        seated = physical.seated_share(joints, boxes)
+        if seated is not None:
+            result["seated"] = seated
     if features is not None:
         result["velocity_error_m_s"] = physical.velocity_agreement(features, fps)
         if rest_joints is not None:

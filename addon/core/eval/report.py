@@ -15,6 +15,7 @@ _PHYSICAL = (
     ("person_penetration_frames", "Person pen.", "{:.3f}"),
     ("scene_penetration_frames", "Scene pen.", "{:.3f}"),
     ("contact_recall", "Contact recall", "{:.2f}"),
+    ("seated", "Seated", "{:.2f}"),
     ("bone_length_std_m", "Bone std (mm)", "mm"),
     ("fk_mpjpe_m", "Pos-FK (cm)", "cm"),
 )
@@ -87,7 +88,8 @@ def render_markdown(result: dict, sheet: Path | None) -> str:
         "Interaction decodes them, `core/motion/decode.py`): mean ± 95 % half-width over clips; Pos-FK is "
         "the disagreement between the predicted positions, which the decode does not use beyond the pelvis, "
         "and forward kinematics of the predicted rotations; person penetration leaves the forearms out (they do the "
-        "touching, scored by contact recall).",
+        "touching, scored by contact recall); Seated is the share of sitting person-frames whose pelvis is "
+        "on a chair's seat, over the clips of scripts that seat someone on a chair and have sitting frames.",
         "",
         f"Samplers: default {meta['default_sampler'][0]} {meta['default_sampler'][1]} steps, fast "
         f"{meta['fast_sampler'][0]} {meta['fast_sampler'][1]} steps, guidance {meta['guidance']} "
