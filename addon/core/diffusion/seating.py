@@ -43,7 +43,7 @@ from scipy import ndimage
 from torch import Tensor
 
 from ..motion.decode import decoded_pose
-from ..motion.foot_lock import LEGS, MIN_BEND_M
+from ..motion.foot_lock import LEGS
 from ..motion.joint_ik import BODY_PARENTS, two_bone_ik
 from ..motion.leg_reach import ANKLE_ABOVE_M
 from ..motion.representation import LOCAL_ROTATIONS, POSITIONS, ROOT_ORIENTATION, VELOCITIES, joint_velocities
@@ -229,7 +229,7 @@ def seated_features(features: np.ndarray, move: Seating, rest_joints: np.ndarray
         target[:, 2] += step
         flat = _flat_foot(world[:, ankle], rest[foot] - rest[ankle], ahead, move.weight)
         two_bone_ik(rest, (hip, knee, ankle), world, joints, local, target, frames.astype(np.float64),
-                    world[:, hip] @ np.array([0.0, 0.0, 1.0]), keep_end_rotation=flat, min_bend=MIN_BEND_M)
+                    world[:, hip] @ np.array([0.0, 0.0, 1.0]), keep_end_rotation=flat, min_bend=np.inf)  # knees bend forwards
     _, after = forward_kinematics(local, rest, pelvis - rest[0], parents=BODY_PARENTS)
     moved = after - before
     moved[:, _PELVIS] = weight * (move.place - positions[:, _PELVIS])  # the decode keys the predicted pelvis
