@@ -12,7 +12,7 @@ from addon.core.eval.distribution import (
 from addon.core.eval.geometry import BONE_RADII, depth_inside_boxes, inside_footprints, segment_distance
 from addon.core.eval.physical import (
     bone_length_std, contact_rate, fk_agreement, floor_float, floor_penetration, foot_skating_ratio, has_contact,
-    person_penetration, scene_penetration, velocity_agreement,
+    person_penetration, scene_penetration, seated_share, velocity_agreement,
 )
 from addon.core.eval.physical_report import physical_metrics
 from addon.core.motion.motion import Motion
@@ -157,6 +157,34 @@ def test_a_seated_body_on_a_seat_does_not_penetrate_it():
     seat_top = person[0, 0, :, 2].min() - 0.01  # everything above the seat
     seat = np.array([[0.0, 0.0, 0.0, 0.6, 0.6, 0.0, seat_top]])
     assert scene_penetration(person, seat)["frames_fraction"] == 0.0
+
+
+def sitting(frames=6, x=0.0, y=0.0, pelvis_z=0.63):
+    """(1, T, 22, 3): standing() with the pelvis at ``pelvis_z`` and the thighs level, shins down."""
+    body = standing(frames, x, y)
+    body[..., 2] += pelvis_z - body[0, 0, 0, 2]
+    for hip, knee, ankle, foot in ((1, 4, 7, 10), (2, 5, 8, 11)):
+        body[..., knee, :] = body[..., hip, :] + [0.0, -0.42, -0.02]
+        body[..., ankle, :] = body[..., knee, :]
+        body[..., ankle, 2] = 0.08
+        body[..., foot, :] = body[..., ankle, :] + [0.0, -0.12, -0.05]
+    return body
+
+
+def test_seated_is_the_share_of_sitting_frames_on_a_chair():
+    chair = np.array([[0.0, 0.0, 0.3, 0.5, 0.5, 0.0, 0.45]])
+    assert seated_share(sitting(), chair) == 1.0
+    assert seated_share(sitting(x=0.8), chair) == 0.0  # in mid-air beside it
+    assert seated_share(np.concatenate([sitting(), sitting(x=0.8)], axis=0), chair) == 0.5
+    assert seated_share(sitting(), np.zeros((0, 7))) == 0.0
+    assert seated_share(sitting(pelvis_z=0.9), chair) is None  # too high to sit: standing
+    assert seated_share(standing(), chair) is None
+    bed = np.array([[0.0, 0.0, 0.0, 1.0, 2.0, 0.0, 0.45]])
+    assert seated_share(sitting(), bed) == 0.0  # a bed's edge is not a chair
+    report = physical_metrics([{"joints": sitting(), "fps": 10.0, "boxes": chair, "on_chair": True},
+                               {"joints": sitting(x=0.8), "fps": 10.0, "boxes": chair},
+                               {"joints": standing(), "fps": 10.0, "boxes": chair, "on_chair": True}])
+    assert report.counts["seated"] == 1 and report.means["seated"] == 1.0
 
 
 # ---- contact --------------------------------------------------------------------------------

@@ -130,12 +130,17 @@ def test_outside_the_sitting_the_clip_only_moves_rigidly(sitter):
     after = seated_features(displaced, move, rest)
     free = move.weight == 0
     assert free.sum() > 10
-    T = len(features)
-    shift = (after[free, POSITIONS] - displaced[free, POSITIONS]).reshape(-1, 22, 3)
-    np.testing.assert_allclose(shift[..., :2], np.broadcast_to(move.shift, shift[..., :2].shape), atol=1e-9)
-    np.testing.assert_allclose(shift[..., 2], 0.0, atol=1e-9)
+    expected = (displaced[free, POSITIONS].reshape(-1, 22, 3)[..., :2] + move.shift - move.pivot)
+    cos, sin = np.cos(move.turn), np.sin(move.turn)
+    expected = np.stack([cos * expected[..., 0] - sin * expected[..., 1],
+                         sin * expected[..., 0] + cos * expected[..., 1]], axis=-1) + move.pivot
+    moved = after[free, POSITIONS].reshape(-1, 22, 3)
+    np.testing.assert_allclose(moved[..., :2], expected, atol=1e-9)
+    np.testing.assert_allclose(moved[..., 2], displaced[free, POSITIONS].reshape(-1, 22, 3)[..., 2], atol=1e-9)
     np.testing.assert_allclose(after[free, LOCAL_ROTATIONS], displaced[free, LOCAL_ROTATIONS], atol=1e-9)
-    assert T == len(after)
+    # The walk to the chair stays in the room and out of the furniture.
+    grid = chairs_of(clip.clip.scene_points).grid
+    assert grid.blocked(rig(after, rest)[free]).sum() <= grid.blocked(rig(displaced, rest)[free] + [*move.shift, 0]).sum()
 
 
 def test_nobody_is_seated_without_a_long_enough_sitting_or_a_chair_in_reach(sitter):

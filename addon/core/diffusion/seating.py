@@ -46,7 +46,8 @@ from ..motion.decode import decoded_pose
 from ..motion.foot_lock import LEGS
 from ..motion.joint_ik import BODY_PARENTS, two_bone_ik
 from ..motion.leg_reach import ANKLE_ABOVE_M
-from ..motion.representation import LOCAL_ROTATIONS, POSITIONS, ROOT_ORIENTATION, VELOCITIES, joint_velocities
+from ..motion.representation import (LOCAL_ROTATIONS, POSITIONS, ROOT_ORIENTATION, VELOCITIES, joint_velocities,
+                                     turn_about_vertical)
 from ..motion.sitting import heading, runs, sitting_frames
 from ..placement import CELL_M, HeightMap, dilate, height_map
 from ..rotations import axis_angle_to_matrix, matrix_to_rotation_6d
@@ -61,7 +62,7 @@ CHAIR_AREA_M2 = 1.0  # from here on a surface is a bed (onto_support.BED_AREA_M2
 TOP_BAND_M = 0.02  # scene points this close to a seat's top height lie on it
 BACKREST_ABOVE_M = 0.2  # cells this much higher than the seat next to it are its backrest
 BACKREST_CELLS = 2  # ... within this many cells of the seat's edge
-SIT_REACH_M = 2.5  # chairs farther than this from the sitting pelvis are not where the body was meant to sit
+SIT_REACH_M = 4.0  # chairs farther than this from the sitting pelvis are not where the body was meant to sit
 STOOL_PENALTY_M = 0.5  # a seat without a backrest (a stool, or a low table) counts as this much farther
 SIT_ABOVE_M = 0.18  # the pelvis this high above the seat (the procedural sitters': 0.17-0.18 m)
 ANKLE_AHEAD_M = 0.42  # a sitter's ankles this far ahead of the sitting place (clear of a seat's front edge)
@@ -71,7 +72,9 @@ HALF_STANCE_M = 0.1  # a sitter's ankles this far either side of the middle (hip
 STEP_M = 0.1  # a foot moving to or from its seated place is lifted this much halfway
 FOOT_DROP_M = 0.05  # a seated foot's toes this far below its ankle (the foot nearly flat)
 GAP_FRAMES = 2  # sitting runs this few frames apart are one (the model's sitters shift in their seat)
-SETTLE_EASE_FRAMES = 4  # the settling onto the seat eases in and out over this many frames either side
+SETTLE_EASE_FRAMES = 4
+TURNS_DEG = tuple(range(-180, 180, 30))  # the whole clip may turn by these about where the feet go ...
+FREE_STRIDE = 3  # ... judged on every 3rd of the frames that are not seated  # the settling onto the seat eases in and out over this many frames either side
 SITTING_ROLES = ("patient",)  # in a scene of several people, who may be put onto a chair
 _PELVIS = 0
 _ANKLES = (7, 8)
@@ -91,12 +94,15 @@ class Chairs:
 
 @dataclass(frozen=True)
 class Seating:
-    """One person's move onto a chair: ``shift`` (2,) metres for every frame, then over the
+    """One person's move onto a chair: for every frame ``shift`` (2,) metres, then ``turn``
+    radians (counter-clockwise) about the vertical through ``pivot`` (2,) metres; then over the
     frames of ``weight`` (T,) in [0, 1] the pelvis towards ``place`` (3,) metres (the sitting
     place, SIT_ABOVE_M over the seat), the body turned to face ``facing`` (radians from +x,
     counter-clockwise) and the feet onto the floor ahead of the seat."""
 
     shift: np.ndarray
+    turn: float
+    pivot: np.ndarray
     place: np.ndarray
     facing: float
     weight: np.ndarray
@@ -192,11 +198,30 @@ def seating(joints: np.ndarray, chairs: Chairs, fps: float) -> Seating | None:
     facing = float(chairs.facing[chair]) if np.isfinite(chairs.facing[chair]) else way
     ahead = np.array([np.cos(facing), np.sin(facing)])
     place = _place(body, facing - way, chairs, chair, ahead)
-    ankles = body[:, list(_ANKLES), :2].mean(axis=(0, 1))
+    feet = place[:2] + ANKLE_AHEAD_M * ahead  # where the run's ankles go
+    shift = feet - body[:, list(_ANKLES), :2].mean(axis=(0, 1))
     weight = np.zeros(len(joints))
     weight[longest[0]:longest[1]] = 1.0
-    return Seating(shift=place[:2] + ANKLE_AHEAD_M * ahead - ankles, place=place, facing=facing,
-                   weight=np.clip(eased_peaks(weight, SETTLE_EASE_FRAMES), 0.0, 1.0))
+    weight = np.clip(eased_peaks(weight, SETTLE_EASE_FRAMES), 0.0, 1.0)
+    turn = _free_turn(joints[weight == 0][::FREE_STRIDE] + [*shift, 0.0], feet, chairs.grid)
+    return Seating(shift=shift, turn=turn, pivot=feet, place=place, facing=facing, weight=weight)
+
+
+def _free_turn(joints: np.ndarray, pivot: np.ndarray, grid: HeightMap) -> float:
+    """(n, 22, 3) joints of the frames that are not seated (m) -> of the TURNS_DEG about the
+    vertical through ``pivot`` (2,) m, the one that leaves the fewest of them outside the room
+    or inside furniture (``placement.HeightMap.blocked``), the smallest among equals, radians."""
+    best, fewest = 0.0, None
+    for degrees in sorted(TURNS_DEG, key=abs):
+        angle = np.radians(degrees)
+        turned = joints.copy()
+        turned[..., :2] = _rotate(joints[..., :2] - pivot, angle) + pivot
+        blocked = int(grid.blocked(turned).sum())
+        if fewest is None or blocked < fewest:
+            best, fewest = angle, blocked
+        if blocked == 0:
+            break
+    return best
 
 
 def seated_features(features: np.ndarray, move: Seating, rest_joints: np.ndarray) -> np.ndarray:
@@ -207,6 +232,8 @@ def seated_features(features: np.ndarray, move: Seating, rest_joints: np.ndarray
     positions = x[:, POSITIONS].reshape(T, NUM_BODY_JOINTS, 3)
     positions[..., :2] += move.shift
     x[:, POSITIONS] = positions.reshape(T, -1)
+    x = turn_about_vertical(x, np.full(T, move.turn), np.broadcast_to(move.pivot, (T, 2)))
+    positions = x[:, POSITIONS].reshape(T, NUM_BODY_JOINTS, 3)
     frames = move.weight > 0
     if not frames.any():
         return x
