@@ -209,8 +209,8 @@ class SamplingInputs:
     reaching: per person, whether the decode puts their hands on the others; None: nobody's.
     in_bed: the prompt was understood as an action in which someone lies in bed (sampling lays
         bodies lying beside a bed onto it, ``diffusion.onto_support``).
-    seated: per person, whether sampling puts them onto a chair where they sit beside one
-        (``diffusion.seating``); None: nobody.
+    seated: per person, whether the finishing corrections sit them on the chair they sit down
+        beside (``diffusion.seating``); None: nobody.
     """
 
     x_T: Tensor

@@ -12,6 +12,7 @@ import torch
 from addon.core.body.model import load_body_model
 from addon.core.data.procedural.dataset import make_clip
 from addon.core.data.procedural.rooms import heading as room_heading
+from addon.core.diffusion.corrections import Corrections
 from addon.core.diffusion.seating import (
     ANKLE_AHEAD_M,
     SIT_ABOVE_M,
@@ -162,10 +163,23 @@ def test_only_rows_and_persons_that_may_sit_are_moved(sitter):
     mean, std = np.zeros(FEATURE_DIM), np.ones(FEATURE_DIM)
     x0 = torch.as_tensor(np.stack([displaced[None], displaced[None]]), dtype=torch.float32)  # (2, 1, T, F)
     chairs = chairs_of(clip.clip.scene_points)
-    out = seat_sitters(lambda x, t: x, mean, std, [chairs, chairs], [(True,), None], fps=FPS, rest_joints=rest)(
-        x0, torch.zeros(2, dtype=torch.long))
+    out = seat_sitters(x0, mean, std, [chairs, chairs], [(True,), None], fps=FPS, rest_joints=rest)
     assert torch.equal(out[1], x0[1])
     assert not torch.allclose(out[0], x0[0])
+    assert torch.equal(seat_sitters(x0, mean, std, [chairs, None], [None, (True,)], fps=FPS, rest_joints=rest), x0)
     assert sitting_persons(("patient",)) == (True,)
     assert sitting_persons(("staff",)) == (True,)
     assert sitting_persons(("staff", "patient")) == (False, True)
+
+
+def test_the_finishing_corrections_seat_sitters_only_when_the_prompt_asks(sitter):
+    clip, features, rest = sitter
+    mean, std = np.zeros(FEATURE_DIM), np.ones(FEATURE_DIM)
+    x0 = torch.as_tensor(beside(features)[None, None], dtype=torch.float32)
+    shares = []
+    for seated in ([(True,)], [None], None):
+        corrections = Corrections.for_scenes(mean, std, torch.ones(1, 1, dtype=torch.bool), [clip.clip.scene_points],
+                                             rest_joints=rest, fps=FPS, seated=seated, smoothing_s=0.0)
+        finished = corrections.finish(x0)[0, 0].numpy().astype(np.float64)
+        shares.append(seated_share(rig(finished, rest)[None], clip.boxes))
+    assert shares[0] > 0.9 and shares[1] == shares[2] == 0.0

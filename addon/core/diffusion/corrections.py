@@ -3,20 +3,21 @@
 A guided model (``model(x_t, t) -> x0``, normalised (B, P, T, F)) is wrapped, innermost first:
 
 1. ``spacing.keep_apart``: pelvises at least 0.6 m apart;
-2. with a scene, ``seating.seat_sitters``: when the prompt is about sitting on a chair, a sitter
-   beside a chair moved (the whole clip, rigidly) and settled onto it, before the rules that
-   bring hovering people down see them;
-3. with a scene, ``onto_support.onto_support``: lying bodies laid on what carries them, those
+2. with a scene, ``onto_support.onto_support``: lying bodies laid on what carries them, those
    lying beside the bed turned, moved and laid onto it when the prompt is about lying in bed;
-4. with a scene, ``keep_out.keep_out``: legs and trunks out of the furniture (after the bed
+3. with a scene, ``keep_out.keep_out``: legs and trunks out of the furniture (after the bed
    placement, whose time-averaged move can carry a sitting person's legs into the bed's side;
    a body laid on the bed is above its top and stays);
-5. ``body_separation.keep_bodies_apart``: the bone capsules of the decoded bodies apart, last,
+4. ``body_separation.keep_bodies_apart``: the bone capsules of the decoded bodies apart, last,
    so that what the sampler returns is what it checked (its centimetre pushes are split so that
    they put nobody into furniture).
 
 What the sampler returns is finished by :meth:`Corrections.finish`:
 
+0. with a scene and a prompt about sitting on a chair, ``seating.seat_sitters``: a sitter
+   beside a chair moved (the whole clip, rigidly) and sat down on it, before the finishing
+   push out of the furniture (once, not on every prediction: the model answers moved
+   predictions with wilder sitters);
 1. with a scene, ``keep_out`` once more, its push averaged over FINISH_KEEP_OUT_FRAMES frames
    instead of 21: during sampling each prediction is a fresh one, so the last is left with one
    push averaged over two seconds, which takes a leg that enters a bed for a few frames only
@@ -65,10 +66,12 @@ class Corrections:
     real (unpadded) frames, or None for all; escape, support: per batch row the scene's maps
     (None: no scene), or None for no scene at all; in_bed: per batch row, whether its prompt was
     understood as an action in which someone lies in bed (only those rows' bodies are moved
-    onto beds), or None for none; seated: per batch row, per person whether they may be put
-    onto a chair (``seating.sitting_persons`` of the rows whose prompt was understood as an
-    action in which someone sits on one; None: nobody), or None for no row; smoothing_s: the standard deviation of the time filter of
-    :meth:`finish`, seconds (0: none).
+    onto beds), or None for none; chairs: per batch row the scene's chairs (made by
+    :meth:`for_scenes` when someone may sit), or None; seated: per batch row, per person
+    whether they may be put onto a chair (``seating.sitting_persons`` of the rows whose prompt
+    was understood as an action in which someone sits on one; None: nobody), or None for no
+    row; smoothing_s: the standard deviation of the time filter of :meth:`finish`, seconds (0:
+    none).
     """
 
     mean: np.ndarray
@@ -108,13 +111,13 @@ class Corrections:
         return self._separation(model)
 
     def finish(self, x0: Tensor) -> Tensor:
-        """A sampler's result x0 (B, P, T, F), normalised, with legs and trunks moved out of the
-        furniture once more, filtered along time and then with ``body_separation`` run once more
-        (module docstring)."""
+        """A sampler's result x0 (B, P, T, F), normalised, with sitters put on chairs, legs and
+        trunks moved out of the furniture once more, filtered along time and then with
+        ``body_separation`` run once more (module docstring)."""
         t = torch.zeros(len(x0), dtype=torch.long, device=x0.device)
         if self.chairs is not None:
-            x0 = seat_sitters(lambda x, t: x, self.mean, self.std, self.chairs, self.seated, fps=self.fps,
-                              rest_joints=self.rest_joints)(x0, t)
+            x0 = seat_sitters(x0, self.mean, self.std, self.chairs, self.seated, fps=self.fps,
+                              rest_joints=self.rest_joints)
         if self.escape is not None:
             x0 = keep_out(lambda x, t: x, self.mean, self.std, self.escape, rest_joints=self.rest_joints,
                           frames=FINISH_KEEP_OUT_FRAMES)(x0, t)

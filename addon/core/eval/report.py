@@ -102,7 +102,10 @@ def render_markdown(result: dict, sheet: Path | None) -> str:
         "trunks out of the furniture (`core/diffusion/keep_out.py`) and people on what carries them: lying "
         "bodies laid on the bed or floor under them, turned and moved onto the bed beside them where the "
         "prompt is placed in an action in which someone lies in bed, and people standing or walking over free "
-        "floor brought down to it (`core/diffusion/onto_support.py`); the result is filtered along time (a Gaussian "
+        "floor brought down to it (`core/diffusion/onto_support.py`); on the result, where the prompt is placed in "
+        "sitting on a chair, a sitter beside a chair moved with the whole clip and sat down on it "
+        "(`core/diffusion/seating.py`), legs and trunks pushed out of the furniture once more, and it is "
+        "filtered along time (a Gaussian "
         "of 0.1 s, `core/diffusion/temporal_smoothing.py`: the model's frame-to-frame shake) before the bodies "
         "are parted once more.",
         "",
