@@ -82,9 +82,9 @@ HALF_STANCE_M = 0.1  # a sitter's ankles this far either side of the middle (hip
 STEP_M = 0.1  # a foot moving to or from its seated place is lifted this much halfway
 FOOT_DROP_M = 0.05  # a seated foot's toes this far below its ankle (the foot nearly flat)
 GAP_FRAMES = 2  # sitting runs this few frames apart are one (the model's sitters shift in their seat)
-SETTLE_EASE_FRAMES = 4
+SETTLE_EASE_FRAMES = 4  # the sitting down eases in over twice this many frames, the getting up out
 TURNS_DEG = tuple(range(-180, 180, 30))  # the whole clip may turn by these about where the feet go ...
-FREE_STRIDE = 3  # ... judged on every 3rd of the frames that are not seated  # the settling onto the seat eases in and out over this many frames either side
+FREE_STRIDE = 3  # ... judged on every 3rd of the frames that are not seated
 SITTING_ROLES = ("patient",)  # in a scene of several people, who may be put onto a chair
 _PELVIS = 0
 _ANKLES = (7, 8)
@@ -256,8 +256,9 @@ def seated_features(features: np.ndarray, move: Seating, rest_joints: np.ndarray
         target = before[:, ankle] + weight * (seat_ankle - before[:, ankle])
         target[:, 2] += step
         flat = _flat_foot(world[:, ankle], rest[foot] - rest[ankle], ahead, move.weight)
-        two_bone_ik(rest, (hip, knee, ankle), world, joints, local, target, frames.astype(np.float64),
-                    world[:, hip] @ np.array([0.0, 0.0, 1.0]), keep_end_rotation=flat, min_bend=np.inf)  # knees bend forwards
+        forward = world[:, hip] @ np.array([0.0, 0.0, 1.0])  # the knee always bends this way (min_bend inf)
+        two_bone_ik(rest, (hip, knee, ankle), world, joints, local, target, frames.astype(np.float64), forward,
+                    keep_end_rotation=flat, min_bend=np.inf)
     _, after = forward_kinematics(local, rest, pelvis - rest[0], parents=BODY_PARENTS)
     moved = after - before
     moved[:, _PELVIS] = weight * (move.place - positions[:, _PELVIS])  # the decode keys the predicted pelvis

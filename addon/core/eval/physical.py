@@ -118,7 +118,8 @@ def seated_share(joints: np.ndarray, boxes: np.ndarray | None) -> float | None:
     if not len(boxes):
         return 0.0
     pelvis = joints[:, :, 0]
-    seat = (boxes[:, 6] >= SEAT_TOP_M[0]) & (boxes[:, 6] <= SEAT_TOP_M[1]) & (boxes[:, 3] * boxes[:, 4] < SEAT_MAX_AREA_M2)
+    seat = ((boxes[:, 6] >= SEAT_TOP_M[0]) & (boxes[:, 6] <= SEAT_TOP_M[1])
+            & (boxes[:, 3] * boxes[:, 4] < SEAT_MAX_AREA_M2))
     height = pelvis[..., 2:3] - boxes[:, 6]
     over = inside_footprints(pelvis[..., :2], boxes) & seat & (height >= 0.0) & (height <= SEATED_ABOVE_M)
     return float((sits & over.any(axis=-1)).sum() / sits.sum())
