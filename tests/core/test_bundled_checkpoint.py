@@ -114,3 +114,25 @@ def test_a_patient_in_bed_lies_on_the_bed_not_beside_it(generator):
     assert on_bed.all(axis=1).mean() >= 0.95
     lowest = patient[lying][..., 2].min(axis=-1)
     assert np.all((lowest > 0.5 - 0.03) & (lowest < 0.5 + 0.15))  # on the mattress, not in it, not above it
+
+
+def test_a_patient_who_sits_down_on_the_chair_sits_on_it(generator):
+    """The model sits its sitters in mid-air beside a chair; generation sits them on it (diffusion.seating)."""
+    from addon.core.eval.physical import seated_share
+    from addon.core.motion.sitting import heading, sitting_frames
+    from helpers.rooms import CHAIR_BOX, CHAIR_SEAT, room_with_a_chair  # the chair faces -y
+
+    request = GenerationRequest(prompt="a patient sits down on the chair", roles=("patient",), seconds=8.0, fps=None,
+                                seed=1, sampler="dpmpp_2m", steps=10, device="cpu", scene_points=room_with_a_chair())
+    joints = generator.generate(request).joints
+    sits = sitting_frames(joints)[0]
+    assert sits.sum() >= 10  # the model sits down for a second or more (35 frames)
+    assert seated_share(joints, np.array([CHAIR_BOX])) > 0.9  # 0.97; 0 as the model sits them
+    seated = joints[0, sits & (np.abs(joints[0, :, 0, :2] - CHAIR_SEAT[:2]).max(axis=-1) < 0.25)]
+    assert np.median(seated[:, 0, 2]) == pytest.approx(CHAIR_SEAT[2] + 0.18, abs=0.02)  # sitting down, then on it
+    assert seated[:, 0, 2].min() > CHAIR_SEAT[2] + 0.15  # never in it
+    settled = seated[np.abs(seated[:, 0, 2] - (CHAIR_SEAT[2] + 0.18)) < 0.01]  # sat down (not still easing)
+    assert len(settled) >= 20  # 29
+    assert np.all(np.abs(np.degrees(heading(settled)) + 90.0) < 30.0)  # facing away from the backrest
+    assert np.all(settled[:, [7, 8], 1] < CHAIR_SEAT[1] - 0.25)  # ankles on the floor ahead of the seat
+    assert np.all(settled[:, [7, 8], 2] < 0.12)
