@@ -58,7 +58,7 @@ from .generation_settings import DEFAULT_GUIDANCE, DEFAULT_SMOOTHING_S, MAX_SMOO
 from .diffusion.schedule import DiffusionSchedule, cosine_schedule
 from .diffusion.seating import sitting_persons
 from .motion.motion import Motion
-from .labels import IN_BED_SCRIPTS, ON_CHAIR_SCRIPTS, TOUCH_SCRIPTS
+from .labels import IN_BED_SCRIPTS, ON_BED_EDGE_SCRIPTS, ON_CHAIR_SCRIPTS, TOUCH_SCRIPTS
 from .motion.decode import decode_generated
 from .motion.hand_contact import reaching_persons
 from .motion.representation import FEATURE_DIM, NormalizationStats, RepresentationError
@@ -211,6 +211,8 @@ class SamplingInputs:
         bodies lying beside a bed onto it, ``diffusion.onto_support``).
     seated: per person, whether the finishing corrections sit them on the chair they sit down
         beside (``diffusion.seating``); None: nobody.
+    bed_sitters: per person, whether the finishing corrections sit them on the edge of the bed
+        they sit down beside (``diffusion.bed_edge``); None: nobody.
     """
 
     x_T: Tensor
@@ -222,6 +224,7 @@ class SamplingInputs:
     reaching: tuple[bool, ...] | None = None
     in_bed: bool = False
     seated: tuple[bool, ...] | None = None
+    bed_sitters: tuple[bool, ...] | None = None
 
 
 class EncodedPrompts(NamedTuple):
@@ -235,6 +238,8 @@ class EncodedPrompts(NamedTuple):
     in_bed: per prompt, whether it was placed in an action in which someone lies in bed.
     seated: per prompt, who may be put onto a chair (``seating.sitting_persons`` of its roles
         when it was placed in an action in which someone sits on one), else None.
+    bed_sitters: per prompt, who may be sat on a bed's edge (``seating.sitting_persons`` of its
+        roles when it was placed in an action in which someone sits there), else None.
     """
 
     embeddings: Tensor | None
@@ -242,6 +247,7 @@ class EncodedPrompts(NamedTuple):
     reaching: list[tuple[bool, ...] | None]
     in_bed: list[bool]
     seated: list[tuple[bool, ...] | None]
+    bed_sitters: list[tuple[bool, ...] | None]
 
 
 def resolve_device(device: Device) -> torch.device:
@@ -309,13 +315,16 @@ class Generator:
         condition on and what the anchoring understood of each prompt)."""
         if not anchor or self.anchors is None:
             return EncodedPrompts(self.text_encoder.encode(prompts).to("cpu", torch.float32), [[] for _ in prompts],
-                                  [None for _ in prompts], [False for _ in prompts], [None for _ in prompts])
+                                  [None for _ in prompts], [False for _ in prompts], [None for _ in prompts],
+                                  [None for _ in prompts])
         anchored = self.anchor_prompts(prompts, roles)
         reaching = [reaching_persons(r) if group in TOUCH_SCRIPTS else None
                     for group, r in zip(anchored.groups, roles)]
         in_bed = [group in IN_BED_SCRIPTS for group in anchored.groups]
         seated = [sitting_persons(r) if group in ON_CHAIR_SCRIPTS else None for group, r in zip(anchored.groups, roles)]
-        return EncodedPrompts(anchored.embeddings, anchored.interpretation, reaching, in_bed, seated)
+        bed_sitters = [sitting_persons(r) if group in ON_BED_EDGE_SCRIPTS else None
+                       for group, r in zip(anchored.groups, roles)]
+        return EncodedPrompts(anchored.embeddings, anchored.interpretation, reaching, in_bed, seated, bed_sitters)
 
     def anchor_prompts(self, prompts: list[str], roles: list[tuple[str, ...]], by_tokens: bool = True) -> Anchored:
         """B prompts mapped onto the checkpoint's anchors (``text.anchors``), the group vote on
@@ -364,7 +373,7 @@ class Generator:
         generator = torch.Generator().manual_seed(int(request.seed))  # CPU: same numbers on any device
         # 2. The prompt through the checkpoint's own encoder. Conditions are built on the CPU
         # (ids, masks) and moved to the device as a whole.
-        encoded = EncodedPrompts(None, [[]], [None], [False], [None])
+        encoded = EncodedPrompts(None, [[]], [None], [False], [None], [None])
         if request.prompt.strip():
             encoded = self.encode_prompts([request.prompt], [request.roles], request.anchor_prompt)
         scenes = None
@@ -384,7 +393,8 @@ class Generator:
         return SamplingInputs(x_T=x_T, cond=cond, uncond=uncond, generator=generator, frames=frames,
                               understood_as=tuple(encoded.interpretation[0]),
                               reaching=encoded.reaching[0] if request.hand_contact else None,
-                              in_bed=encoded.in_bed[0], seated=encoded.seated[0])
+                              in_bed=encoded.in_bed[0], seated=encoded.seated[0],
+                              bed_sitters=encoded.bed_sitters[0])
 
     def generate(self, request: GenerationRequest, callback: ProgressCallback | None = None) -> GenerationResult:
         """Run one request (module doc, steps 1-6).
@@ -404,6 +414,7 @@ class Generator:
             self.stats.mean, self.stats.std, torch.ones(1, len(request.roles), dtype=torch.bool, device=self.device),
             [request.scene_points] if self.denoiser.config.use_scene else None,
             rest_joints=self.rest_joints, fps=self.fps, in_bed=[inputs.in_bed], seated=[inputs.seated],
+            bed_sitters=[inputs.bed_sitters],
             smoothing_s=float(request.smoothing_s))
         model = corrections.wrap(model)
         ran = [0]

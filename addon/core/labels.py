@@ -33,3 +33,6 @@ IN_BED_SCRIPTS = frozenset({"go_to_bed", "get_out_of_bed", "turn_in_bed", "fall_
                             "attend_in_bed"})
 # Scripts in which someone sits on a chair (generation seats sitters beside a chair on it).
 ON_CHAIR_SCRIPTS = frozenset({"sit_on_chair", "hand_over"})
+# Scripts in which someone sits on the edge of a bed (generation sits sitters beside a bed on its edge).
+ON_BED_EDGE_SCRIPTS = frozenset({"sit_on_bed_edge", "go_to_bed", "get_out_of_bed", "fall_from_bed",
+                                 "help_out_of_bed"})

@@ -136,3 +136,24 @@ def test_a_patient_who_sits_down_on_the_chair_sits_on_it(generator):
     assert np.all(np.abs(np.degrees(heading(settled)) + 90.0) < 30.0)  # facing away from the backrest
     assert np.all(settled[:, [7, 8], 1] < CHAIR_SEAT[1] - 0.25)  # ankles on the floor ahead of the seat
     assert np.all(settled[:, [7, 8], 2] < 0.12)
+
+
+def test_a_patient_who_gets_out_of_bed_sits_on_its_edge_on_the_way(generator):
+    """The model sits its patients up in mid-air beside the bed; generation sits them on its edge (diffusion.bed_edge)."""
+    from addon.core.eval.physical import seated_share
+    from addon.core.motion.sitting import heading, sitting_frames
+    from helpers.rooms import room_with_a_bed  # bed: x 1-3, y 1-2, top 0.5 m
+
+    request = GenerationRequest(prompt="an elderly woman gets out of bed", roles=("patient",), seconds=8.0, fps=None,
+                                seed=0, sampler="dpmpp_2m", steps=10, device="cpu", scene_points=room_with_a_bed())
+    joints = generator.generate(request).joints
+    sits = sitting_frames(joints)[0]
+    assert sits.sum() >= 10  # 25 frames
+    bed = np.array([[2.0, 1.5, 0.0, 2.0, 1.0, 0.0, 0.5]])
+    assert seated_share(joints, bed, on="bed") > 0.75  # 0.84 (sitting down and getting up included)
+    settled = joints[0, sits & (np.abs(joints[0, :, 0, 2] - (0.5 + 0.18)) < 0.01)]
+    assert len(settled) >= 10
+    assert np.all(np.abs(settled[:, 0, 1] - 1.12) < 0.05)  # 0.12 m inside the side nearest to it, y = 1
+    assert np.all(np.abs(np.degrees(heading(settled)) + 90.0) < 30.0)  # facing out of the bed (-y)
+    assert np.all(settled[:, [7, 8], 1] < 1.0 - 0.2)  # ankles on the floor in front of the bed
+    assert np.all(settled[:, [7, 8], 2] < 0.12)

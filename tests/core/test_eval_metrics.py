@@ -187,6 +187,22 @@ def test_seated_is_the_share_of_sitting_frames_on_a_chair():
     assert report.counts["seated"] == 1 and report.means["seated"] == 1.0
 
 
+def test_on_bed_is_the_share_of_sitting_frames_on_a_bed():
+    bed = np.array([[0.0, 0.0, 0.0, 1.0, 2.0, 0.0, 0.45]])  # x -0.5..0.5
+    chair = np.array([[0.0, 0.0, 0.3, 0.5, 0.5, 0.0, 0.45]])
+    assert seated_share(sitting(x=0.4), bed, on="bed") == 1.0  # near its edge
+    assert seated_share(sitting(x=0.8), bed, on="bed") == 0.0  # in mid-air beside it
+    assert seated_share(sitting(), chair, on="bed") == 0.0  # a chair is not a bed
+    assert seated_share(standing(), bed, on="bed") is None
+    with pytest.raises(ValueError, match="on must be"):
+        seated_share(sitting(), bed, on="sofa")
+    report = physical_metrics([{"joints": sitting(x=0.4), "fps": 10.0, "boxes": bed, "on_bed_edge": True},
+                               {"joints": sitting(x=0.8), "fps": 10.0, "boxes": bed, "on_bed_edge": True},
+                               {"joints": sitting(x=0.8), "fps": 10.0, "boxes": bed}])
+    assert report.counts["seated_on_bed"] == 2 and report.means["seated_on_bed"] == 0.5
+    assert report.counts["seated"] == 0
+
+
 # ---- contact --------------------------------------------------------------------------------
 
 def test_a_hand_on_the_other_person_is_contact():

@@ -17,7 +17,9 @@ What the sampler returns is finished by :meth:`Corrections.finish`:
 0. with a scene and a prompt about sitting on a chair, ``seating.seat_sitters``: a sitter
    beside a chair moved (the whole clip, rigidly) and sat down on it, before the finishing
    push out of the furniture (once, not on every prediction: the model answers moved
-   predictions with wilder sitters);
+   predictions with wilder sitters); with a prompt about sitting on a bed's edge (getting into
+   or out of bed ...), ``bed_edge.sit_on_bed_edges``: a sitter beside a bed moved (the frames
+   that do not lie) and sat down on its edge;
 1. with a scene, ``keep_out`` once more, its push averaged over FINISH_KEEP_OUT_FRAMES frames
    instead of 21: during sampling each prediction is a fresh one, so the last is left with one
    push averaged over two seconds, which takes a leg that enters a bed for a few frames only
@@ -46,6 +48,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .bed_edge import Beds, beds_of, sit_on_bed_edges
 from .body_separation import keep_bodies_apart
 from .keep_out import EscapeMap, escape_map, keep_out
 from .onto_support import SupportMap, onto_support, support_map
@@ -70,8 +73,8 @@ class Corrections:
     :meth:`for_scenes` when someone may sit), or None; seated: per batch row, per person
     whether they may be put onto a chair (``seating.sitting_persons`` of the rows whose prompt
     was understood as an action in which someone sits on one; None: nobody), or None for no
-    row; smoothing_s: the standard deviation of the time filter of :meth:`finish`, seconds (0:
-    none).
+    row; beds, bed_sitters: the same for sitting on a bed's edge (``bed_edge``); smoothing_s:
+    the standard deviation of the time filter of :meth:`finish`, seconds (0: none).
     """
 
     mean: np.ndarray
@@ -85,6 +88,8 @@ class Corrections:
     in_bed: Sequence[bool] | None = None
     chairs: list[Chairs | None] | None = None
     seated: Sequence[Sequence[bool] | None] | None = None
+    beds: list[Beds | None] | None = None
+    bed_sitters: Sequence[Sequence[bool] | None] | None = None
     smoothing_s: float = DEFAULT_SMOOTHING_S
 
     @classmethod
@@ -92,14 +97,17 @@ class Corrections:
                    scenes: Sequence[np.ndarray | None] | None, **settings) -> "Corrections":
         """Corrections for one (N, 3) scene point array (metres, floor z = 0) or None per batch
         row (``scenes`` None: no scene at all); ``settings``: the other fields."""
-        escape = support = chairs = None
+        escape = support = chairs = beds = None
         if scenes is not None and any(points is not None for points in scenes):
             escape = [None if points is None else escape_map(points) for points in scenes]
             support = [None if points is None else support_map(points) for points in scenes]
             if settings.get("seated") is not None and any(settings["seated"]):
                 chairs = [None if points is None or not seated else chairs_of(points)
                           for points, seated in zip(scenes, settings["seated"])]
-        return cls(mean, std, persons_valid, escape=escape, support=support, chairs=chairs, **settings)
+            if settings.get("bed_sitters") is not None and any(settings["bed_sitters"]):
+                beds = [None if points is None or not sitters else beds_of(points)
+                        for points, sitters in zip(scenes, settings["bed_sitters"])]
+        return cls(mean, std, persons_valid, escape=escape, support=support, chairs=chairs, beds=beds, **settings)
 
     def wrap(self, model: Model) -> Model:
         """``model`` with the corrections of the module docstring."""
@@ -111,13 +119,16 @@ class Corrections:
         return self._separation(model)
 
     def finish(self, x0: Tensor) -> Tensor:
-        """A sampler's result x0 (B, P, T, F), normalised, with sitters put on chairs, legs and
-        trunks moved out of the furniture once more, filtered along time and then with
-        ``body_separation`` run once more (module docstring)."""
+        """A sampler's result x0 (B, P, T, F), normalised, with sitters put on chairs and bed
+        edges, legs and trunks moved out of the furniture once more, filtered along time and then
+        with ``body_separation`` run once more (module docstring)."""
         t = torch.zeros(len(x0), dtype=torch.long, device=x0.device)
         if self.chairs is not None:
             x0 = seat_sitters(x0, self.mean, self.std, self.chairs, self.seated, fps=self.fps,
                               rest_joints=self.rest_joints)
+        if self.beds is not None:
+            x0 = sit_on_bed_edges(x0, self.mean, self.std, self.beds, self.bed_sitters, fps=self.fps,
+                                  rest_joints=self.rest_joints)
         if self.escape is not None:
             x0 = keep_out(lambda x, t: x, self.mean, self.std, self.escape, rest_joints=self.rest_joints,
                           frames=FINISH_KEEP_OUT_FRAMES)(x0, t)

@@ -45,7 +45,7 @@ a seat went from 18 of 114 to 104 of 120 and foot skating over all clips from 0.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -108,7 +108,9 @@ class Seating:
     radians (counter-clockwise) about the vertical through ``pivot`` (2,) metres; then over the
     frames of ``weight`` (T,) in [0, 1] the pelvis towards ``place`` (3,) metres (the sitting
     place, SIT_ABOVE_M over the seat), the body turned to face ``facing`` (radians from +x,
-    counter-clockwise) and the feet onto the floor ahead of the seat."""
+    counter-clockwise) and the feet onto the floor ahead of the seat. ``moved`` (T,) in [0, 1]:
+    per frame the share of the shift and turn it gets (None: all of it; ``bed_edge`` leaves the
+    frames that lie in bed where they are)."""
 
     shift: np.ndarray
     turn: float
@@ -116,6 +118,7 @@ class Seating:
     place: np.ndarray
     facing: float
     weight: np.ndarray
+    moved: np.ndarray | None = None
 
 
 def chairs_of(points: np.ndarray) -> Chairs:
@@ -161,16 +164,27 @@ def seat_sitters(x0: Tensor, mean: np.ndarray, std: np.ndarray, chairs: list[Cha
     row); fps: the clips' frame rate; rest_joints: (24, 3) metres, the skeleton the decode uses.
     Rows and persons not moved are returned as they are.
     """
+    return seat_persons(x0, mean, std, [None if c is None or not len(c.top) else c for c in chairs], seated,
+                        lambda joints, row_chairs, persons: seating(joints, row_chairs, fps), rest_joints=rest_joints)
+
+
+def seat_persons(x0: Tensor, mean: np.ndarray, std: np.ndarray, seats: Sequence[object | None],
+                 who: Sequence[Sequence[bool] | None], plan: Callable[[np.ndarray, object, int], Seating | None], *,
+                 rest_joints: np.ndarray) -> Tensor:
+    """x0 (B, P, T, F), normalised, with each person of ``who`` (per row, per person; None:
+    nobody) moved by ``plan(joints (T, 22, 3) m, the row's seats, the row's number of persons)``
+    (None: left alone) through :func:`seated_features`; ``seats``: per row what they sit on
+    (None: nothing). The loop of :func:`seat_sitters` and ``bed_edge.sit_on_bed_edges``."""
     mean64, std64 = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
     rest = np.asarray(rest_joints, dtype=np.float64)
     out = x0
-    for row, (row_chairs, may_sit) in enumerate(zip(chairs, seated)):
-        if row_chairs is None or not len(row_chairs.top) or not may_sit or not any(may_sit):
+    for row, (row_seats, may_sit) in enumerate(zip(seats, who)):
+        if row_seats is None or not may_sit or not any(may_sit):
             continue
         features = x0[row].detach().to("cpu", torch.float64).numpy() * std64 + mean64  # (P, T, F)
         changed = False
         for person, may in enumerate(may_sit[:len(features)]):
-            move = seating(decoded_pose(features[person], rest)[2], row_chairs, fps) if may else None
+            move = plan(decoded_pose(features[person], rest)[2], row_seats, len(may_sit)) if may else None
             if move is not None:
                 features[person] = seated_features(features[person], move, rest)
                 changed = True
@@ -229,11 +243,7 @@ def seated_features(features: np.ndarray, move: Seating, rest_joints: np.ndarray
     """One person's un-normalised features (T, 264) and their Seating -> the features moved and
     settled (module docstring, 1. and 2.). float64."""
     T = len(features)
-    x = np.array(features, dtype=np.float64)
-    positions = x[:, POSITIONS].reshape(T, NUM_BODY_JOINTS, 3)
-    positions[..., :2] += move.shift
-    x[:, POSITIONS] = positions.reshape(T, -1)
-    x = turn_about_vertical(x, np.full(T, move.turn), np.broadcast_to(move.pivot, (T, 2)))
+    x = _moved_rigidly(np.array(features, dtype=np.float64), move)
     positions = x[:, POSITIONS].reshape(T, NUM_BODY_JOINTS, 3)
     frames = move.weight > 0
     if not frames.any():
@@ -268,6 +278,25 @@ def seated_features(features: np.ndarray, move: Seating, rest_joints: np.ndarray
     for joint in sorted({j for leg in LEGS for j in leg[:3]}):  # what the IK turned
         start = LOCAL_ROTATIONS.start + 6 * (joint - 1)
         x[:, start:start + 6] = np.where(frames[:, None], matrix_to_rotation_6d(local[:, joint]), x[:, start:start + 6])
+    return x
+
+
+def _moved_rigidly(x: np.ndarray, move: Seating) -> np.ndarray:
+    """Features (T, 264) float64 shifted by ``move.shift`` and turned by ``move.turn`` about
+    ``move.pivot``, each frame by its share ``move.moved``; where the share changes, the
+    velocities gain the difference of the moved positions (a constant move only turns them)."""
+    T = len(x)
+    share = np.ones(T) if move.moved is None else np.asarray(move.moved, dtype=np.float64)
+    before = x[:, POSITIONS].reshape(T, NUM_BODY_JOINTS, 3).copy()
+    positions = before.copy()
+    positions[..., :2] += share[:, None, None] * move.shift
+    x[:, POSITIONS] = positions.reshape(T, -1)
+    x = turn_about_vertical(x, share * move.turn, np.broadcast_to(move.pivot, (T, 2)))
+    if move.moved is not None and np.ptp(share) > 0:
+        after = x[:, POSITIONS].reshape(T, NUM_BODY_JOINTS, 3)
+        steps = joint_velocities(before)  # turned as the velocities were: what a constant move leaves
+        steps[..., :2] = _rotate(steps[..., :2], (share * move.turn)[:, None])
+        x[:, VELOCITIES] += (joint_velocities(after) - steps).reshape(T, -1)
     return x
 
 

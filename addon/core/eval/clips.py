@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..data.procedural.dataset import ProceduralClip
-from ..labels import ON_CHAIR_SCRIPTS, SCRIPT_INDEX, SCRIPTS, TOUCH_SCRIPTS
+from ..labels import ON_BED_EDGE_SCRIPTS, ON_CHAIR_SCRIPTS, SCRIPT_INDEX, SCRIPTS, TOUCH_SCRIPTS
 from ..files import atomic_write
 from ..motion.decode import decode_generated, generated_joints
 from ..motion.representation import encode_motion, fk_joints_from_features
@@ -49,6 +49,11 @@ class EvalClip:
     def on_chair(self) -> bool:
         """The script seats someone on a chair (``labels.ON_CHAIR_SCRIPTS``; the Seated metric)."""
         return SCRIPTS[self.script] in ON_CHAIR_SCRIPTS
+
+    @property
+    def on_bed_edge(self) -> bool:
+        """The script sits someone on a bed's edge (``labels.ON_BED_EDGE_SCRIPTS``; the On bed metric)."""
+        return SCRIPTS[self.script] in ON_BED_EDGE_SCRIPTS
 
 
 def real_clip(pc: ProceduralClip, rest_joints: np.ndarray, caption: int = 0) -> EvalClip:

@@ -105,11 +105,14 @@ def floor_float(joints: np.ndarray, boxes: np.ndarray | None = None) -> float:
     return float((lowest[..., 2] - support > FLOAT_HEIGHT_M).mean())
 
 
-def seated_share(joints: np.ndarray, boxes: np.ndarray | None) -> float | None:
+def seated_share(joints: np.ndarray, boxes: np.ndarray | None, on: str = "chair") -> float | None:
     """Of the person-frames whose pose sits (``motion.sitting.sitting_frames``), the share whose
     pelvis is over a seat: a box whose top is SEAT_TOP_M high, with a footprint under
-    SEAT_MAX_AREA_M2 (chairs, not beds), and at most SEATED_ABOVE_M below the pelvis. None
-    when no frame sits. joints: (P, T, 22, 3) metres; boxes: (K, 7) rows (see :mod:`.geometry`)."""
+    SEAT_MAX_AREA_M2 (``on="chair"``: chairs) or from there up (``on="bed"``: beds), and at most
+    SEATED_ABOVE_M below the pelvis. None when no frame sits. joints: (P, T, 22, 3) metres;
+    boxes: (K, 7) rows (see :mod:`.geometry`)."""
+    if on not in ("chair", "bed"):
+        raise ValueError(f"seated_share: on must be 'chair' or 'bed', got {on!r}")
     joints = check_joints(joints)
     boxes = check_boxes(boxes)
     sits = sitting_frames(joints)
@@ -118,8 +121,8 @@ def seated_share(joints: np.ndarray, boxes: np.ndarray | None) -> float | None:
     if not len(boxes):
         return 0.0
     pelvis = joints[:, :, 0]
-    seat = ((boxes[:, 6] >= SEAT_TOP_M[0]) & (boxes[:, 6] <= SEAT_TOP_M[1])
-            & (boxes[:, 3] * boxes[:, 4] < SEAT_MAX_AREA_M2))
+    small = boxes[:, 3] * boxes[:, 4] < SEAT_MAX_AREA_M2
+    seat = (boxes[:, 6] >= SEAT_TOP_M[0]) & (boxes[:, 6] <= SEAT_TOP_M[1]) & (small if on == "chair" else ~small)
     height = pelvis[..., 2:3] - boxes[:, 6]
     over = inside_footprints(pelvis[..., :2], boxes) & seat & (height >= 0.0) & (height <= SEATED_ABOVE_M)
     return float((sits & over.any(axis=-1)).sum() / sits.sum())

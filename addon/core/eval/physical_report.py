@@ -7,6 +7,7 @@ Each clip is a mapping or an object with
     boxes        (K, 7) furniture rows, see :mod:`.geometry` (optional, default none)
     touch        bool, the caption implies that the persons touch (optional, default False)
     on_chair     bool, the script seats someone on a chair (optional, default False)
+    on_bed_edge  bool, the script sits someone on a bed's edge (optional, default False)
     features     (P, T, 264) un-normalised features (optional: the self-consistency metrics)
     rest_joints  (24, 3) or (P, 24, 3) template-frame rest joints (optional: FK agreement)
 
@@ -39,6 +40,7 @@ METRICS: dict[str, str] = {
     "contact_rate": "frames with a hand within 0.15 m of another person; clips with P >= 2",
     "contact_recall": "clips with >= 3 consecutive contact frames; touch captions with P >= 2",
     "seated": "sitting person-frames with the pelvis on a chair's seat; sit-on-a-chair scripts with sitting frames",
+    "seated_on_bed": "sitting person-frames with the pelvis on a bed; bed-edge scripts with sitting frames",
     "bone_length_std_m": "std over time of bone lengths, m; all clips",
     "fk_mpjpe_m": "stored positions vs FK of stored rotations, m; clips with features and rest joints",
     "velocity_error_m_s": "stored velocities vs differenced positions, m/s; clips with features",
@@ -116,6 +118,10 @@ def clip_metrics(clip: Any) -> dict[str, float]:
         seated = physical.seated_share(joints, boxes)
         if seated is not None:
             result["seated"] = seated
+    if bool(_field(clip, "on_bed_edge", False)):
+        seated = physical.seated_share(joints, boxes, on="bed")
+        if seated is not None:
+            result["seated_on_bed"] = seated
     if features is not None:
         result["velocity_error_m_s"] = physical.velocity_agreement(features, fps)
         if rest_joints is not None:

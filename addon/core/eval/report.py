@@ -16,6 +16,7 @@ _PHYSICAL = (
     ("scene_penetration_frames", "Scene pen.", "{:.3f}"),
     ("contact_recall", "Contact recall", "{:.2f}"),
     ("seated", "Seated", "{:.2f}"),
+    ("seated_on_bed", "On bed", "{:.2f}"),
     ("bone_length_std_m", "Bone std (mm)", "mm"),
     ("fk_mpjpe_m", "Pos-FK (cm)", "cm"),
 )

@@ -74,7 +74,8 @@ def sample_features(
         corrections = Corrections.for_scenes(
             generator.stats.mean, generator.stats.std, valid.to(generator.device),
             None if scenes is None else [r.scene_points for r in chunk], rest_joints=generator.rest_joints,
-            fps=generator.fps, frames_valid=cond.frame_mask, in_bed=encoded.in_bed, seated=encoded.seated)
+            fps=generator.fps, frames_valid=cond.frame_mask, in_bed=encoded.in_bed, seated=encoded.seated,
+            bed_sitters=encoded.bed_sitters)
         model = corrections.wrap(model)
         with torch.inference_mode():
             x0 = sample(sampler, model, x_T.to(generator.device), int(steps), generator=rng,
