@@ -33,7 +33,9 @@ evaluation's own figures).
 
 Beds come from the scene's points as the support map finds them (``onto_support``: surfaces
 between SURFACE_MIN_M and SURFACE_MAX_M covering BED_AREA_M2 or more), each as a rectangle: the
-points on its top (within ``seating.TOP_BAND_M`` of it) along their principal axis and across.
+smallest rectangle around the points on its top (within ``seating.TOP_BAND_M`` of it, in the
+cells whose top is that high: a bedside table next to the bed joins its cells, and the table's
+sides would widen it).
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from torch import Tensor
 
 from ..motion.level import lying_weight
 from ..motion.sitting import LYING, runs, sitting_frames
-from ..placement import CELL_M, HeightMap, dilate, height_map
+from ..placement import CELL_M, HeightMap, height_map
 from ..time_series import eased_peaks
 from .keep_out import LOW_OBSTACLE_M
 from .onto_support import BED_AREA_M2, SURFACE_MAX_M, SURFACE_MIN_M
@@ -59,6 +61,7 @@ EDGE_INSIDE_M = 0.12  # a bed-edge sitter's pelvis this far inside the side (the
 END_MARGIN_M = 0.3  # ... and at least this far from either end of the bed
 FRONT_M = 0.45  # the floor this far out from a side must be free for a sitter's feet
 EASE_FRAMES = 4  # the rigid move eases in and out over this many frames next to the frames that lie
+AXIS_STEPS = 180  # a bed's long axis is found to the degree
 GROUP_DRIFT_M = 0.4  # with others in the scene, a "sitter" whose pelvis strays further is being moved (helped up)
 _PELVIS = 0
 _ANKLES = (7, 8)
@@ -90,11 +93,11 @@ def beds_of(points: np.ndarray) -> Beds:
         if cells.sum() * CELL_M**2 < BED_AREA_M2:
             continue
         height = float(np.median(grid.top[cells]))
-        on_top = in_grid & dilate(cells, np.logical_or)[ix, iy] & (np.abs(points[:, 2] - height) <= TOP_BAND_M)
+        level = cells & (np.abs(grid.top - height) <= TOP_BAND_M)  # not a bedside table's spread top next to it
+        on_top = in_grid & level[ix, iy] & (np.abs(points[:, 2] - height) <= TOP_BAND_M)
         xy = points[on_top, :2] if on_top.sum() >= 3 else grid.origin + (np.argwhere(cells) + 0.5) * CELL_M
         middle = xy.mean(axis=0)
-        _, vectors = np.linalg.eigh(np.cov((xy - middle).T))
-        axis = float(np.arctan2(vectors[1, -1], vectors[0, -1]))  # the largest spread
+        axis = _long_axis(xy - middle)
         local = _to_bed(xy, middle, axis)
         low, high = local.min(axis=0), local.max(axis=0)
         centres.append(middle + _from_bed_direction((low + high) / 2, axis))
@@ -103,6 +106,17 @@ def beds_of(points: np.ndarray) -> Beds:
         tops.append(height)
     return Beds(np.reshape(centres, (-1, 2)), np.asarray(axes, dtype=np.float64), np.reshape(halves, (-1, 2)),
                 np.asarray(tops, dtype=np.float64), grid)
+
+
+def _long_axis(xy: np.ndarray) -> float:
+    """(n, 2) points (m) about their mean -> the long side's direction of the smallest rectangle
+    around them, of AXIS_STEPS directions over half a turn (radians from +x)."""
+    angles = np.linspace(0.0, np.pi, AXIS_STEPS, endpoint=False)
+    cos, sin = np.cos(angles)[:, None], np.sin(angles)[:, None]
+    along, across = cos * xy[:, 0] + sin * xy[:, 1], -sin * xy[:, 0] + cos * xy[:, 1]  # (A, n)
+    length, width = np.ptp(along, axis=1), np.ptp(across, axis=1)
+    best = int(np.argmin(length * width))
+    return float(angles[best] if length[best] >= width[best] else angles[best] + np.pi / 2)
 
 
 def sit_on_bed_edges(x0: Tensor, mean: np.ndarray, std: np.ndarray, beds: list[Beds | None],
