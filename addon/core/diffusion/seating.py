@@ -199,8 +199,8 @@ def seating(joints: np.ndarray, chairs: Chairs, fps: float) -> Seating | None:
     (module docstring), or None when no sitting run lasts MIN_SIT_S or no chair is within
     SIT_REACH_M of its mean pelvis."""
     joints = np.asarray(joints, dtype=np.float64)
-    longest = max(_joined(runs(sitting_frames(joints[None])[0])), key=lambda run: run[1] - run[0], default=None)
-    if longest is None or longest[1] - longest[0] < MIN_SIT_S * fps:
+    longest = longest_sitting(joints, fps)
+    if longest is None:
         return None
     body = joints[longest[0]:longest[1]]
     pelvis = body[:, _PELVIS, :2].mean(axis=0)
@@ -341,7 +341,14 @@ def _place(body: np.ndarray, turn: float, chairs: Chairs, chair: int, ahead: np.
     return np.array([*(chairs.middle[chair] + PLACE_FORWARD_M[best] * ahead), height])
 
 
-def _joined(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+def longest_sitting(joints: np.ndarray, fps: float) -> tuple[int, int] | None:
+    """One person's joints (T, 22, 3) m -> the [start, stop) frames of their longest sitting run
+    (``motion.sitting``; runs at most GAP_FRAMES apart joined), None when none lasts MIN_SIT_S."""
+    longest = max(joined_runs(runs(sitting_frames(joints[None])[0])), key=lambda run: run[1] - run[0], default=None)
+    return None if longest is None or longest[1] - longest[0] < MIN_SIT_S * fps else longest
+
+
+def joined_runs(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """[start, stop) runs in order -> the same with runs at most GAP_FRAMES apart joined."""
     joined: list[tuple[int, int]] = []
     for start, stop in spans:

@@ -90,7 +90,9 @@ def render_markdown(result: dict, sheet: Path | None) -> str:
         "the disagreement between the predicted positions, which the decode does not use beyond the pelvis, "
         "and forward kinematics of the predicted rotations; person penetration leaves the forearms out (they do the "
         "touching, scored by contact recall); Seated is the share of sitting person-frames whose pelvis is "
-        "on a chair's seat, over the clips of scripts that seat someone on a chair and have sitting frames.",
+        "on a chair's seat, over the clips of scripts that seat someone on a chair and have sitting frames; On "
+        "bed the same for a bed, over the clips of scripts that sit someone on a bed's edge (sitting up in bed "
+        "counts too).",
         "",
         f"Samplers: default {meta['default_sampler'][0]} {meta['default_sampler'][1]} steps, fast "
         f"{meta['fast_sampler'][0]} {meta['fast_sampler'][1]} steps, guidance {meta['guidance']} "
@@ -105,7 +107,9 @@ def render_markdown(result: dict, sheet: Path | None) -> str:
         "prompt is placed in an action in which someone lies in bed, and people standing or walking over free "
         "floor brought down to it (`core/diffusion/onto_support.py`); on the result, where the prompt is placed in "
         "sitting on a chair, a sitter beside a chair moved with the whole clip and sat down on it "
-        "(`core/diffusion/seating.py`), legs and trunks pushed out of the furniture once more, and it is "
+        "(`core/diffusion/seating.py`), where it is placed in sitting on a bed's edge (getting into or out of "
+        "bed ...), a sitter beside the bed moved (all but the frames that lie) and sat on its edge "
+        "(`core/diffusion/bed_edge.py`), legs and trunks pushed out of the furniture once more, and it is "
         "filtered along time (a Gaussian "
         "of 0.1 s, `core/diffusion/temporal_smoothing.py`: the model's frame-to-frame shake) before the bodies "
         "are parted once more.",
