@@ -210,3 +210,20 @@ def test_only_rows_and_persons_that_may_sit_are_moved_and_only_when_the_prompt_a
     free = move.weight == 0.0
     np.testing.assert_allclose(out[0, 0, free][:, LOCAL_ROTATIONS].numpy(), x0[0, 0, free][:, LOCAL_ROTATIONS].numpy(),
                                atol=1e-6)
+
+
+def test_a_side_against_the_wall_is_not_sat_on_and_sitters_go_to_the_long_sides():
+    from addon.core.diffusion.bed_edge import _edge_place
+    from helpers.rooms import room_with_a_bed  # bed: x 1-3, y 1-2, top 0.5 m
+
+    points = room_with_a_bed()
+    beds = beds_of(points)
+    place, facing = _edge_place(np.array([2.0, 0.6]), beds)  # in front of the -y side
+    np.testing.assert_allclose(place, [2.0, 1.0 + EDGE_INSIDE_M, 0.5 + SIT_ABOVE_M], atol=0.04)
+    assert np.degrees(facing) == pytest.approx(-90.0, abs=1.5)
+    wall = np.stack(np.meshgrid(np.arange(0.5, 3.51, 0.05), [0.9, 0.95], np.arange(0.0, 2.51, 0.1), indexing="ij"),
+                    -1).reshape(-1, 3)
+    beds = beds_of(np.concatenate([points, wall]))
+    place, facing = _edge_place(np.array([0.6, 1.3]), beds)  # past the foot end, nearer the walled side
+    np.testing.assert_allclose(place[:2], [1.0 + 0.3, 2.0 - EDGE_INSIDE_M], atol=0.04)  # END_MARGIN_M in
+    assert np.degrees(facing) == pytest.approx(90.0, abs=1.5)

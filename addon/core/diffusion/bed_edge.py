@@ -23,7 +23,7 @@ hands on them in 3 of 8 clips)
    the few frames of standing up to go by and turned them by up to 120 degrees);
 2. sits the body down as ``seating.seated_features`` sits it on a chair: the pelvis to the place,
    ``seating.SIT_ABOVE_M`` over the bed's top, EDGE_INSIDE_M inside the long side nearest to the
-   pelvis whose front is free floor, no nearer than END_MARGIN_M to either end; the body facing
+   pelvis whose front is free floor (from FRONT_NEAR_M to FRONT_M out), no nearer than END_MARGIN_M to either end; the body facing
    out of the bed, the feet on the floor ahead.
 
 In the evaluation (reports/eval.md, the same requests) this took the sitting frames of those
@@ -60,7 +60,8 @@ REACH_M = 2.0  # a sitter further than this from every bed's edge was not meant 
 DEEP_M = 0.3  # a pelvis this far inside a bed's long sides sits up in bed, not on its edge
 EDGE_INSIDE_M = 0.12  # a bed-edge sitter's pelvis this far inside the side (the procedural sitters')
 END_MARGIN_M = 0.3  # ... and at least this far from either end of the bed
-FRONT_M = 0.45  # the floor this far out from a side must be free for a sitter's feet
+FRONT_M = 0.45  # the floor this far out from a side must be free for a sitter's feet ...
+FRONT_NEAR_M = 0.2  # ... from this far out (nearer, the height map spreads the bed's top)
 EASE_FRAMES = 4  # the rigid move eases in and out over this many frames next to the frames that lie
 AXIS_STEPS = 180  # a bed's long axis is found to the degree
 GROUP_DRIFT_M = 0.4  # with others in the scene, a "sitter" whose pelvis strays further is being moved (helped up)
@@ -175,7 +176,7 @@ def _edge_place(pelvis: np.ndarray, beds: Beds) -> tuple[np.ndarray, float] | No
         for side in sorted((1.0, -1.0), key=lambda s: abs(v - s * width)):
             normal = _from_bed_direction(np.array([0.0, side]), beds.axis[k])
             at = beds.centre[k] + _from_bed_direction(np.array([along, side * (width - EDGE_INSIDE_M)]), beds.axis[k])
-            if not _free_floor(at + (EDGE_INSIDE_M + FRONT_M) * normal, beds.grid):
+            if not _free_front(at + EDGE_INSIDE_M * normal, normal, beds.grid):
                 continue
             distance = float(np.linalg.norm(at - pelvis))
             if best is None or distance < best[0]:
@@ -184,10 +185,13 @@ def _edge_place(pelvis: np.ndarray, beds: Beds) -> tuple[np.ndarray, float] | No
     return None if best is None else (best[1], best[2])
 
 
-def _free_floor(xy: np.ndarray, grid: HeightMap) -> bool:
-    """Whether the floor at ``xy`` (2,) m is in the room and under no obstacle."""
-    ix, iy, inside = grid.cells(xy)
-    return bool(inside and grid.floor[ix, iy] and not grid.top[ix, iy] > LOW_OBSTACLE_M)
+def _free_front(edge: np.ndarray, normal: np.ndarray, grid: HeightMap) -> bool:
+    """Whether the floor in front of a bed's side, from FRONT_NEAR_M to FRONT_M out from the
+    point ``edge`` (2,) m along ``normal`` (2,), is in the room (in the map, with floor points
+    somewhere along it: sampled scenes leave cells without any) and under no obstacle (the
+    height map spreads the bed's top over the cell next to it)."""
+    ix, iy, inside = grid.cells(edge + np.arange(FRONT_NEAR_M, FRONT_M + 1e-9, CELL_M / 2)[:, None] * normal)
+    return bool(inside.all() and grid.floor[ix, iy].any() and not (grid.top[ix, iy] > LOW_OBSTACLE_M).any())
 
 
 def _to_bed(xy: np.ndarray, centre: np.ndarray, axis: float) -> np.ndarray:
