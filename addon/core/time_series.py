@@ -1,8 +1,15 @@
-"""Centred moving averages of per-frame series, for short clips as well as long ones."""
+"""Per-frame series: centred moving averages (short clips as well as long ones), eased
+corrections, and the runs of a per-frame flag."""
 
 from __future__ import annotations
 
 import numpy as np
+
+
+def runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """(T,) bool -> the [start, stop) runs of consecutive True frames, in order (Python ints)."""
+    edges = np.diff(np.concatenate([[0], np.asarray(flags).astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
 
 
 def centred_mean(values: np.ndarray, window: int, axis: int = 0) -> np.ndarray:

@@ -24,8 +24,8 @@ from addon.core.eval.physical import foot_skating_ratio, seated_share
 from addon.core.motion.decode import decoded_pose
 from addon.core.motion.level import lying_weight
 from addon.core.motion.representation import FEATURE_DIM, LOCAL_ROTATIONS, POSITIONS, VELOCITIES, joint_velocities
-from addon.core.motion.sitting import heading, runs, sitting_frames
-from addon.core.time_series import eased_peaks
+from addon.core.motion.sitting import heading, sitting_frames
+from addon.core.time_series import eased_peaks, runs
 from addon.core.train.features import encode_clip
 
 FPS = 10.0

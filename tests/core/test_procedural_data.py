@@ -16,7 +16,8 @@ from addon.core.data.mirror import mirror_text
 from addon.core.data.procedural.captions import PERSON, captions
 from addon.core.data.procedural.checks import inside_furniture, outside_room
 from addon.core.data.procedural.dataset import MAX_ATTEMPTS, make_clip
-from addon.core.data.procedural.kinematics import ARMS, Body, lock_runs, pose_fk, slerp
+from addon.core.data.procedural.kinematics import ARMS, Body, pose_fk, slerp
+from addon.core.time_series import runs
 from addon.core.labels import ACTION_INDEX, ACTIONS, SCRIPTS, TOUCH_SCRIPTS, TWO_PERSON_SCRIPTS
 from addon.core.data.procedural.poses import stand
 from addon.core.data.procedural.rooms import AVOID_EXTRA_M, BODY_CLEARANCE_M, heading, random_room, yaw_towards
@@ -60,11 +61,6 @@ def clip_of(model):
 def person(procedural, role: str) -> int:
     """Index of the first person with ``role`` in a clip (persons are shuffled)."""
     return [m.role for m in procedural.clip.motions].index(role)
-
-
-def runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    """(T,) bool -> [start, stop) of each run of True."""
-    return lock_runs(np.asarray(flags, dtype=bool))
 
 
 def floating_feet(procedural) -> float:
@@ -502,8 +498,8 @@ def test_two_bone_ik_weight_blends_and_zero_leaves_the_frame_alone(standing):
 
 
 def test_lock_runs_and_slerp():
-    assert lock_runs(np.array([False, True, True, False, True])) == [(1, 3), (4, 5)]
-    assert lock_runs(np.zeros(4, dtype=bool)) == []
+    assert runs(np.array([False, True, True, False, True])) == [(1, 3), (4, 5)]
+    assert runs(np.zeros(4, dtype=bool)) == []
     q0 = axis_angle_to_quaternion(np.zeros(3))
     q1 = axis_angle_to_quaternion(np.array([0.0, 0.0, 1.2]))
     q = slerp(q0[None], -q1[None], np.array([0.0, 0.25, 1.0]))  # -q1: the same turn, the short way found

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from addon.core.retarget.api import RetargetConfig, retarget_one
-from addon.core.retarget.feet import CONTACT_HEIGHT_M, _runs, foot_contacts, foot_height_error
+from addon.core.retarget.feet import CONTACT_HEIGHT_M, foot_contacts, foot_height_error
+from addon.core.time_series import runs
 from addon.core.retarget.smpl_world import FEET, smpl_world
 from helpers.avatar_rigs import avatar_spec, rest_joints, source_of, walk_motions
 
@@ -15,7 +16,7 @@ def max_slide(result) -> float:
     for leg in result.plan.legs:
         contacts = result.solution.contacts[leg.side]
         for column, bone in ((0, leg.foot), (1, leg.toe)):
-            for start, stop in _runs(contacts[:, column]):
+            for start, stop in runs(contacts[:, column]):
                 xy = result.solution.heads[start:stop, bone, :2]
                 worst = max(worst, float(np.linalg.norm(xy - xy.mean(axis=0), axis=1).max()))
     return worst
@@ -75,7 +76,7 @@ def max_slide_of_source(result) -> float:
     for side, (_, _, ankle, toe) in FEET.items():
         contacts = result.solution.contacts[side]
         for column, joint in ((0, ankle), (1, toe)):
-            for start, stop in _runs(contacts[:, column]):
+            for start, stop in runs(contacts[:, column]):
                 xy = result.smpl.joints[start:stop, joint, :2]
                 worst = max(worst, float(np.linalg.norm(xy - xy.mean(axis=0), axis=1).max()))
     return worst

@@ -27,8 +27,9 @@ from addon.core.eval.physical import foot_skating_ratio, scene_penetration, seat
 from addon.core.labels import ACTION_INDEX
 from addon.core.motion.decode import decoded_pose
 from addon.core.motion.representation import FEATURE_DIM, LOCAL_ROTATIONS, POSITIONS, turn_about_vertical
-from addon.core.motion.sitting import heading, runs, sitting_frames
+from addon.core.motion.sitting import heading, sitting_frames
 from addon.core.skeleton import JOINT_INDEX
+from addon.core.time_series import runs
 from addon.core.train.features import encode_clip
 
 FPS = 10.0

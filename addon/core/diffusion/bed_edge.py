@@ -23,8 +23,8 @@ hands on them in 3 of 8 clips)
    the few frames of standing up to go by and turned them by up to 120 degrees);
 2. sits the body down as ``seating.seated_features`` sits it on a chair: the pelvis to the place,
    ``seating.SIT_ABOVE_M`` over the bed's top, EDGE_INSIDE_M inside the long side nearest to the
-   pelvis whose front is free floor (from FRONT_NEAR_M to FRONT_M out), no nearer than END_MARGIN_M to either end; the body facing
-   out of the bed, the feet on the floor ahead.
+   pelvis whose front is free floor (from FRONT_NEAR_M to FRONT_M out), no nearer than
+   END_MARGIN_M to either end; the body facing out of the bed, the feet on the floor ahead.
 
 In the evaluation (reports/eval.md, the same requests) this took the sitting frames of those
 actions on a bed from 13 % to 61 %, Float from 0.031 to 0.021 (real 0.021) and foot skating
@@ -48,13 +48,12 @@ import numpy as np
 from scipy import ndimage
 from torch import Tensor
 
-from ..motion.level import lying_weight
-from ..motion.sitting import LYING
+from ..motion.level import LYING, lying_weight
 from ..placement import CELL_M, HeightMap, height_map
 from ..time_series import eased_peaks
 from .keep_out import LOW_OBSTACLE_M
 from .onto_support import BED_AREA_M2, SURFACE_MAX_M, SURFACE_MIN_M
-from .seating import ANKLE_AHEAD_M, SETTLE_EASE_FRAMES, SIT_ABOVE_M, TOP_BAND_M, Seating, longest_sitting, seat_persons
+from .seating import SIT_ABOVE_M, TOP_BAND_M, Seating, longest_sitting, seat_persons, toward_seat
 
 REACH_M = 2.0  # a sitter further than this from every bed's edge was not meant to sit on one
 DEEP_M = 0.3  # a pelvis this far inside a bed's long sides sits up in bed, not on its edge
@@ -66,7 +65,6 @@ EASE_FRAMES = 4  # the rigid move eases in and out over this many frames next to
 AXIS_STEPS = 180  # a bed's long axis is found to the degree
 GROUP_DRIFT_M = 0.4  # with others in the scene, a "sitter" whose pelvis strays further is being moved (helped up)
 _PELVIS = 0
-_ANKLES = (7, 8)
 
 
 @dataclass(frozen=True)
@@ -82,10 +80,11 @@ class Beds:
     grid: HeightMap
 
 
-def beds_of(points: np.ndarray) -> Beds:
-    """The beds of scene points (N, 3) metres (room frame, floor z = 0); none: empty arrays."""
+def beds_of(points: np.ndarray, grid: HeightMap | None = None) -> Beds:
+    """The beds of scene points (N, 3) metres (room frame, floor z = 0); none: empty arrays.
+    grid: their ``placement.height_map``, when made."""
     points = np.asarray(points, dtype=np.float64)
-    grid = height_map(points)
+    grid = height_map(points) if grid is None else grid
     surface = (grid.top >= SURFACE_MIN_M) & (grid.top <= SURFACE_MAX_M)
     labels, count = ndimage.label(surface)
     ix, iy, in_grid = grid.cells(points[:, :2])
@@ -151,12 +150,7 @@ def edge_seating(joints: np.ndarray, beds: Beds, fps: float, max_drift: float = 
     if found is None:
         return None
     place, facing = found
-    ahead = np.array([np.cos(facing), np.sin(facing)])
-    feet = place[:2] + ANKLE_AHEAD_M * ahead
-    shift = feet - body[:, list(_ANKLES), :2].mean(axis=(0, 1))
-    weight = np.zeros(len(joints))
-    weight[longest[0]:longest[1]] = 1.0
-    weight = np.clip(eased_peaks(weight, SETTLE_EASE_FRAMES), 0.0, 1.0)
+    feet, shift, weight = toward_seat(len(joints), longest, body, place, facing)
     lying = (lying_weight(joints) >= LYING).astype(np.float64)
     moved = 1.0 - np.clip(eased_peaks(lying, EASE_FRAMES), 0.0, 1.0)
     return Seating(shift=shift, turn=0.0, pivot=feet, place=place, facing=facing, weight=weight, moved=moved)

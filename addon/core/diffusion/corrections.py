@@ -55,6 +55,7 @@ from .onto_support import SupportMap, onto_support, support_map
 from .seating import Chairs, chairs_of, seat_sitters
 from .spacing import Model, keep_apart
 from ..generation_settings import DEFAULT_SMOOTHING_S
+from ..placement import height_map
 from .temporal_smoothing import gaussian_over_time
 
 FINISH_KEEP_OUT_FRAMES = 15  # the finishing keep_out's push is averaged over this many frames (1.5 s at 10 fps)
@@ -99,14 +100,15 @@ class Corrections:
         row (``scenes`` None: no scene at all); ``settings``: the other fields."""
         escape = support = chairs = beds = None
         if scenes is not None and any(points is not None for points in scenes):
-            escape = [None if points is None else escape_map(points) for points in scenes]
-            support = [None if points is None else support_map(points) for points in scenes]
+            grids = [None if points is None else height_map(points) for points in scenes]  # one per scene
+            escape = [None if points is None else escape_map(points, grid) for points, grid in zip(scenes, grids)]
+            support = [None if points is None else support_map(points, grid) for points, grid in zip(scenes, grids)]
             if settings.get("seated") is not None and any(settings["seated"]):
-                chairs = [None if points is None or not seated else chairs_of(points)
-                          for points, seated in zip(scenes, settings["seated"])]
+                chairs = [None if points is None or not seated else chairs_of(points, grid)
+                          for points, grid, seated in zip(scenes, grids, settings["seated"])]
             if settings.get("bed_sitters") is not None and any(settings["bed_sitters"]):
-                beds = [None if points is None or not sitters else beds_of(points)
-                        for points, sitters in zip(scenes, settings["bed_sitters"])]
+                beds = [None if points is None or not sitters else beds_of(points, grid)
+                        for points, grid, sitters in zip(scenes, grids, settings["bed_sitters"])]
         return cls(mean, std, persons_valid, escape=escape, support=support, chairs=chairs, beds=beds, **settings)
 
     def wrap(self, model: Model) -> Model:

@@ -24,7 +24,7 @@ from scipy import ndimage
 from torch import Tensor
 
 from ..motion.decode import decoded_pose
-from ..placement import CELL_M, height_map
+from ..placement import CELL_M, HeightMap, height_map
 from .spacing import SMOOTHING_FRAMES, shift_guidance, smooth_over_time
 
 LOW_OBSTACLE_M = 0.3  # cells with something taller than this are not free to stand in
@@ -46,10 +46,11 @@ class EscapeMap:
     escape: np.ndarray
 
 
-def escape_map(points: np.ndarray) -> EscapeMap | None:
+def escape_map(points: np.ndarray, grid: HeightMap | None = None) -> EscapeMap | None:
     """The EscapeMap of scene points (N, 3) metres (room frame, floor z = 0); None when the
-    scene has no obstacles or no free cell."""
-    grid = height_map(points)  # the same map placement uses: tallest obstacle per cell, gaps closed
+    scene has no obstacles or no free cell. grid: their ``placement.height_map``, when made."""
+    if grid is None:
+        grid = height_map(points)  # the same map placement uses: tallest obstacle per cell, gaps closed
     origin, top = grid.origin, grid.top
     shape = top.shape
     blocked = top > LOW_OBSTACLE_M

@@ -52,9 +52,9 @@ import torch
 from scipy import ndimage
 from torch import Tensor
 
-from ..motion.level import lying_weight
+from ..motion.level import LYING, lying_weight
 from ..motion.representation import POSITIONS, ROOT_ORIENTATION, VELOCITIES, turn_about_vertical
-from ..placement import CELL_M, dilate, height_map
+from ..placement import CELL_M, HeightMap, dilate, height_map
 from ..skeleton import NUM_BODY_JOINTS
 from ..time_series import centred_mean
 from .keep_out import KEPT_OUT_JOINTS, rig_joints
@@ -72,7 +72,6 @@ STAND_ABOVE_M = 0.03  # an upright body's lowest joint (a foot's) at most this h
 STAND_WINDOW_S = 1.0  # ... its lowest over this many seconds either side
 SEATED_ABOVE_M = 0.3  # a pelvis at most this far above a seat's top sits on it (sitting: about 0.1 m)
 MAX_REACH_M = 4.0  # beds further than this from the trunk are not where the body was meant to be
-LYING = 0.5  # lying_weight above this: the frame lies
 TRUNK_CENTRE_JOINTS = (0, 3, 6, 9, 12)  # pelvis, spine 1-3, neck: a lying body's middle
 _PELVIS, _NECK = 0, 12
 
@@ -94,10 +93,11 @@ class SupportMap:
     target_bed: np.ndarray
 
 
-def support_map(points: np.ndarray) -> SupportMap:
+def support_map(points: np.ndarray, grid: HeightMap | None = None) -> SupportMap:
     """The SupportMap of scene points (N, 3) metres (room frame, floor z = 0); a room without a
-    bed has no targets (bodies are only laid on its floor)."""
-    grid = height_map(points)
+    bed has no targets (bodies are only laid on its floor). grid: their
+    ``placement.height_map``, when made."""
+    grid = height_map(points) if grid is None else grid
     surface = (grid.top >= SURFACE_MIN_M) & (grid.top <= SURFACE_MAX_M)
     labels, count = ndimage.label(surface)
     areas = ndimage.sum_labels(surface, labels, index=np.arange(1, count + 1)) * CELL_M**2

@@ -58,11 +58,11 @@ from ..motion.joint_ik import BODY_PARENTS, two_bone_ik
 from ..motion.leg_reach import ANKLE_ABOVE_M
 from ..motion.representation import (LOCAL_ROTATIONS, POSITIONS, ROOT_ORIENTATION, VELOCITIES, joint_velocities,
                                      turn_about_vertical)
-from ..motion.sitting import heading, runs, sitting_frames
+from ..motion.sitting import heading, sitting_frames
 from ..placement import CELL_M, HeightMap, dilate, height_map
 from ..rotations import axis_angle_to_matrix, matrix_to_rotation_6d
 from ..skeleton import NUM_BODY_JOINTS, forward_kinematics
-from ..time_series import eased_peaks
+from ..time_series import eased_peaks, runs
 from .keep_out import INSIDE_TOLERANCE_M, LOW_OBSTACLE_M, TRUNK_JOINTS
 
 SEAT_MIN_M = 0.3  # lower tops are steps and footstools
@@ -121,14 +121,15 @@ class Seating:
     moved: np.ndarray | None = None
 
 
-def chairs_of(points: np.ndarray) -> Chairs:
+def chairs_of(points: np.ndarray, grid: HeightMap | None = None) -> Chairs:
     """The chairs of scene points (N, 3) metres (room frame, floor z = 0); none: empty arrays.
+    grid: their ``placement.height_map``, when made.
 
     A seat's middle is that of the extent of the points on its top (within TOP_BAND_M of it):
     the height map spreads every top over the neighbouring cells, a backrest's over the seat's
     back row."""
     points = np.asarray(points, dtype=np.float64)
-    grid = height_map(points)
+    grid = height_map(points) if grid is None else grid
     top = grid.top
     labels, count = ndimage.label((top >= SEAT_MIN_M) & (top <= SEAT_MAX_M))
     ix, iy, in_grid = grid.cells(points[:, :2])
@@ -213,13 +214,23 @@ def seating(joints: np.ndarray, chairs: Chairs, fps: float) -> Seating | None:
     facing = float(chairs.facing[chair]) if np.isfinite(chairs.facing[chair]) else way
     ahead = np.array([np.cos(facing), np.sin(facing)])
     place = _place(body, facing - way, chairs, chair, ahead)
-    feet = place[:2] + ANKLE_AHEAD_M * ahead  # where the run's ankles go
-    shift = feet - body[:, list(_ANKLES), :2].mean(axis=(0, 1))
-    weight = np.zeros(len(joints))
-    weight[longest[0]:longest[1]] = 1.0
-    weight = np.clip(eased_peaks(weight, SETTLE_EASE_FRAMES), 0.0, 1.0)
+    feet, shift, weight = toward_seat(len(joints), longest, body, place, facing)
     turn = _free_turn(joints[weight == 0][::FREE_STRIDE] + [*shift, 0.0], feet, chairs.grid)
     return Seating(shift=shift, turn=turn, pivot=feet, place=place, facing=facing, weight=weight)
+
+
+def toward_seat(frames: int, run: tuple[int, int], body: np.ndarray, place: np.ndarray, facing: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A sitting ``run`` [start, stop) of a clip of ``frames`` frames, its joints ``body`` (n, 22,
+    3) m, the sitting ``place`` (3,) m and the way a sitter there faces (radians) -> feet (2,) m,
+    where the run's ankles go (ANKLE_AHEAD_M ahead of the place); shift (2,) m, the move along
+    the floor that takes the run's mean ankles there; weight (T,), the run eased in and out over
+    2 x SETTLE_EASE_FRAMES frames (the Seating's)."""
+    feet = place[:2] + ANKLE_AHEAD_M * np.array([np.cos(facing), np.sin(facing)])
+    shift = feet - body[:, list(_ANKLES), :2].mean(axis=(0, 1))
+    weight = np.zeros(frames)
+    weight[run[0]:run[1]] = 1.0
+    return feet, shift, np.clip(eased_peaks(weight, SETTLE_EASE_FRAMES), 0.0, 1.0)
 
 
 def _free_turn(joints: np.ndarray, pivot: np.ndarray, grid: HeightMap) -> float:

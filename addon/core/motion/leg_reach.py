@@ -31,7 +31,7 @@ import numpy as np
 from ..skeleton import NUM_BODY_JOINTS, forward_kinematics
 from .foot_lock import LEGS, MIN_BEND_M
 from .joint_ik import BODY_PARENTS, two_bone_ik
-from .level import lying_weight
+from .level import LYING, lying_weight
 from ..time_series import centred_mean, eased_peaks, smoothstep
 
 FLOOR_M = 0.10  # a predicted foot joint below this stands on the floor (a standing foot joint: about 0.03 m)
@@ -40,7 +40,6 @@ REACH_FROM_M = 0.08  # posed ankle this far above its target: the legs start to 
 REACH_FULL_M = 0.18  # ... and reach all the way from here
 SMOOTH_FRAMES = 2  # the reach's weight is eased over this many frames either side
 TARGET_SMOOTH_FRAMES = 4  # the hips' path under which ankles are put is averaged over this many frames either side
-LYING = 0.5  # lying_weight at or above this: the frame lies and its legs are left as they are
 
 
 def reach_floor(rotations: np.ndarray, world: np.ndarray, joints: np.ndarray, predicted: np.ndarray,

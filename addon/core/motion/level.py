@@ -27,6 +27,7 @@ LYING_FULL_DEG = 70.0  # ... and is whole from here
 LEGS_UNDER_M = 0.25  # feet at most this far below the pelvis: legs along the body, lying
 LEGS_STAND_M = 0.45  # feet this far below it: legs under the body (standing, kneeling, crawling)
 SMOOTH_FRAMES = 2  # the correction angle is averaged over this many frames either side
+LYING = 0.5  # lying_weight from here on: the frame lies (what grounding, seating and the corrections go by)
 
 _PELVIS, _NECK = JOINT_INDEX["pelvis"], JOINT_INDEX["neck"]
 _FEET = [JOINT_INDEX["left_foot"], JOINT_INDEX["right_foot"]]

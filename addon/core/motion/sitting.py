@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .level import lying_weight
+from .level import LYING, lying_weight
 
 SIT_PELVIS_MIN_M = 0.3  # a sitting pelvis is this high at least (sitting on the floor: about 0.1 m)
 SIT_PELVIS_MAX_M = 0.85  # ... and at most this high (standing and walking: 0.9 m and more)
 THIGH_DROP_M = 0.35  # knees at most this far below the pelvis
-LYING = 0.5  # lying_weight at or above this: the frame lies
 _PELVIS, _LEFT_HIP, _RIGHT_HIP = 0, 1, 2
 _KNEES = (4, 5)
 
@@ -36,9 +35,3 @@ def heading(joints: np.ndarray) -> np.ndarray:
     (the hips' left-to-right line turned a quarter to the front)."""
     left = np.asarray(joints)[..., _LEFT_HIP, :2] - np.asarray(joints)[..., _RIGHT_HIP, :2]
     return np.arctan2(-left[..., 0], left[..., 1])
-
-
-def runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    """(T,) bool -> the [start, stop) runs of consecutive True frames, in order."""
-    edges = np.diff(np.concatenate([[0], np.asarray(flags).astype(np.int8), [0]]))
-    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))

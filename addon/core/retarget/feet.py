@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..time_series import runs
 from .plan import Leg, RetargetPlan
 from .rig import WorldRest
 from .rotmath import swing, unit
@@ -87,13 +88,6 @@ def foot_height_error(leg: Leg, rest: WorldRest, heads: np.ndarray) -> np.ndarra
     return np.min(np.stack(heights), axis=0)
 
 
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """[start, stop) of each run of True."""
-    padded = np.concatenate([[False], mask, [False]])
-    edges = np.flatnonzero(padded[1:] != padded[:-1])
-    return list(zip(edges[0::2], edges[1::2]))
-
-
 def _ramp(offsets: np.ndarray, active: np.ndarray, frames: int) -> np.ndarray:
     """Spread each contact frame's offset to its neighbours, fading linearly over ``frames``."""
     T = len(active)
@@ -133,7 +127,7 @@ def ankle_offsets(leg: Leg, contacts: np.ndarray, rest: WorldRest, heads: np.nda
     offsets[:, 2] = np.where(planted, np.clip(current, low, high) - current, 0.0)
     ankle_xy = heads[:, leg.foot, :2]
     toe_xy = heads[:, leg.toe, :2] if leg.toe >= 0 else ankle_xy
-    for start, stop in _runs(planted):
+    for start, stop in runs(planted):
         frames = np.arange(start, stop)
         for mask, xy, k in ((~use_toe[frames], ankle_xy, 0), (use_toe[frames], toe_xy, 1)):
             held = frames[mask]

@@ -16,6 +16,7 @@ import numpy as np
 from ...axes import Y_UP_TO_Z_UP
 from ...rotations import axis_angle_to_matrix, axis_angle_to_quaternion, matrix_to_quaternion
 from ...skeleton import JOINT_INDEX, NUM_JOINTS, forward_kinematics
+from ...time_series import runs
 
 J = JOINT_INDEX
 FOOT_JOINT_Z = 0.03  # a flat foot's foot joint (SMPL's toe base) above the floor, metres
@@ -83,13 +84,6 @@ def pose_fk(body: Body, yaw: np.ndarray, local: np.ndarray, pelvis: np.ndarray) 
     return forward_kinematics(rotations, body.rest, pelvis - body.rest[0])
 
 
-def lock_runs(flags: np.ndarray) -> list[tuple[int, int]]:
-    """(T,) bool -> [(start, stop)) of the runs of True."""
-    padded = np.concatenate([[False], flags, [False]]).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return [(int(s), int(e)) for s, e in zip(edges[::2], edges[1::2])]
-
-
 def foot_targets(body: Body, world: np.ndarray, joints: np.ndarray, planted: np.ndarray,
                  blend_frames: int = 3) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Foot locking: (targets (T, 2, 3), weights (T, 2), flat ankle rotations (T, 2, 3, 3)).
@@ -106,7 +100,7 @@ def foot_targets(body: Body, world: np.ndarray, joints: np.ndarray, planted: np.
     flat = world[:, [LEGS[0][2], LEGS[1][2]]].copy()
     for side in range(2):
         hip, _, ankle = LEGS[side]
-        for start, stop in _split_runs(lock_runs(planted[:, side]), joints[:, ankle], joints[:, hip], body):
+        for start, stop in _split_runs(runs(planted[:, side]), joints[:, ankle], joints[:, hip], body):
             forward = world[start, ankle] @ np.array([0.0, 0.0, 1.0])  # the foot's toe direction
             yaw = np.arctan2(forward[0], -forward[1])
             rotation = rot_z(np.array(yaw)) @ Y_UP_TO_Z_UP
