@@ -4,7 +4,11 @@ ARGS are ``render``'s (``addon/batch/cli.py``): ``--config jobs.toml --out DIR``
 ``--out DIR --one-clip KEY`` for one clip. The same file runs with the bpy module
 (``python blender_render.py -- ARGS``). It imports the extension from the folder it ships in, so
 nothing needs to be installed or enabled; wheels that Blender installed for the extension are
-found in the extensions' ``.local`` site-packages. Exits with render's exit code.
+found in the extensions' ``.local`` site-packages.
+
+It ends with ``sys.exit(code)``, render's exit code, and a failure before render runs (the
+extension not importable) exits 1: Blender exits with a script's ``SystemExit`` code, while an
+escaping exception ends ``blender -b --python`` with 0 unless ``--python-exit-code`` is given.
 """
 
 import sys
@@ -34,5 +38,16 @@ def main() -> int:
     return render_main(argv)
 
 
+def exit_code() -> int:
+    """main()'s code; 1, with the traceback, if the extension itself fails to import."""
+    try:
+        return main()
+    except Exception:  # noqa: BLE001  (render's main never raises; this is the import before it)
+        import traceback
+
+        traceback.print_exc()
+        return 1
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(exit_code())

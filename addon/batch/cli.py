@@ -10,8 +10,9 @@ to ``DIR/log.jsonl``, each child's output to ``DIR/logs/<clip>.log``, a progress
 stderr. The data-set files are written when the run's clips are done (by the last shard to finish
 when sharded, or with ``--assemble``).
 
-Exit codes: 0 done; 1 some clips failed (each retried once; the rest went on); 2 bad input (the
-message names the file and key); 130 interrupted.
+Exit codes: 0 done; 1 some clips failed (each retried once; the rest went on), or the run itself
+failed (one line on stderr, a ``run_failed`` event with the traceback in the log; ``--debug``
+prints the traceback too); 2 bad input (the message names the file and key); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -19,9 +20,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import traceback
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..core.render.jobspec import JobSpec
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 SCRIPT = Path(__file__).resolve().with_name("blender_render.py")
@@ -47,11 +53,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--clip-timeout", type=float, default=None, help="seconds before a clip is killed")
     parser.add_argument("--blender", default="", help="Blender binary for the clip processes "
                                                        "(default: this Blender, or this Python's bpy module)")
+    parser.add_argument("--debug", action="store_true", help="print the traceback of an unexpected error")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The command line; returns the exit code (never raises for bad input)."""
+    """The command line; returns the exit code and never raises: under ``blender -b --python``
+    an escaping exception would end Blender with exit code 0."""
     from ..core.render.toml_table import JobSpecError
 
     args = parse_args(sys.argv[1:] if argv is None else argv)
@@ -67,6 +75,25 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\nrender: interrupted; run again with --resume to continue", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except Exception as error:  # noqa: BLE001  (anything else: one line, the log, exit code 1)
+        return _run_failed(args, error)
+
+
+def _run_failed(args: argparse.Namespace, error: Exception) -> int:
+    """Report an unexpected error: one line on stderr, ``run_failed`` with the traceback in the log."""
+    from .progress import JsonLog
+
+    message = f"render: failed: {type(error).__name__}: {error}"
+    try:
+        JsonLog(args.out / "log.jsonl", pid=os.getpid())(
+            "run_failed", error=f"{type(error).__name__}: {error}", traceback=traceback.format_exc())
+        message += f" (traceback in {args.out / 'log.jsonl'})"
+    except OSError:
+        pass  # no writable --out: the message alone
+    if args.debug:
+        traceback.print_exc()
+    print(message, file=sys.stderr)
+    return EXIT_FAILED
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
         index, count = parse_shard(args.shard)
     except ValueError as error:
         raise UsageError(str(error)) from None
+    blender = _blender_binary(args.blender)
     spec = load_job_spec(args.config)
     manifest = build_manifest(spec)
     out: Path = args.out.resolve()
@@ -108,14 +136,18 @@ def run(args: argparse.Namespace) -> int:
     print(f"render: {len(manifest['jobs'])} jobs in {path}; shard {index}/{count} has {len(mine)}, "
           f"{len(mine) - len(todo)} already finished, {len(todo)} to render with {args.workers} worker(s)",
           file=sys.stderr)
+    warnings = output_warnings(spec)
+    for warning in warnings:
+        print(f"render: warning: {warning}", file=sys.stderr)
     if args.dry_run:
         for job in todo:
             print(job["key"])
         return EXIT_OK
     log("run_start", jobs=len(mine), todo=len(todo), workers=args.workers, resume=args.resume,
         config=str(Path(args.config).resolve()))
-    threads = args.threads or max(1, (os.cpu_count() or 1) // args.workers)
-    blender = args.blender or _this_blender()
+    for warning in warnings:
+        log("warning", message=warning)
+    threads = clip_threads(args.threads, args.workers)
     bar = ProgressBar("render")
     try:
         result = run_clips(todo, out, lambda job: clip_command(job, out, threads, blender), args.workers, log, bar,
@@ -140,6 +172,18 @@ def run(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def output_warnings(spec: JobSpec) -> list[str]:
+    """What the data set will lack that its reader might expect (said at run start, and logged)."""
+    if spec.outputs.png_frames:
+        return []
+    if spec.outputs.rgb:
+        return ["[outputs] png_frames is false: the COCO files' file_name images (clips/<id>/frames/img_NNNNN.png) "
+                "are not written; each COCO image names its frame by video (clips/<id>/video.mp4) and frame_index "
+                "(0-based). Set png_frames = true for the PNGs."]
+    return ["[outputs] rgb and png_frames are false: no RGB image is written, and the COCO files hold keypoints "
+            "whose file_name images do not exist"]
 
 
 def assemble_only(out: Path) -> int:
@@ -183,6 +227,28 @@ def clip_command(job: dict, out: Path, threads: int, blender: str) -> list[str]:
     if blender:
         return [blender, "-b", "--factory-startup", "--python-exit-code", "1", "--python", str(SCRIPT), "--", *args]
     return [sys.executable, str(SCRIPT), "--", *args]
+
+
+def clip_threads(requested: int, workers: int) -> int:
+    """Render threads per clip process: ``requested``, or the cores this process may run on (its
+    CPU affinity: a Slurm or cgroup cpuset, not the whole node) shared among the workers."""
+    if requested > 0:
+        return requested
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on macOS and Windows
+        cores = os.cpu_count() or 1
+    return max(1, cores // workers)
+
+
+def _blender_binary(given: str) -> str:
+    """--blender checked before any clip starts (a wrong path would fail every clip), or this Blender."""
+    if not given:
+        return _this_blender()
+    found = shutil.which(given)
+    if found is None:
+        raise UsageError(f"--blender: {given!r} is not an executable file")
+    return found
 
 
 def _this_blender() -> str:

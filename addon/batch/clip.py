@@ -27,7 +27,7 @@ from ..bridge.render_video import FRAME_PATTERN, encode_frames, read_png, write_
 from ..core.render.annotations import annotation_document, coco_triplets, compute_clip_labels, write_json
 from ..core.render.clip_people import generate_motions, person_tracks, scene_spec_of
 from ..core.render.postprocess import frame_generator, sensor_noise
-from ..core.render.scenes import scene_info
+from ..core.render.scenes import depth_range, scene_info
 from ..core.render.skeleton_image import draw_skeletons
 from ..core.render.writers import VIDEO_FILES
 
@@ -162,12 +162,3 @@ def draw_skeleton_frames(labels, lens, folder: Path) -> None:
     for t in range(triplets.shape[1]):
         write_png(folder / FRAME_PATTERN.format(t + 1), draw_skeletons(triplets[:, t], lens.width, lens.height,
                                                                         thickness))
-
-
-def depth_range(camera_to_world: np.ndarray, info) -> tuple[float, float]:
-    """(near, far) metres for the depth video: 0.3 m to the farthest floor corner under the ceiling."""
-    corners = np.array([[x, y, z] for x in (info.room_min[0], info.room_max[0])
-                        for y in (info.room_min[1], info.room_max[1]) for z in (0.0, info.ceiling_height)])
-    far = float(np.linalg.norm(corners - np.asarray(camera_to_world)[:3, 3], axis=1).max())
-    return 0.3, round(max(far, 1.0), 3)
-

@@ -22,7 +22,7 @@ from addon.batch.progress import read_log
 from addon.core.render.mp4 import mp4_frame_count, mp4_video_codec
 
 REPO = Path(__file__).resolve().parents[2]
-CLIPS = ("room-talk-v000-corner01", "room-talk-v000-recorded")
+CLIPS = ("room.talk.v000.corner01", "room.talk.v000.recorded")
 FRAMES = 8
 
 
@@ -115,6 +115,9 @@ def test_data_set_files_are_written(first_run):
     assert sorted(lines) == [f"clips/{clip}/video.mp4 {entry['label']}" for clip in CLIPS]
     coco = [json.loads((out / "annotations" / f"coco_keypoints_{s}.json").read_text()) for s in ("train", "val", "test")]
     assert sum(len(c["images"]) for c in coco) == 2 * FRAMES and sum(len(c["annotations"]) for c in coco) == 4 * FRAMES
+    for image in (image for c in coco for image in c["images"]):  # png_frames is on: both ways to the frame exist
+        assert (out / image["file_name"]).is_file() and (out / image["video"]).is_file()
+        assert image["file_name"].endswith(f"img_{image['frame_index'] + 1:05d}.png")
     events = [e["event"] for e in read_log(out / "log.jsonl")]
     assert events.count("clip_done") == 2 and events[-1] == "run_done" and "dataset_written" in events
     summary = json.loads((out / "dataset.json").read_text())

@@ -35,8 +35,8 @@ def scene():
     return tracks, compute_clip_labels(tracks, CAMERA, LENS, [])
 
 
-def fake_job(clip_id="room-help-v000-recorded", split="train", label_id=3):
-    return {"clip_id": clip_id, "key": clip_id.replace("-", "/"), "split": split, "seed": 1, "motion_seed": 2,
+def fake_job(clip_id="room.help.v000.recorded", split="train", label_id=3):
+    return {"clip_id": clip_id, "key": clip_id.replace(".", "/"), "split": split, "seed": 1, "motion_seed": 2,
             "prompt": {"label": "turn", "label_id": label_id}, "clip": {"fps": 10.0}}
 
 
@@ -53,7 +53,8 @@ def test_joints_equal_smplx_skinning_joints(scene):
 def test_the_person_in_front_hides_the_one_behind(scene):
     _, labels = scene
     assert labels.visibility.shape == (2, 4, 17)
-    assert (labels.visibility[1] == 2).all()  # nothing in front of the near person
+    assert (labels.visibility[1][:, 3:] == 2).all()  # nothing in front of the near person ...
+    assert (labels.visibility[1][:, :3] == 1).all()  # ... but its own head: it faces away (nose, eyes)
     # the far person's hips and knees are behind the near one; its face shows above (camera at 2.2 m)
     assert (labels.visibility[0][:, 11:15] == 1).all(), labels.visibility[0]
     assert (labels.visibility[0][:, 0] == 2).all()
@@ -109,7 +110,8 @@ def test_posec3d_pickle_has_the_exact_schema(tmp_path, scene):
     np.testing.assert_allclose(entry["keypoint"][1], labels.keypoints[1], atol=1e-3)
     assert entry["keypoint"][0, 1, 3].tolist() == [0.0, 0.0] and entry["keypoint_score"][0, 1, 3] == 0.0
     assert set(np.unique(entry["keypoint_score"])) <= {0.0, 0.5, 1.0}
-    np.testing.assert_array_equal(entry["keypoint_score"][1], 1.0)  # the near person: all visible
+    np.testing.assert_array_equal(entry["keypoint_score"][1][:, 3:], 1.0)  # the near person: visible ...
+    np.testing.assert_array_equal(entry["keypoint_score"][1][:, :3], 0.5)  # ... but the face it turns away
 
 
 def test_lists_splits_and_coco(tmp_path, scene):
@@ -128,8 +130,20 @@ def test_lists_splits_and_coco(tmp_path, scene):
     first = coco["annotations"][0]
     assert len(first["keypoints"]) == 51 and first["category_id"] == 1 and first["iscrowd"] == 0
     assert first["num_keypoints"] == sum(v > 0 for v in first["keypoints"][2::3])
-    assert coco["images"][0]["file_name"] == "clips/c0/frames/img_00001.png"
+    assert coco["images"][0]["file_name"] == "clips/c0/frames/img_00001.png"  # written with png_frames only
+    # where the frame is whether or not the PNGs exist: frame_index (0-based) of the clip's video
+    assert [(image["video"], image["frame_index"]) for image in coco["images"]] == \
+        [("clips/c0/video.mp4", t) for t in range(4)]
     assert coco["categories"][0]["keypoints"][9] == "left_wrist" and [16, 14] in coco["categories"][0]["skeleton"]
+
+
+def test_coco_images_without_an_rgb_video_name_none(tmp_path, scene):
+    tracks, labels = scene
+    write_dataset_files(tmp_path, [annotation_document(fake_job("c0"), tracks, labels, CAMERA, LENS, [])],
+                        ("skeleton",))
+    coco = json.loads((tmp_path / "annotations" / "coco_keypoints_train.json").read_text())
+    assert {image["video"] for image in coco["images"]} == {None}
+    assert [image["frame_index"] for image in coco["images"]] == [0, 1, 2, 3]
 
 
 def test_skeleton_frames_draw_the_limbs_only():

@@ -1,10 +1,12 @@
 """The render command line without rendering: shards, refusals and exit codes (no Blender)."""
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
-from addon.batch.cli import EXIT_BAD_INPUT, EXIT_OK, clip_command, main
+from addon.batch.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, clip_command, clip_threads, main
 from addon.batch.progress import JsonLog, ProgressBar, read_log
 
 JOBS = """
@@ -54,7 +56,7 @@ def test_bad_input_exits_2_with_the_key(tmp_path, config, capsys):
 def test_an_existing_data_set_needs_resume_and_the_same_jobs(tmp_path, config, capsys):
     out = tmp_path / "out"
     dry_run(config, out, "0/1", capsys)
-    finished = out / "clips" / "room-talk-v000-recorded"
+    finished = out / "clips" / "room.talk.v000.recorded"
     finished.mkdir(parents=True)
     (finished / "annotations.json").write_text("{}")
     assert main(["--config", str(config), "--out", str(out)]) == EXIT_BAD_INPUT
@@ -89,3 +91,55 @@ def test_json_log_lines_and_progress_eta(tmp_path):
     bar.started -= 30.0  # 30 s in, 3 of 10 clips done: 70 s to go
     line = bar.line(3, 10)
     assert "3/10 clips" in line and "30 s" in line and "ETA 70 s" in line
+
+
+def test_an_unexpected_error_exits_1_with_one_line_and_a_logged_traceback(tmp_path, config, capsys):
+    """Not only bad input: any failure must give a non-zero exit code (under ``blender -b --python``
+    an escaping exception would end Blender with 0)."""
+    out = tmp_path / "out"
+    (out / "manifest.json").mkdir(parents=True)  # the manifest cannot be written: an OSError mid-run
+    assert main(["--config", str(config), "--out", str(out)]) == EXIT_FAILED
+    err = capsys.readouterr().err
+    assert err.startswith("render: failed: IsADirectoryError") and err.count("\n") == 1 and "Traceback" not in err
+    event = read_log(out / "log.jsonl")[-1]
+    assert event["event"] == "run_failed" and event["error"].startswith("IsADirectoryError")
+    assert "Traceback" in event["traceback"] and "write_manifest" in event["traceback"]
+    assert main(["--config", str(config), "--out", str(out), "--debug"]) == EXIT_FAILED
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_an_unreadable_scene_bundle_is_bad_input_naming_the_key(tmp_path, capsys):
+    sample = Path(__file__).resolve().parents[2] / "addon" / "assets" / "sample_reconstruction.npz"
+    (tmp_path / "room.npz").write_bytes(sample.read_bytes()[:4096])  # truncated
+    (tmp_path / "jobs.toml").write_text(JOBS.replace('procedural = "care_room"', 'bundle = "room.npz"'))
+    assert main(["--config", str(tmp_path / "jobs.toml"), "--out", str(tmp_path / "out")]) == EXIT_BAD_INPUT
+    assert "key 'scenes[0].bundle'" in capsys.readouterr().err
+
+
+def test_a_missing_blender_binary_is_refused_before_anything_is_written(tmp_path, config, capsys):
+    out = tmp_path / "out"
+    assert main(["--config", str(config), "--out", str(out), "--blender", str(tmp_path / "no-blender")]) == EXIT_BAD_INPUT
+    assert "--blender" in capsys.readouterr().err and not out.exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="CPU affinity is Linux-only")
+def test_render_threads_follow_the_cpu_affinity_not_the_node():
+    """A Slurm job's cpuset, not os.cpu_count(), is what the clip processes share."""
+    allowed = os.sched_getaffinity(0)
+    if len(allowed) < 2:
+        pytest.skip("needs 2 or more usable cores to restrict")
+    try:
+        os.sched_setaffinity(0, {min(allowed)})  # as a cpuset of one core on a bigger node
+        assert clip_threads(0, 1) == 1 < os.cpu_count()
+        assert clip_threads(0, 4) == 1 and clip_threads(3, 4) == 3
+    finally:
+        os.sched_setaffinity(0, allowed)
+    assert clip_threads(0, 1) == len(allowed)
+
+
+def test_without_png_frames_the_run_says_coco_file_names_are_not_written(tmp_path, config, capsys):
+    assert main(["--config", str(config), "--out", str(tmp_path / "out"), "--dry-run"]) == EXIT_OK
+    assert "render: warning: [outputs] png_frames is false" in capsys.readouterr().err
+    config.write_text(JOBS + "[outputs]\npng_frames = true\n")
+    assert main(["--config", str(config), "--out", str(tmp_path / "frames"), "--dry-run"]) == EXIT_OK
+    assert "warning" not in capsys.readouterr().err

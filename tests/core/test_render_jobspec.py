@@ -37,6 +37,7 @@ def test_minimal_job_file_gets_the_documented_defaults(tmp_path):
     assert spec.generation.hand_contact and spec.generation.scene_aware
     assert spec.generation.smoothing_s == DEFAULT_SMOOTHING_S
     assert spec.outputs.videos == ("rgb",)
+    assert spec.generation.device == "cpu"  # bit-exact on every node, whichever node renders a clip
     raw = load_job_spec(write(tmp_path, MINIMAL + "[generation]\nhand_contact = false\nsmoothing_s = 0\n"))
     assert not raw.generation.hand_contact and raw.generation.smoothing_s == 0.0
 
@@ -66,6 +67,8 @@ def test_relative_paths_resolve_against_the_job_file(tmp_path):
         ("[generation]\nhand_contact = 'yes'\n", "generation.hand_contact", "true or false"),
         ("[generation]\nsmoothing_s = 1.0\n", "generation.smoothing_s", "0.5"),
         ("[cameras]\nrecorded = false\n", "cameras.recorded", "no camera"),
+        ("[engine]\nname = 'cycles'\n[cameras]\nlens = 'fisheye'\n", "cameras.lens", "square image"),
+        ("[generation]\ndevice = 'tpu'\n", "generation.device", "expected one of"),
     ],
 )
 def test_bad_values_name_the_key(tmp_path, extra, key, words):
@@ -131,3 +134,14 @@ def test_recorded_prompts_take_the_bundles_people(tmp_path):
         load_job_spec(write(tmp_path, recorded.replace('source = "recorded"', 'source = "recorded"\nroles = ["staff"]')))
     with pytest.raises(JobSpecError, match=r"key 'prompts\[0\].source': 'recorded' takes the people of bundle"):
         load_job_spec(write(tmp_path, recorded + '[[scenes]]\nname = "room"\nprocedural = "care_room"\n'))
+
+
+def test_generation_device_is_resolved_for_every_node(tmp_path):
+    """"auto" would pick a GPU on one node and the CPU on another; in a job file it is "cpu"."""
+    assert load_job_spec(write(tmp_path, MINIMAL + "[generation]\ndevice = 'auto'\n")).generation.device == "cpu"
+    assert load_job_spec(write(tmp_path, MINIMAL + "[generation]\ndevice = 'cuda'\n")).generation.device == "cuda"
+
+
+def test_a_square_fisheye_is_accepted(tmp_path):
+    text = MINIMAL + "[engine]\nname = 'cycles'\n[cameras]\nlens = 'fisheye'\n[clip]\nwidth = 240\nheight = 240\n"
+    assert load_job_spec(write(tmp_path, text)).cameras.lens == "fisheye"

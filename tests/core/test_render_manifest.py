@@ -67,7 +67,27 @@ def test_every_job_is_listed_once_sorted(spec, manifest):
     keys = [job["key"] for job in manifest["jobs"]]
     assert len(keys) == 2 * (3 + 2) * 5 == len(set(keys))
     assert keys == sorted(keys) == job_keys(spec)
-    assert {job["clip_id"] for job in manifest["jobs"]} == {key.replace("/", "-") for key in keys}
+    assert {job["clip_id"] for job in manifest["jobs"]} == {key.replace("/", ".") for key in keys}
+
+
+def test_clip_ids_tell_names_with_dashes_apart(tmp_path):
+    """Names may hold "-": scene ward-a + prompt talk and scene ward + prompt a-talk are two clips."""
+    path = tmp_path / "jobs.toml"
+    path.write_text("".join(f'[[scenes]]\nname = "{name}"\nprocedural = "care_room"\n' for name in ("ward-a", "ward"))
+                    + "".join(f'[[prompts]]\nname = "{name}"\ntext = "two people talk"\nroles = ["staff"]\n'
+                              'label = "talk"\n' for name in ("talk", "a-talk")))
+    jobs = build_manifest(load_job_spec(path))["jobs"]
+    ids = [job["clip_id"] for job in jobs]
+    assert len(ids) == 4 == len(set(ids))
+    assert {"ward-a.talk.v000.recorded", "ward.a-talk.v000.recorded"} <= set(ids)
+
+
+def test_a_manifest_refuses_two_jobs_in_one_clip_folder(spec, monkeypatch):
+    import addon.core.render.manifest as manifest_module
+
+    monkeypatch.setattr(manifest_module, "clip_id_of", lambda key: key.split("/")[0])  # one folder per scene
+    with pytest.raises(ValueError, match="share the clip id 'room'"):
+        build_manifest(spec)
 
 
 def test_the_same_spec_gives_the_same_manifest(spec, manifest):
@@ -98,6 +118,7 @@ def test_people_are_resolved(manifest):
     assert job["prompt"]["label_id"] == job["prompt"]["person_label_ids"][0]
     assert 0.0 <= job["look"]["camera_noise_std"] <= 0.05
     assert job["generation"]["seed"] == job["motion_seed"]
+    assert job["generation"]["device"] == "cpu"  # resolved: the same motion on a GPU node and a CPU node
 
 
 def test_jittered_cameras_stay_near_the_recorded_one(manifest):
@@ -190,3 +211,33 @@ def test_recorded_people_keep_their_roles_and_actions(tmp_path):
     names = [bundle.action_names[a] for a in bundle.person_actions[1, :20]]  # the bundle is at 10 fps, as the clip
     assert tracks[1].actions.tolist() == [ACTION_INDEX[n] for n in names]
     np.testing.assert_allclose(tracks[0].betas[:10], bundle.person_betas[0])  # body_shapes off: the recorded shape
+
+
+def test_a_blend_scenes_room_reaches_the_clip_process(tmp_path):
+    """The job file's room of a .blend (its only source) survives the manifest: the depth video's
+    range and the ceiling cameras use it."""
+    from addon.core.render.clip_people import scene_spec_of
+    from addon.core.render.scenes import depth_range, scene_info
+
+    (tmp_path / "room.blend").write_bytes(b"BLENDER")
+    path = tmp_path / "jobs.toml"
+    path.write_text('[[scenes]]\nname = "ward"\nblend = "room.blend"\nroom_min = [-6.0, -1.0]\n'
+                    'room_max = [6.0, 9.0]\nceiling_height = 3.0\n[[prompts]]\nname = "stand"\n'
+                    'text = "a patient stands"\nroles = ["patient"]\nlabel = "stand"\n')
+    job = build_manifest(load_job_spec(path))["jobs"][0]
+    info = scene_info(scene_spec_of(job))
+    np.testing.assert_allclose(info.room_min, [-6.0, -1.0])
+    np.testing.assert_allclose(info.room_max, [6.0, 9.0])
+    assert info.ceiling_height == 3.0
+    camera = np.eye(4)  # at the origin: the farthest corner is (+-6, 9, 3)
+    assert depth_range(camera, info) == (0.3, round(float(np.sqrt(36 + 81 + 9)), 3))
+
+
+def test_an_unreadable_bundle_names_the_job_file_key(tmp_path):
+    from addon.core.render.jobspec import JobSpecError
+
+    (tmp_path / "room.npz").write_bytes(SAMPLE.read_bytes()[:5000])  # a truncated download
+    path = tmp_path / "jobs.toml"
+    path.write_text(JOBS.replace(str(SAMPLE), "room.npz"))
+    with pytest.raises(JobSpecError, match=r"jobs.toml: key 'scenes\[0\].bundle': .*room.npz is not a usable reconstruction bundle"):
+        build_manifest(load_job_spec(path))

@@ -1,9 +1,15 @@
-"""Occlusion-aware visibility: segments against boxes and bodies."""
+"""Occlusion-aware visibility: segments against boxes, other bodies and the person's own body."""
 
 import numpy as np
 
+from addon.core.body.model import load_body_model
+from addon.core.camera import OPENCV_TO_BLENDER_CAMERA, look_at
+from addon.core.demo_motion import waving_motion
+from addon.core.render.annotations import PersonTrack, compute_clip_labels
+from addon.core.render.lens import pinhole_lens
 from addon.core.render.visibility import (
-    Occluder, keypoint_visibility, occluder_from_mesh, segments_blocked, segments_hit_box, segments_hit_triangles,
+    SELF_OCCLUSION_M, Occluder, keypoint_visibility, occluder_from_mesh, segments_blocked, segments_hit_box,
+    segments_hit_triangles,
 )
 from addon.core.room import box
 
@@ -36,19 +42,48 @@ def test_a_box_between_camera_and_keypoint_hides_it():
     assert segments_blocked(CAMERA, targets, occluders).tolist() == [True, False, False]
 
 
-def test_visibility_codes_and_other_people_but_not_oneself():
+def test_visibility_codes_other_people_and_oneself_beyond_the_self_occlusion_depth():
     keypoints = np.array([
-        [[0.0, 0.0, 0.5], [2.0, 0.0, 0.5], [0.0, 0.0, 0.0]],   # person 0: under person 1's body, free, off-image
-        [[0.0, 0.0, 1.0], [2.0, 2.0, 0.5], [2.0, 2.0, 0.4]],   # person 1: its keypoints inside its own body
+        [[0.0, 0.0, 0.5], [2.0, 0.0, 0.5], [0.0, 0.0, 0.0]],  # person 0: under person 1's body, free, off-image
+        [[0.0, 0.0, 1.2], [0.0, 0.0, 0.8], [2.0, 2.0, 0.5]],  # person 1: 0.1 m and 0.5 m inside its own body, free
     ])
     in_image = np.array([[True, True, False], [True, True, True]])
-    person1_body = cube((0.0, 0.0, 1.0), 0.6)
-    own_box_for_person1_keypoints = cube((2.0, 2.0, 0.45), 0.4)
-    people = [None, Occluder("p1", np.concatenate([person1_body.triangles, own_box_for_person1_keypoints.triangles]))]
+    people = [None, cube((0.0, 0.0, 1.0), 0.6)]  # person 1's body: its top 0.1 m above its first keypoint
     visibility = keypoint_visibility(keypoints, in_image, CAMERA, [], people)
-    assert visibility.tolist() == [[1, 2, 0], [2, 2, 2]]
-    furniture = [cube((1.0, 0.0, 1.75), 0.4)]  # halfway along the second segment
+    # 0.1 m of its own surface in front of a keypoint: visible (joints lie inside the body); 0.5 m: hidden
+    assert visibility.tolist() == [[1, 2, 0], [2, 1, 2]]
+    furniture = [cube((1.0, 0.0, 1.75), 0.4)]  # halfway along person 0's second segment
     assert keypoint_visibility(keypoints, in_image, CAMERA, furniture, people)[0].tolist() == [1, 1, 0]
+
+
+def test_own_surface_counts_only_beyond_the_self_occlusion_depth():
+    plane = np.array([[[-1.0, -1.0, 1.0], [1.0, -1.0, 1.0], [0.0, 1.0, 1.0]]])
+    origin = np.zeros(3)
+    targets = np.array([[0.0, 0.0, 1.1], [0.0, 0.0, 1.2]])  # 0.1 m and 0.2 m behind the surface
+    assert segments_hit_triangles(origin, targets, plane, SELF_OCCLUSION_M).tolist() == [False, True]
+    assert segments_hit_triangles(origin, targets, plane, np.array([0.05, 0.25])).tolist() == [True, False]
+
+
+def standing(yaw_deg: float) -> tuple[np.ndarray, np.ndarray]:
+    """COCO visibility of one stand-in person at the origin turned by yaw_deg (0: facing the camera)."""
+    body = load_body_model(None)
+    motion = waving_motion(position_xy=(0.0, 0.0), facing_yaw_deg=yaw_deg, seconds=0.1, fps=10.0)
+    person = PersonTrack(motion=motion, rest_joints_y=body.rest_joints(), body=body,
+                         betas=np.zeros(body.num_betas), actions=np.zeros(1, dtype=np.int32))
+    camera = look_at(np.array([0.0, -4.0, 1.6]), np.array([0.0, 0.0, 1.0])) @ OPENCV_TO_BLENDER_CAMERA
+    return compute_clip_labels([person], camera, pinhole_lens(320, 240, 60.0), []).visibility[0, 0]
+
+
+def test_a_person_facing_away_hides_its_own_face():
+    """The back of the head lies ~0.2 m in front of the nose and eyes along the camera ray; joints
+    sit < 0.15 m under the surface and stay visible from both sides (PSP's rule, reference §3.5)."""
+    assert standing(0.0).tolist() == [2] * 17  # facing the camera (waving_motion faces -Y at yaw 0)
+    away = standing(180.0)
+    assert away[:3].tolist() == [1, 1, 1]  # nose, left eye, right eye: behind the head
+    assert away[3:].tolist() == [2] * 14  # ears (at the sides of the head), shoulders ... ankles
+    profile = standing(90.0)  # the subject's left side turned away from the camera
+    assert profile[[3, 5, 7, 9, 11, 13, 15]].tolist() == [1] * 7  # far ear, shoulder, elbow, ... ankle
+    assert profile[[0, 12, 14, 16]].tolist() == [2] * 4  # nose, near hip, knee, ankle
 
 
 def test_quads_become_two_triangles():

@@ -11,11 +11,17 @@ weights; ``benchmarks.generation`` does the same). DESIGN.md's target: < 60 s pe
 Rows: one clip at a time with 2 render/torch threads (per-clip wall time, from the run's log, and
 the stage timings of the clip's render.json); then 4 clips with ``--workers 2`` (1 thread each):
 clips per minute.
+
+The rows are also written to ``<bench out>/render/results.json`` (``context["out"]``, default
+``out/bench``) with the machine they ran on and its load: the docs' and README's render numbers
+cite that file.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import platform
 import statistics
 import sys
 import tempfile
@@ -30,7 +36,8 @@ from addon.batch.cli import EXIT_OK, main  # noqa: E402
 from addon.batch.progress import read_log  # noqa: E402
 from addon.core.generate import BUNDLED_CHECKPOINT  # noqa: E402
 
-SAMPLE = Path(__file__).resolve().parents[2] / "addon" / "assets" / "sample_reconstruction.npz"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = REPO_ROOT / "addon" / "assets" / "sample_reconstruction.npz"
 TARGET_S = 60.0
 
 
@@ -73,6 +80,31 @@ def render(config: Path, out: Path, workers: int, threads: int) -> float:
 
 
 def run(context: dict) -> list[dict]:
+    rows = measure()
+    record(rows, Path(context.get("out", REPO_ROOT / "out" / "bench")) / "render" / "results.json")
+    return rows
+
+
+def record(rows: list[dict], path: Path) -> None:
+    """Write the rows (raw samples, median per row) and the machine that measured them to ``path``."""
+    import bpy
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count()
+    payload = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "blender": bpy.app.version_string,
+        "python": platform.python_version(), "cpu_count": os.cpu_count(), "usable_cores": cores,
+        "load_average_1min": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+        "results": [{**row, "median_s": round(statistics.median(row["samples_s"]), 2)} for row in rows],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"bench render: wrote {path}", file=sys.stderr)
+
+
+def measure() -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="isynth_bench_render_") as tmp:
         folder = Path(tmp)
         if BUNDLED_CHECKPOINT.is_file():
@@ -106,6 +138,6 @@ if __name__ == "__main__":
     from throwaway_blender_user import use_throwaway_user_folder
 
     use_throwaway_user_folder("isynth_bench_user_")
-    for row in run({}):
+    for row in run({"out": REPO_ROOT / "out" / "bench"}):
         samples = row.pop("samples_s")
         print(f"{row.pop('name')}: median {statistics.median(samples):.1f} s, {row}")

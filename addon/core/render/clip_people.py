@@ -30,10 +30,16 @@ from .scenes import scene_info
 
 
 def scene_spec_of(job: dict) -> SceneSpec:
-    """The SceneSpec a manifest job was made from (enough for :func:`.scenes.scene_info`)."""
+    """The SceneSpec a manifest job was made from (enough for :func:`.scenes.scene_info`), with
+    the job file's room_min, room_max and ceiling_height (a .blend's depth range needs them)."""
     scene = job["scene"]
     return SceneSpec(name=scene["name"], kind=scene["kind"], path=scene["path"], procedural=scene["procedural"],
-                     anchor=None if scene["anchor"] is None else tuple(scene["anchor"]))
+                     anchor=_pair(scene["anchor"]), room_min=_pair(scene["room_min"]),
+                     room_max=_pair(scene["room_max"]), ceiling_height=scene["ceiling_height"])
+
+
+def _pair(value: list | None) -> tuple[float, float] | None:
+    return None if value is None else (float(value[0]), float(value[1]))
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,10 @@ class ClipSpec:
 @dataclass(frozen=True)
 class GenerationSpec:
     """checkpoint: a .safetensors path ("" = the bundled one); the rest as GenerationRequest.
-    scene_aware: give the model the room's points (bundle scenes). hand_contact: helpers' hands
+    device: "cpu" (default) or "cuda", never unresolved: a data set's motions must not depend on
+    which node rendered a clip, and CPU generation is bit-exact on every machine (one torch
+    thread); "cuda" is faster and reproducible only on the same GPU and software. scene_aware:
+    give the model the room's points (bundle scenes). hand_contact: helpers' hands
     on the other person where the prompt implies touch (``motion.hand_contact``). smoothing_s:
     the time filter on the sampled motion, seconds (0: none; ``diffusion.temporal_smoothing``)."""
 
@@ -123,7 +126,7 @@ class GenerationSpec:
     sampler: str = "dpmpp_2m"
     steps: int = 10
     guidance: float = DEFAULT_GUIDANCE
-    device: str = "auto"
+    device: str = "cpu"
     scene_aware: bool = True
     hand_contact: bool = True
     smoothing_s: float = DEFAULT_SMOOTHING_S
@@ -133,7 +136,7 @@ class GenerationSpec:
 class CameraSpec:
     """Which cameras film each variation: the recorded one, ``jittered`` copies of it and
     ``ceiling_corners`` random ceiling-corner placements. lens: pinhole or fisheye (equidistant,
-    ``fisheye_fov_deg`` across the image circle; Cycles only)."""
+    ``fisheye_fov_deg`` across the image circle; Cycles only, square images only)."""
 
     recorded: bool = True
     jittered: int = 0
@@ -259,7 +262,7 @@ def parse_job_spec(raw: dict, path: Path) -> JobSpec:
     clip = _clip(top.table("clip"))
     generation = _generation(top.table("generation"), base)
     engine = _engine(top.table("engine"))
-    cameras = _cameras(top.table("cameras"), engine)
+    cameras = _cameras(top.table("cameras"), engine, clip)
     randomize = _randomize(top.table("randomize"), engine, body_model_dir)
     outputs = _outputs(top.table("outputs"))
     splits = _splits(top.table("splits"))
@@ -358,13 +361,19 @@ def _generation(table: Table, base: Path) -> GenerationSpec:
         sampler=table.choice("sampler", "dpmpp_2m", SAMPLERS),
         steps=table.integer("steps", 10, 1, 10_000),
         guidance=table.number("guidance", DEFAULT_GUIDANCE, 0.0, 50.0),
-        device=table.choice("device", "auto", DEVICES),
+        device=_device(table.choice("device", "cpu", DEVICES)),
         scene_aware=table.boolean("scene_aware", True),
         hand_contact=table.boolean("hand_contact", True),
         smoothing_s=table.number("smoothing_s", DEFAULT_SMOOTHING_S, 0.0, MAX_SMOOTHING_S),
     )
     table.finish()
     return spec
+
+
+def _device(value: str) -> str:
+    """"auto" (the interactive default) would pick a GPU on one node and the CPU on another, so
+    in a job file it means the reproducible choice: "cpu". "cuda" stays as asked."""
+    return "cpu" if value == "auto" else value
 
 
 def _engine(table: Table) -> EngineSpec:
@@ -381,7 +390,7 @@ def _engine(table: Table) -> EngineSpec:
     return spec
 
 
-def _cameras(table: Table, engine: EngineSpec) -> CameraSpec:
+def _cameras(table: Table, engine: EngineSpec, clip: ClipSpec) -> CameraSpec:
     spec = CameraSpec(
         recorded=table.boolean("recorded", True),
         jittered=table.integer("jittered", 0, 0, 1000),
@@ -397,6 +406,10 @@ def _cameras(table: Table, engine: EngineSpec) -> CameraSpec:
     if spec.lens == "fisheye" and engine.name != "cycles":
         table.fail("lens", f"'fisheye' renders only with engine 'cycles' (EEVEE and Workbench draw a plain "
                            f"perspective view); engine is {engine.name!r}")
+    if spec.lens == "fisheye" and clip.width != clip.height:
+        # Cycles scales the image circle to the width and the height separately: an ellipse.
+        table.fail("lens", f"'fisheye' needs a square image ([clip] width = height); Cycles would stretch its "
+                           f"image circle into an ellipse at {clip.width} x {clip.height}")
     table.finish()
     return spec
 

@@ -1,8 +1,10 @@
 """Expand a job spec into jobs and resolve every random choice into a JSON manifest.
 
 One job = (scene, prompt, variation, camera). Its key reads ``scene/prompt/v003/corner01`` and
-its clip id ``scene-prompt-v003-corner01``. Seeds are a stable hash of the base seed and a key
-(SHA-256, as SURREAL seeds from ``sha1(job)``), never Python's salted ``hash``:
+its clip id ``scene.prompt.v003.corner01``: names may hold "-" and "_" but never ".", so the id
+tells every job apart (``ward-a`` + ``talk`` and ``ward`` + ``a-talk`` stay two clips). Seeds
+are a stable hash of the base seed and a key (SHA-256, as SURREAL seeds from ``sha1(job)``),
+never Python's salted ``hash``:
 
 * ``motion_seed`` = H(base, "scene/prompt/v003"): the generated motion and everything about the
   people and the room's look (body shapes, avatars, clothing, lights, floor and wall colours), so
@@ -31,9 +33,10 @@ from ..files import atomic_write
 from .jobspec import JobSpec, SceneSpec
 from .lens import Lens, pinhole_lens
 from .scenes import SceneInfo, scene_info
+from .toml_table import JobSpecError
 
 FORMAT = "isynth-render-manifest"
-VERSION = 1
+VERSION = 2  # 2: clip ids joined by "." (were "-"), the scene's room keys, a resolved device
 SEED_BITS = 63
 
 # Palettes (linear RGB). Staff wear scrubs, patients gowns; anyone else anything.
@@ -82,19 +85,24 @@ def job_keys(spec: JobSpec) -> list[str]:
 
 
 def clip_id_of(key: str) -> str:
-    """The folder name of a job's clip."""
-    return key.replace("/", "-")
+    """The folder name of a job's clip: the key's parts joined by "." (no name holds one)."""
+    return key.replace("/", ".")
 
 
 def build_manifest(spec: JobSpec) -> dict:
-    """The manifest of a job spec: format, the spec, and one fully resolved job per key."""
+    """The manifest of a job spec: format, the spec, and one fully resolved job per key.
+
+    Raises JobSpecError naming ``scenes[i].bundle`` when a scene's file cannot be read, and
+    ValueError if two jobs would share a clip folder.
+    """
     scenes = {scene.name: scene for scene in spec.scenes}
     prompts = {prompt.name: prompt for prompt in spec.prompts}
-    infos = {scene.name: scene_info(scene) for scene in spec.scenes}
+    infos = {scene.name: _scene_info(spec, index, scene) for index, scene in enumerate(spec.scenes)}
     jobs = []
     for key in job_keys(spec):
         scene_name, prompt_name, variation, camera = key.split("/")
         jobs.append(_job(spec, scenes[scene_name], infos[scene_name], prompts[prompt_name], variation, camera, key))
+    _check_unique_clip_ids(jobs)
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -105,6 +113,26 @@ def build_manifest(spec: JobSpec) -> dict:
         "spec": _plain(dataclasses.asdict(spec)),
         "jobs": jobs,
     }
+
+
+def _scene_info(spec: JobSpec, index: int, scene: SceneSpec) -> SceneInfo:
+    """scene_info, with a bundle that cannot be read reported as the job file's key (exit code 2)."""
+    if scene.kind != "bundle":
+        return scene_info(scene)  # procedural rooms read no file; a .blend is read inside Blender
+    try:
+        return scene_info(scene)
+    except Exception as error:  # noqa: BLE001  (BundleError, and what a truncated zip raises: BadZipFile, zlib.error)
+        raise JobSpecError(f"{spec.path}: key 'scenes[{index}].bundle': {scene.path} is not a usable reconstruction "
+                           f"bundle ({type(error).__name__}: {error})") from None
+
+
+def _check_unique_clip_ids(jobs: list[dict]) -> None:
+    """Two jobs in one clip folder would overwrite each other and miscount a resume."""
+    seen: dict[str, str] = {}
+    for job in jobs:
+        other = seen.setdefault(job["clip_id"], job["key"])
+        if other != job["key"]:
+            raise ValueError(f"jobs {other!r} and {job['key']!r} share the clip id {job['clip_id']!r}")
 
 
 def _job(spec: JobSpec, scene: SceneSpec, info: SceneInfo, prompt, variation: str, camera: str, key: str) -> dict:
@@ -131,6 +159,10 @@ def _job(spec: JobSpec, scene: SceneSpec, info: SceneInfo, prompt, variation: st
             "name": scene.name, "kind": scene.kind, "path": scene.path, "procedural": scene.procedural,
             "anchor": None if scene.anchor is None else list(scene.anchor),
             "corner": [float(v) for v in info.corner],
+            # The job file's room (None: from the scene), so a clip process sees the same room.
+            "room_min": None if scene.room_min is None else list(scene.room_min),
+            "room_max": None if scene.room_max is None else list(scene.room_max),
+            "ceiling_height": scene.ceiling_height,
         },
         "prompt": {
             "name": prompt.name, "source": prompt.source, "text": prompt.text, "roles": roles,

@@ -119,6 +119,16 @@ def _surface_points(parts, rng: np.random.Generator, count: int = GENERATION_POI
     return a[chosen] + s * (b - a)[chosen] + t * (d - a)[chosen]
 
 
+def depth_range(camera_to_world: np.ndarray, info: SceneInfo) -> tuple[float, float]:
+    """(near, far) metres for the depth video: 0.3 m, and the distance from the camera to the
+    farthest corner of the room's box (floor area ``room_min``..``room_max``, floor to
+    ``ceiling_height``; at least 1 m). camera_to_world: (4, 4), its translation the camera centre."""
+    corners = np.array([[x, y, z] for x in (info.room_min[0], info.room_max[0])
+                        for y in (info.room_min[1], info.room_max[1]) for z in (0.0, info.ceiling_height)])
+    far = float(np.linalg.norm(corners - np.asarray(camera_to_world)[:3, 3], axis=1).max())
+    return 0.3, round(max(far, 1.0), 3)
+
+
 def point_spacing(points: np.ndarray, samples: int = 4000) -> float:
     """Median distance (metres) from a point to its nearest neighbour, over a fixed subsample."""
     from scipy.spatial import cKDTree

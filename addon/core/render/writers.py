@@ -7,7 +7,9 @@ Layout under the data-set folder (``clips/<clip_id>/`` holds each clip)::
     annotations/<split>_list_videos.txt            "clips/<id>/video.mp4 <label>" (VideoDataset)
     annotations/<split>_list_videos_<kind>.txt     the same for skeleton / depth / silhouette videos
     annotations/skeleton_2d.pkl                    PoseDataset: {'split': {...}, 'annotations': [...]}
-    annotations/coco_keypoints_<split>.json        one image per frame, one annotation per person
+    annotations/coco_keypoints_<split>.json        one image per frame (file_name: its PNG; video and
+                                                   frame_index: where it is in video.mp4), one annotation
+                                                   per person
     splits/<split>.txt                             clip ids
 
 Every file is written atomically. The pickle holds only dicts, lists, str, int, tuples and numpy
@@ -55,19 +57,29 @@ def posec3d_entry(document: dict) -> dict:
     }
 
 
-def coco_document(documents: list[dict], frame_file: str = "frames/img_{:05d}.png") -> dict:
-    """COCO keypoints JSON for clips: one image per frame (file_name under the clip's folder,
-    ``video_id``/``frame_id`` extras) and one annotation per person and frame (``track_id``,
-    ``role``, ``action_id`` extras). Ids are 1-based and stable for a given list of clips."""
+def coco_document(documents: list[dict], video_file: str | None = VIDEO_FILES["rgb"],
+                  frame_file: str = "frames/img_{:05d}.png") -> dict:
+    """COCO keypoints JSON for clips: one image per frame and one annotation per person and frame
+    (``track_id``, ``role``, ``action_id`` extras). Ids are 1-based and stable for a given list
+    of clips.
+
+    An image's ``file_name`` is its PNG under the clip's folder (written only with
+    ``png_frames``); the extras ``video`` (the clip's ``video_file`` relative to the data set,
+    None without an RGB video) and ``frame_index`` (0-based frame of that video) say where the
+    frame is whether or not the PNGs exist. ``video_id``, ``clip_id`` and ``frame_id`` (= the
+    frame index) group images into clips.
+    """
     images, annotations = [], []
     for video_id, document in enumerate(documents, start=1):
         width, height = document["image_size"]
+        folder = f"clips/{document['clip_id']}/"
         for frame in document["frames"]:
             image_id = len(images) + 1
             images.append({
                 "id": image_id, "width": width, "height": height, "video_id": video_id,
                 "clip_id": document["clip_id"], "frame_id": frame["frame"],
-                "file_name": f"clips/{document['clip_id']}/" + frame_file.format(frame["frame"] + 1),
+                "video": folder + video_file if video_file else None, "frame_index": frame["frame"],
+                "file_name": folder + frame_file.format(frame["frame"] + 1),
             })
             for person in frame["persons"]:
                 keypoints = np.asarray(person["keypoints"], dtype=np.float64)
@@ -105,7 +117,8 @@ def write_dataset_files(root: str | Path, documents: list[dict], videos: tuple[s
             suffix = "" if kind == "rgb" else f"_{kind}"
             lines = "".join(f"clips/{d['clip_id']}/{VIDEO_FILES[kind]} {d['label_id']}\n" for d in members)
             written.append(_text(root / "annotations" / f"{split}_list_videos{suffix}.txt", lines))
-        coco = json.dumps(coco_document(members), separators=(",", ":")) + "\n"
+        video = VIDEO_FILES["rgb"] if "rgb" in videos else None
+        coco = json.dumps(coco_document(members, video), separators=(",", ":")) + "\n"
         written.append(_text(root / "annotations" / f"coco_keypoints_{split}.json", coco))
     skeleton = {
         "split": {split: [d["clip_id"] for d in members] for split, members in by_split.items()},
