@@ -18,7 +18,7 @@ def evaluated_direction_errors(obj: bpy.types.Object, result: RetargetResult, sa
     """(F, M) degrees at ``samples`` frames spread over the clip, for ``result.plan.measured_joints``.
 
     Target direction: each mapped bone's reference direction (towards the next mapped bone,
-    else head -> tail; :mod:`..core.retarget.plan`) turned by the bone's evaluated pose
+    else its children; :mod:`..core.retarget.plan`) turned by the bone's evaluated pose
     rotation, in world space; source: the SMPL segment. The scene's frame is restored.
     """
     plan, smpl, rest = result.plan, result.smpl, result.rest
@@ -26,7 +26,7 @@ def evaluated_direction_errors(obj: bpy.types.Object, result: RetargetResult, sa
     bones = plan.bone_of_joint[joints]
     # The reference direction in each bone's own rest frame (world rest frame = R_obj @ matrix_local).
     local_axis = np.einsum("mji,mj->mi", rest.rotations[bones], plan.target_axis[joints])
-    names = [obj.data.bones[int(b)].name for b in bones]
+    names = [result.rig.bone_names[b] for b in bones]
     pose_bones = [obj.pose.bones[name] for name in names]
     scene = bpy.context.scene
     current = scene.frame_current, scene.frame_subframe

@@ -18,6 +18,7 @@ from ..core.retarget import api
 from ..core.retarget.mapping import MappingError
 from ..core.retarget.mapping_file import save_mapping
 from ..core.retarget.presets import PRESET_LABELS
+from ..core.retarget.quality import follow_warning
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,12 @@ def config_properties(cls):
                                 description="Scale the root path by the leg-length ratio"),
         foot_cleanup=BoolProperty(name="Plant Feet", default=True,
                                   description="Keep planted feet from sliding or floating after scaling"),
+        swap_sides=BoolProperty(name="Swap L/R", default=False,
+                                description="The avatar's sides are named from the viewer's side: its .L bones "
+                                            "play SMPL's right"),
+        mirror_fill=BoolProperty(name="Mirror Fill", default=True,
+                                 description="Complete joints found on one side only from the other side's "
+                                             "mirrored bone names"),
     )
     return cls
 
@@ -64,12 +71,15 @@ def config_from(props) -> api.RetargetConfig:
         root_motion=props.root_motion,
         scale_root=props.scale_root,
         foot_cleanup=props.foot_cleanup,
+        swap_sides=props.swap_sides,
+        mirror_fill=props.mirror_fill,
     )
 
 
 def copy_config(settings, props) -> None:
     """Put the panel's settings on an operator button."""
-    for name in ("mapping", "mapping_file", "calibration", "match_frame", "root_motion", "scale_root", "foot_cleanup"):
+    for name in ("mapping", "mapping_file", "calibration", "match_frame", "root_motion", "scale_root", "foot_cleanup",
+                 "swap_sides", "mirror_fill"):
         setattr(props, name, getattr(settings, name))
 
 
@@ -120,25 +130,32 @@ class ISYNTH_OT_retarget(bpy.types.Operator):
             reads = [(bridge.read_source(s), bridge.read_target(t, with_pose=config.calibration == "MATCH_POSE"))
                      for s, t in objects]
             results = api.retarget_people(reads, config)
-        except (ValueError, OSError) as error:  # MappingError is a ValueError; nothing was written
+            targets = [bridge.writable(target) for _, target in objects]  # every override before any key
+            written = [bridge.write_result(target, result)[0] for target, result in zip(targets, results)]
+        except (ValueError, OSError, RuntimeError) as error:  # MappingError is a ValueError
             self.report({"ERROR"}, str(error))
             return {"CANCELLED"}
-        lines = []
-        for (_, target), result in zip(objects, results):
-            written, _ = bridge.write_result(target, result)
+        lines, warned = [], False
+        for target, result in zip(written, results):
             line = f"{result.source} -> {result.target} [{result.mapping.name}]: {result.score.summary()}"
+            warning = ""
             if self.verify:
-                errors = evaluated_direction_errors(written, result)
+                errors = evaluated_direction_errors(target, result)
                 if errors.size:
                     line += f"; in Blender {errors.mean():.2f} deg mean, {errors.max():.2f} max"
+                    warning = follow_warning(float(errors.max()), result.score.direction_max_deg)
+                    if warning:
+                        line += f"; {warning}"
             if result.score.missing:
                 line += f"; unmapped: {', '.join(result.score.missing)}"
             lines.append(line)
-            log.info("retarget: %s", line)
+            warned = warned or bool(warning)
+            (log.warning if warning else log.info)("retarget: %s", line)
         settings = getattr(context.scene, "isynth_retarget", None)
         if settings is not None:
             settings.report = "\n".join(lines)
-        self.report({"INFO"}, lines[0] if len(lines) == 1 else f"Retargeted {len(lines)} persons; " + " | ".join(lines))
+        message = lines[0] if len(lines) == 1 else f"Retargeted {len(lines)} persons; " + " | ".join(lines)
+        self.report({"WARNING"} if warned else {"INFO"}, message)
         return {"FINISHED"}
 
 

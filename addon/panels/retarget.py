@@ -34,6 +34,9 @@ class ISYNTH_PT_retarget(bpy.types.Panel):
         row = col.row(align=True)
         row.prop(settings, "scale_root", toggle=True)
         row.prop(settings, "foot_cleanup", toggle=True)
+        row = col.row(align=True)
+        row.prop(settings, "swap_sides", toggle=True)
+        row.prop(settings, "mirror_fill", toggle=True)
         row = layout.row(align=True)
         op = row.operator("isynth.retarget", icon="ARMATURE_DATA")
         copy_config(settings, op)
@@ -61,7 +64,7 @@ class ISYNTH_PT_retarget(bpy.types.Panel):
             box.label(text="Quality", icon="INFO")
             for line in settings.report.splitlines():
                 for part in line.split("; "):
-                    box.label(text=part)
+                    box.label(text=part, icon="ERROR" if part.startswith("WARNING") else "NONE")
 
 
 classes = (ISYNTH_PT_retarget,)

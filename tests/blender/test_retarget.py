@@ -1,8 +1,13 @@
 """Retargeting in Blender, measured on the evaluated pose: bone directions, planted feet, the
-target's rest data untouched, linked and overridden avatars, batch pairs and bad input."""
+target's rest data untouched, linked and overridden avatars, batch pairs and bad input, and
+awkward rigs (a pose left on unkeyed bones, sides named from the viewer's side, constraints
+that override the keys, a generated Rigify rig)."""
 
 import json
+import types
+from dataclasses import replace
 
+import addon_utils
 import bpy
 import numpy as np
 import pytest
@@ -378,3 +383,211 @@ def test_panel_is_a_sub_panel_with_its_scene_settings(extension):
     assert panel.bl_parent_id == "ISYNTH_PT_interaction" and panel.bl_category == "Interaction"
     settings = bpy.context.scene.isynth_retarget
     assert settings.mapping == "AUTO" and settings.calibration == "DIRECTIONS" and settings.foot_cleanup
+    assert settings.mirror_fill and not settings.swap_sides
+
+
+class _Layout:
+    """Records what a panel draws (background Blender has no regions to draw into)."""
+
+    def __init__(self, calls):
+        self.calls = calls
+
+    def _child(self, *args, **kwargs):
+        return _Layout(self.calls)
+
+    row = column = box = _child
+
+    def prop(self, data, name, *search, **kwargs):
+        assert name in data.bl_rna.properties, name
+        self.calls.append(("prop", name, ""))
+
+    prop_search = prop
+
+    def operator(self, idname, **kwargs):
+        self.calls.append(("operator", idname, ""))
+        return types.SimpleNamespace()
+
+    def label(self, text="", icon="NONE"):
+        self.calls.append(("label", text, icon))
+
+
+def test_panel_offers_swap_and_mirror_fill_and_flags_warnings(extension):
+    settings = bpy.context.scene.isynth_retarget
+    settings.report = ("P -> A [auto: mixamo]: direction 0.01 deg mean; in Blender 23.00 deg max; "
+                       "WARNING: the rig does not follow the keys (23 deg in Blender): constraints")
+    calls = []
+    bpy.types.ISYNTH_PT_retarget.draw(types.SimpleNamespace(layout=_Layout(calls)), bpy.context)
+    assert ("prop", "swap_sides", "") in calls and ("prop", "mirror_fill", "") in calls
+    labels = {text: icon for kind, text, icon in calls if kind == "label"}
+    assert labels["in Blender 23.00 deg max"] == "NONE"
+    assert [icon for text, icon in labels.items() if text.startswith("WARNING")] == ["ERROR"]
+
+
+@pytest.fixture
+def persons(extension):
+    bpy.context.scene.render.fps = 10
+    return make_persons()
+
+
+def worst_chord(errors: dict) -> float:
+    return max(float(chord.max()) for chord, _ in errors.values())
+
+
+def test_a_pose_left_on_the_unmapped_root_bone_is_keyed_back_to_rest(persons):
+    """Unreal's root bone is above the pelvis and was never keyed: a leftover pose on it (a
+    previous root-motion clip) moved the avatar 3.8 m while the score said 0.65 deg."""
+    motion = walk_motions()[0]
+    spec, avatar = make_avatar("unreal T 2-spine", motion, "UE")
+    avatar.pose.bones["root"].location = (0.0, 0.5, 0.0)
+    avatar.pose.bones["root"].rotation_quaternion = (0.7071, 0.0, 0.0, 0.7071)
+    avatar.pose.bones["hand_l"].location = (0.0, 0.2, 0.0)  # a keyed bone's unkeyed location
+    assert bpy.ops.isynth.retarget(source=persons[0].name, target=avatar.name) == {"FINISHED"}
+    joints = smpl_joints(motion)
+    for t in (0, 30, 60):
+        bpy.context.scene.frame_set(bpy.context.scene.frame_start + t)
+        pelvis = np.array(avatar.matrix_world @ avatar.pose.bones["pelvis"].head)
+        hips = joints[t, [1, 2]].mean(axis=0)
+        assert np.linalg.norm(pelvis[:2] - joints[t, 0, :2]) < 0.05 and abs(pelvis[2] - hips[2]) < 0.15
+    assert tuple(avatar.pose.bones["hand_l"].location) == (0.0, 0.0, 0.0)
+    assert worst_chord(direction_errors(avatar, spec, motion, [0, 30, 60])) <= 2.0
+    assert "WARNING" not in bpy.context.scene.isynth_retarget.report
+
+
+def test_swap_sides_retargets_a_rig_named_from_the_viewers_side(persons):
+    motion = walk_motions()[0]
+    spec = avatar_spec("mixamo", rest_joints(motion), seed=3, roll_seed=5)
+    swap = lambda name: name.replace("Left", "\0").replace("Right", "Left").replace("\0", "Right")  # noqa: E731
+    viewer_named = replace(spec, names=tuple(swap(n) for n in spec.names),
+                           expected={joint: swap(bone) for joint, bone in spec.expected.items()})
+    avatar = build_avatar(viewer_named, "Mirror")  # .expected: the bone at each joint's place
+    settings = bpy.context.scene.isynth_retarget
+    assert settings.mirror_fill and not settings.swap_sides  # the panel's defaults
+    assert bpy.ops.isynth.retarget(source=persons[0].name, target=avatar.name) == {"FINISHED"}
+    assert worst_chord(direction_errors(avatar, viewer_named, motion, [0, 40])) > 20.0  # limbs swapped
+    assert bpy.ops.isynth.retarget(source=persons[0].name, target=avatar.name, swap_sides=True) == {"FINISHED"}
+    assert worst_chord(direction_errors(avatar, viewer_named, motion, [0, 40])) <= 2.0
+    assert "(mirrored)" in bpy.context.scene.isynth_retarget.report
+
+
+def test_constraints_that_override_the_keys_are_reported_as_a_warning(persons):
+    motion = walk_motions()[0]
+    spec, avatar = make_avatar("mixamo T 1.0 rolls", motion)
+    constraint = avatar.pose.bones["mixamorig:LeftForeArm"].constraints.new("COPY_ROTATION")
+    constraint.target, constraint.subtarget = avatar, "mixamorig:Hips"
+    assert bpy.ops.isynth.retarget(source=persons[0].name, target=avatar.name) == {"FINISHED"}
+    report = bpy.context.scene.isynth_retarget.report
+    assert "WARNING: the rig does not follow the keys" in report
+    constraint.mute = True
+    assert bpy.ops.isynth.retarget(source=persons[0].name, target=avatar.name) == {"FINISHED"}
+    assert "WARNING" not in bpy.context.scene.isynth_retarget.report
+
+
+@pytest.fixture
+def rigify_rig(persons):
+    addon_utils.enable("rigify", default_set=True)
+    try:
+        bpy.ops.object.armature_human_metarig_add()
+        meta = bpy.context.active_object
+        bpy.ops.pose.rigify_generate()
+        rig = next(o for o in bpy.data.objects if o.type == "ARMATURE" and o not in (meta, *persons))
+        meta.hide_set(True)
+        yield rig
+    finally:
+        addon_utils.disable("rigify", default_set=True)
+
+
+def test_a_generated_rigify_rig_is_switched_to_fk_and_its_deform_bones_follow(persons, rigify_rig):
+    """The limbs default to IK (IK_FK = 0): keying the FK controls alone left the deform bones
+    81-147 deg off while the operator reported success."""
+    rig = rigify_rig
+    assert rig.pose.bones["thigh_parent.L"]["IK_FK"] == 0.0
+    assert bpy.ops.isynth.retarget(source=persons[0].name, target=rig.name) == {"FINISHED"}
+    action = rig.animation_data.action
+    assert "[auto: rigify_controls]" in bpy.context.scene.isynth_retarget.report
+    motion = walk_motions()[0]
+    joints = smpl_joints(motion)
+    index = {"left_hip": 1, "left_knee": 4, "left_ankle": 7, "left_shoulder": 16, "left_elbow": 18, "left_wrist": 20}
+    segments = {"DEF-thigh.L": ("left_hip", "left_knee"), "DEF-shin.L": ("left_knee", "left_ankle"),
+                "DEF-upper_arm.L": ("left_shoulder", "left_elbow"), "DEF-forearm.L": ("left_elbow", "left_wrist")}
+    M = np.array(rig.matrix_world)
+    worst_deg = 0.0
+    for t in (0, 20, 40, 60):
+        bpy.context.scene.frame_set(bpy.context.scene.frame_start + t)
+        assert rig.pose.bones["thigh_parent.L"]["IK_FK"] == pytest.approx(1.0)
+        for name, (a, b) in segments.items():
+            pb = rig.pose.bones[name]
+            d = M[:3, :3] @ (np.array(pb.tail) - np.array(pb.head))
+            s = joints[t, index[b]] - joints[t, index[a]]
+            worst_deg = max(worst_deg, np.degrees(np.arccos(np.clip(d @ s / np.linalg.norm(d) / np.linalg.norm(s), -1, 1))))
+    assert worst_deg < 15.0, worst_deg
+    assert action is rig.animation_data.action
+
+
+def write_avatar_library(path, motion) -> None:
+    """A library file with collection "Character": a Mixamo avatar and a mesh "Body" it deforms
+    (parented, Armature modifier, three vertices weighted to the left thigh)."""
+    collection = bpy.data.collections.new("Character")
+    bpy.context.scene.collection.children.link(collection)
+    spec = avatar_spec("mixamo", rest_joints(motion), seed=7, roll_seed=11)
+    avatar = build_avatar(spec, "Avatar", collection)
+    mesh = bpy.data.meshes.new("Body")
+    mesh.from_pydata([[0.1, 0.0, 0.9], [0.1, 0.05, 0.7], [0.1, 0.0, 0.5]], [], [])
+    body = bpy.data.objects.new("Body", mesh)
+    collection.objects.link(body)
+    body.parent = avatar
+    body.vertex_groups.new(name="mixamorig:LeftUpLeg").add([0, 1, 2], 1.0, "REPLACE")
+    body.modifiers.new("Armature", "ARMATURE").object = avatar
+    bpy.data.libraries.write(str(path), {collection}, fake_user=True)
+    bpy.data.objects.remove(body)
+    bpy.data.objects.remove(avatar)
+    bpy.data.collections.remove(collection)
+    return spec
+
+
+def evaluated_vertices(obj, frame) -> np.ndarray:
+    bpy.context.scene.frame_set(frame)
+    evaluated = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+    return np.array([(evaluated.matrix_world @ v.co)[:] for v in evaluated.data.vertices])
+
+
+@pytest.mark.parametrize("how", ["objects linked", "collection linked", "collection instanced"])
+def test_a_linked_avatars_mesh_follows_the_overridden_armature(persons, tmp_path, how):
+    """The override was made for the armature object only, so a linked mesh's Armature
+    modifier kept deforming with the linked, unanimated armature; an instanced collection
+    could not be overridden at all (a traceback)."""
+    motion = walk_motions()[0]
+    library = tmp_path / "avatar.blend"
+    spec = write_avatar_library(library, motion)
+    scene = bpy.context.scene
+    if how == "objects linked":
+        with bpy.data.libraries.load(str(library), link=True) as (_, data):
+            data.objects = ["Avatar", "Body"]
+        for obj in data.objects:
+            scene.collection.objects.link(obj)
+    else:
+        with bpy.data.libraries.load(str(library), link=True) as (_, data):
+            data.collections = ["Character"]
+        if how == "collection linked":
+            scene.collection.children.link(data.collections[0])
+        else:
+            instance = bpy.data.objects.new("Character", None)
+            instance.instance_type, instance.instance_collection = "COLLECTION", data.collections[0]
+            instance.location = (2.0, -1.0, 0.0)  # where the user placed the character
+            scene.collection.objects.link(instance)
+    assert bpy.ops.isynth.retarget(source=persons[0].name, target="Avatar") == {"FINISHED"}
+    shown = [o for o in scene.objects if o.name.startswith(("Avatar", "Body", "Character"))]
+    assert all(o.override_library is not None for o in shown), [(o.name, o.library) for o in shown]
+    avatar = next(o for o in shown if o.type == "ARMATURE")
+    body = next(o for o in shown if o.type == "MESH")
+    assert body.modifiers["Armature"].object == avatar and body.parent == avatar
+    assert not avatar.override_library.is_system_override  # editable by the user, like the action
+    assert avatar.animation_data.action["isynth_retarget_source"] == persons[0].name
+    moved = evaluated_vertices(body, scene.frame_start + 40) - evaluated_vertices(body, scene.frame_start)
+    assert np.abs(moved).max() > 0.05  # the mesh walks with the avatar
+    frames = [0, 40]
+    assert max(c.max() for c, _ in direction_errors(avatar, spec, motion, frames).values()) <= 2.0
+    joints = smpl_joints(motion)
+    for t in frames:
+        scene.frame_set(scene.frame_start + t)
+        pelvis = np.array(avatar.matrix_world @ avatar.pose.bones["mixamorig:Hips"].head)
+        assert np.linalg.norm(pelvis[:2] - joints[t, 0, :2]) < 0.05  # keyed for where it stands

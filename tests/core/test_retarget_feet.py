@@ -58,13 +58,14 @@ def test_default_retarget_keeps_planted_feet_within_2_cm_of_the_floor(scale):
 
 @pytest.mark.parametrize("scale", [0.8, 1.3])
 def test_cleanup_plants_feet_when_the_root_path_is_not_scaled(scale):
-    """Keeping the persons' paths (no root scaling) makes feet float or sink and slide; the
-    clean-up puts them back on the floor and holds them still."""
+    """Keeping the persons' paths (no root scaling) makes feet slide (heights stay anchored at
+    standing: a person standing on the floor puts the avatar on its feet at any scale); the
+    clean-up holds them still."""
     for motion in walk_motions():
         rig = avatar_spec("mixamo", rest_joints(motion), scale=scale).target_rig()
         loose = retarget_one(source_of(motion), rig, RetargetConfig(scale_root=False, foot_cleanup=False))
         planted = retarget_one(source_of(motion), rig, RetargetConfig(scale_root=False, foot_cleanup=True))
-        assert feet_off_floor(loose) > 0.15
+        assert feet_off_floor(loose) <= 0.03
         assert feet_off_floor(planted) <= 0.02
         assert max_slide(loose) > 0.025
         source_slide = max_slide_of_source(planted)

@@ -1,11 +1,13 @@
 """Bone mappings: presets and auto-detection on real naming schemes, JSON files, duplicates, mirroring."""
 
 import json
+from dataclasses import replace
 
 import pytest
 
 from addon.core.body.model import load_body_model
-from addon.core.retarget.autodetect import detect_mapping, preset_for_rig, side_and_stem
+from addon.core.retarget.api import RetargetConfig, resolve_mapping
+from addon.core.retarget.autodetect import detect_mapping, preset_for_rig, resolve_names, side_and_stem, strip_namespace
 from addon.core.retarget.mapping import (
     MappingError,
     check_against_rig,
@@ -213,3 +215,97 @@ def test_presets_cover_the_22_body_joints_and_never_repeat_a_bone():
         assert len(bones) >= 22, name
         assert not find_duplicates(bones), name
         assert all(isinstance(b, str) and b for b in bones.values()), name
+
+
+def humanoid(hips, spine, neck, head, limb, collars=True):
+    """A rig from names: ``limb(side "L"/"R", part)`` names the limb bones; without collars
+    the upper arms hang from the last spine bone."""
+    bones = {hips: None}
+    previous = hips
+    for bone in spine:
+        bones[bone] = previous
+        previous = bone
+    bones.update({neck: previous, head: neck})
+    for side in ("L", "R"):
+        arm_parent = previous
+        if collars:
+            bones[limb(side, "collar")] = previous
+            arm_parent = limb(side, "collar")
+        bones[limb(side, "shoulder")] = arm_parent
+        for part, parent in (("elbow", "shoulder"), ("wrist", "elbow"), ("hip", None), ("knee", "hip"),
+                             ("ankle", "knee"), ("foot", "ankle")):
+            bones[limb(side, part)] = hips if parent is None else limb(side, parent)
+    return names_and_parents(bones)
+
+
+MIXAMO_PARTS = {"collar": "Shoulder", "shoulder": "Arm", "elbow": "ForeArm", "wrist": "Hand", "hip": "UpLeg",
+                "knee": "Leg", "ankle": "Foot", "foot": "ToeBase"}
+BVH_PARTS = {"collar": "Collar", "shoulder": "Shoulder", "elbow": "Elbow", "wrist": "Wrist", "hip": "Hip",
+             "knee": "Knee", "ankle": "Ankle", "foot": "Toe"}
+
+
+def side_word(side):
+    return "Left" if side == "L" else "Right"
+
+
+@pytest.mark.parametrize("namespace", ["mixamorig_", "mixamorig1_", "mixamorig12_"])
+def test_underscore_mixamo_namespaces_are_namespaces(namespace):
+    """FBX name clean-ups turn "mixamorig:" into "mixamorig_"; auto-detect found no pelvis."""
+    n = namespace
+    names, parents = humanoid(n + "Hips", [n + "Spine", n + "Spine1", n + "Spine2"], n + "Neck", n + "Head",
+                              lambda s, p: n + side_word(s) + MIXAMO_PARTS[p])
+    mapping = detect_mapping(names, parents, "Avatar")
+    assert mapping.name == "auto: mixamo" and len(mapping.pairs) == 22
+    assert mapping.bone_of("pelvis") == n + "Hips" and mapping.bone_of("left_hip") == n + "LeftUpLeg"
+    assert strip_namespace(n + "LeftArm") == "LeftArm"
+
+
+def test_bvh_collar_shoulder_elbow_names_map_collar_to_collar():
+    """LeftCollar -> LeftShoulder -> LeftElbow: "shoulder" was the collar's first synonym, so
+    the collar got LeftShoulder and the upper arm nothing."""
+    names, parents = humanoid("Hips", ["Chest", "Chest2", "Chest3"], "Neck", "Head",
+                              lambda s, p: side_word(s) + BVH_PARTS[p])
+    bones = complete_by_mirror(detect_mapping(names, parents, "BVH"), names).as_dict()
+    for side, word in (("left", "Left"), ("right", "Right")):
+        assert bones[f"{side}_collar"] == f"{word}Collar"
+        assert bones[f"{side}_shoulder"] == f"{word}Shoulder"
+        assert bones[f"{side}_elbow"] == f"{word}Elbow" and bones[f"{side}_wrist"] == f"{word}Wrist"
+        assert bones[f"{side}_hip"] == f"{word}Hip"
+    assert len(bones) == 22
+
+
+def test_a_shoulder_bone_hanging_from_the_spine_is_the_upper_arm():
+    """No collar bones: the bone above the elbow is the upper arm whatever it is called."""
+    names, parents = humanoid("Hips", ["Chest", "Chest2", "Chest3"], "Neck", "Head",
+                              lambda s, p: side_word(s) + BVH_PARTS[p], collars=False)
+    bones = detect_mapping(names, parents, "BVH").as_dict()
+    assert bones["left_shoulder"] == "LeftShoulder" and bones["right_shoulder"] == "RightShoulder"
+    assert "left_collar" not in bones and "right_collar" not in bones
+
+
+def test_a_mapping_file_from_one_mixamo_namespace_resolves_on_another(tmp_path):
+    """Mapping files named bones exactly: a file saved from a "mixamorig:" rig failed on a
+    "mixamorig1:" (or "mixamorig_") rig."""
+    spec = avatar_spec("mixamo", REST)
+    path = save_mapping(tmp_path / "mixamo.json", detect_mapping(spec.names, spec.parents, "Avatar"))
+    for namespace in ("mixamorig1:", "mixamorig_", ""):
+        names = tuple(n.replace("mixamorig:", namespace) for n in spec.names)
+        rig = replace(spec.target_rig(), bone_names=names)
+        mapping = resolve_mapping(rig, RetargetConfig(mapping="FILE", mapping_file=str(path)))
+        assert mapping.as_dict() == {j: b.replace("mixamorig:", namespace) for j, b in spec.expected.items()}
+    exact = resolve_names(mapping_from_dict({"pelvis": "Hips", "head": "Skull"}, "f"), ("Hips", "mixamorig:Hips"))
+    assert exact.as_dict() == {"pelvis": "Hips", "head": "Skull"}  # exact names win; unknown ones stay to be reported
+
+
+def test_swap_sides_and_mirror_fill_are_config_options(tmp_path):
+    spec = avatar_spec("rigify", REST)
+    rig = spec.target_rig()
+    swapped = resolve_mapping(rig, RetargetConfig(swap_sides=True)).as_dict()
+    assert swapped["left_hip"] == "DEF-thigh.R" and swapped["right_shoulder"] == "DEF-upper_arm.L"
+    assert swapped["pelvis"] == "DEF-spine"
+    left_only = {j: b for j, b in spec.expected.items() if not j.startswith("right_")}
+    path = save_mapping(tmp_path / "left.json", mapping_from_dict(left_only, "left"))
+    unfilled = resolve_mapping(rig, RetargetConfig(mapping="FILE", mapping_file=str(path), mirror_fill=False))
+    assert unfilled.as_dict() == left_only
+    filled = resolve_mapping(rig, RetargetConfig(mapping="FILE", mapping_file=str(path)))
+    assert filled.as_dict() == spec.expected

@@ -15,7 +15,7 @@ def test_direction_error_agrees_with_the_posed_bone_heads():
     spec = avatar_spec("mixamo", rest_joints(motion), rest="A")
     result = retarget_one(source_of(motion), spec.target_rig(), RetargetConfig(calibration="NONE", foot_cleanup=False))
     heads, joints = result.solution.heads, result.smpl.joints
-    index = spec.names.index
+    index = result.bone
     for joint, bone, child_bone, child in (("left_shoulder", "mixamorig:LeftArm", "mixamorig:LeftForeArm", "left_elbow"),
                                            ("right_knee", "mixamorig:RightLeg", "mixamorig:RightFoot", "right_ankle")):
         independent = angle_between_deg(heads[:, index(child_bone)] - heads[:, index(bone)],
@@ -57,7 +57,7 @@ def test_target_joints_sit_on_the_mapped_bone_heads():
     spec = avatar_spec("unreal", rest_joints(motion), spine_bones=2)
     result = retarget_one(source_of(motion), spec.target_rig(), RetargetConfig())
     joints = target_joints(result.plan, result.smpl, result.solution)
-    pelvis, thigh = spec.names.index("pelvis"), spec.names.index("thigh_l")
+    pelvis, thigh = result.bone("pelvis"), result.bone("thigh_l")
     np.testing.assert_allclose(joints[:, JOINT_INDEX["pelvis"]], result.solution.heads[:, pelvis])
     np.testing.assert_allclose(joints[:, JOINT_INDEX["left_hip"]], result.solution.heads[:, thigh])
     spine2 = joints[:, JOINT_INDEX["spine2"]]  # unmapped on a two-bone spine: between its neighbours
@@ -73,3 +73,11 @@ def test_summary_names_the_numbers():
     data = result.score.as_dict()
     assert data["contact_frames"] == result.score.contact_frames and isinstance(data["missing"], list)
     assert data["missing"] == []
+
+
+def test_follow_warning_only_when_blender_strays_beyond_the_keys():
+    from addon.core.retarget.quality import follow_warning
+
+    assert follow_warning(23.0, 0.4).startswith("WARNING: the rig does not follow the keys (23 deg")
+    assert follow_warning(4.9, 0.4) == ""  # within the tolerance
+    assert follow_warning(9.2, 9.0) == ""  # the keys themselves are that far (the foot clean-up's IK)

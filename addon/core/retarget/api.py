@@ -11,10 +11,10 @@ from typing import Sequence
 
 import numpy as np
 
-from .autodetect import describe_missing, detect_mapping, preset_for_rig
+from .autodetect import describe_missing, detect_mapping, preset_for_rig, resolve_names
 from .calibration import CALIBRATIONS, Calibration
-from .channels import rotation_channels
-from .mapping import BoneMapping, MappingError, check_against_rig, complete_by_mirror
+from .channels import rest_channels, rotation_channels
+from .mapping import BoneMapping, MappingError, check_against_rig, complete_by_mirror, mirrored
 from .mapping_file import load_mapping
 from .plan import RetargetPlan, build_plan
 from .presets import PRESETS
@@ -22,6 +22,8 @@ from .quality import RetargetScore, add_penetration, score, target_joints
 from .rig import SourceMotion, TargetRig, WorldRest, world_rest
 from .smpl_world import SmplWorld, smpl_world
 from .solve import RootMotion, Solution, SolveOptions, solve
+from .subset import restrict
+from .switches import FK_SWITCH_PROPERTY, FK_VALUE, switch_data_path
 
 MAPPING_CHOICES: tuple[str, ...] = ("AUTO", *PRESETS, "FILE")
 
@@ -31,13 +33,16 @@ class RetargetConfig:
     """How to retarget (one converter from the operator's properties builds it).
 
     mapping: "AUTO" (presets, then synonyms), a preset key of :data:`.presets.PRESETS`, or
-        "FILE" (``mapping_file``, JSON of :mod:`.mapping_file`).
+        "FILE" (``mapping_file``, JSON of :mod:`.mapping_file`; its bone names are matched
+        to the rig's ignoring namespaces and case when not found exactly).
+    swap_sides: exchange left and right (a rig whose sides are named from the viewer's side).
     mirror_fill: complete joints missing on one side from the other side's bone names.
     calibration, match_frame, root_motion, scale_root, foot_cleanup: see :class:`.solve.SolveOptions`.
     """
 
     mapping: str = "AUTO"
     mapping_file: str = ""
+    swap_sides: bool = False
     mirror_fill: bool = True
     calibration: Calibration = "DIRECTIONS"
     match_frame: int | None = None
@@ -59,7 +64,8 @@ class RetargetConfig:
 
 @dataclass(frozen=True)
 class ChannelValues:
-    """One pose channel to key: ``pose.bones[bone].<prop>[index]`` = values (T,)."""
+    """One pose channel to key: ``pose.bones[bone].<prop>[index]`` = values (T,); a ``prop``
+    in brackets (``["IK_FK"]``) is a custom property (``pose.bones[bone]["IK_FK"]``)."""
 
     bone: str
     prop: str
@@ -72,7 +78,8 @@ class RetargetResult:
     """One source retargeted onto one target: what to key and how good it is.
 
     channels: every F-curve of the new action; frame_start / fps: where and how fast it plays;
-    mapping: the mapping used; score: the quality score; solution / plan: the arrays behind it.
+    mapping: the mapping used; score: the quality score; solution / plan: the arrays behind it;
+    rig / rest: the solved bones only (:mod:`.subset`), whose indices the plan and solution use.
     """
 
     source: str
@@ -86,10 +93,15 @@ class RetargetResult:
     plan: RetargetPlan
     smpl: SmplWorld
     rest: WorldRest
+    rig: TargetRig
 
     @property
     def action_name(self) -> str:
         return f"{self.source} -> {self.target}"
+
+    def bone(self, name: str) -> int:
+        """The plan/solution index of the rig's bone ``name`` (ValueError if it was not solved)."""
+        return self.rig.index(name)
 
 
 def resolve_mapping(rig: TargetRig, config: RetargetConfig) -> BoneMapping:
@@ -97,9 +109,11 @@ def resolve_mapping(rig: TargetRig, config: RetargetConfig) -> BoneMapping:
     if config.mapping == "AUTO":
         mapping = detect_mapping(rig.bone_names, rig.parents, rig.name)
     elif config.mapping == "FILE":
-        mapping = load_mapping(config.mapping_file)
+        mapping = resolve_names(load_mapping(config.mapping_file), rig.bone_names)
     else:
         mapping = preset_for_rig(config.mapping, rig.bone_names, rig.name)
+    if config.swap_sides:
+        mapping = mirrored(mapping)
     check_against_rig(mapping, rig.bone_names, rig.name)
     if config.mirror_fill:
         mapping = complete_by_mirror(mapping, rig.bone_names)
@@ -110,18 +124,13 @@ def retarget_one(source: SourceMotion, rig: TargetRig, config: RetargetConfig) -
     """Retarget one SMPL motion onto one armature (no penetration score: see retarget_people)."""
     mapping = resolve_mapping(rig, config)
     smpl = smpl_world(source)
-    rest = world_rest(rig)
-    plan = build_plan(rig, rest, mapping, smpl.rest_joints)
-    solution = solve(plan, rig, rest, smpl, config.options())
-    channels = []
-    for k, bone in enumerate(solution.keyed):
-        prop, values = rotation_channels(solution.quaternions[:, k], rig.rotation_modes[bone])
-        channels += [ChannelValues(rig.bone_names[bone], prop, i, values[:, i]) for i in range(values.shape[1])]
-    channels += [ChannelValues(rig.bone_names[plan.root], "location", i, solution.root_location[:, i]) for i in range(3)]
+    whole = world_rest(rig)
+    plan, solved, rest = restrict(build_plan(rig, whole, mapping, smpl.rest_joints), rig, whole)
+    solution = solve(plan, solved, rest, smpl, config.options())
     return RetargetResult(
         source=source.name,
         target=rig.name,
-        channels=tuple(channels),
+        channels=action_channels(plan, solved, solution),
         frame_start=source.frame_start,
         fps=source.fps,
         mapping=mapping,
@@ -130,7 +139,26 @@ def retarget_one(source: SourceMotion, rig: TargetRig, config: RetargetConfig) -
         plan=plan,
         smpl=smpl,
         rest=rest,
+        rig=solved,
     )
+
+
+def action_channels(plan: RetargetPlan, rig: TargetRig, solution: Solution) -> tuple[ChannelValues, ...]:
+    """Every F-curve of the new action: the keyed bones' rotations, the root's location, rest
+    values for the unmapped bones above them (the solve assumes them at rest, whatever pose
+    they had) and the rig's IK/FK switches set to FK (:mod:`.switches`)."""
+    T = solution.quaternions.shape[0]
+    channels = []
+    for k, bone in enumerate(solution.keyed):
+        prop, values = rotation_channels(solution.quaternions[:, k], rig.rotation_modes[bone])
+        channels += [ChannelValues(rig.bone_names[bone], prop, i, values[:, i]) for i in range(values.shape[1])]
+    channels += [ChannelValues(rig.bone_names[plan.root], "location", i, solution.root_location[:, i]) for i in range(3)]
+    for bone in plan.rest_keyed:
+        channels += [ChannelValues(rig.bone_names[bone], prop, i, values)
+                     for prop, i, values in rest_channels(rig.rotation_modes[bone], T)]
+    channels += [ChannelValues(name, switch_data_path(FK_SWITCH_PROPERTY), 0, np.full(T, FK_VALUE))
+                 for name in rig.fk_switches]
+    return tuple(channels)
 
 
 def retarget_people(pairs: Sequence[tuple[SourceMotion, TargetRig]], config: RetargetConfig) -> list[RetargetResult]:
@@ -158,4 +186,4 @@ def retarget_people(pairs: Sequence[tuple[SourceMotion, TargetRig]], config: Ret
 
 
 __all__ = ["RetargetConfig", "RetargetResult", "ChannelValues", "resolve_mapping", "retarget_one",
-           "retarget_people", "MappingError", "MAPPING_CHOICES"]
+           "retarget_people", "action_channels", "MappingError", "MAPPING_CHOICES"]

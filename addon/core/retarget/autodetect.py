@@ -1,12 +1,16 @@
 """Find the bone mapping of an unknown rig: presets first, then name synonyms and structure.
 
 1. Every preset of :mod:`.presets` is matched against the rig's names with namespaces
-   removed ("mixamorig1:LeftArm" -> "LeftArm", case-insensitive); the preset matching most
-   joints wins when it matches at least :data:`MIN_PRESET_JOINTS`.
+   removed ("mixamorig1:LeftArm", "mixamorig1_LeftArm" -> "LeftArm", case-insensitive); the
+   preset matching most joints wins when it matches at least :data:`MIN_PRESET_JOINTS`.
 2. Joints still missing are found by synonyms: names are reduced to a side (left, right or
    none) and a stem ("J_Bip_L_UpperLeg" -> left, "upperleg"), and the stem is looked up in
    :data:`SYNONYMS`. Helper bones (IK, poles, twist, MCH-/ORG- ...) never match.
-3. The spine is found by structure: the chain of bones between the pelvis and the neck is
+   "Shoulder" is ambiguous (Mixamo's collar, a BVH's upper arm): it ranks last for both.
+3. Arms found by synonyms are checked by structure: the upper arm is the bone above the
+   elbow's and the collar the sided bone above that (a BVH's LeftCollar -> LeftShoulder ->
+   LeftElbow), none when the upper arm hangs from the spine.
+4. The spine is found by structure: the chain of bones between the pelvis and the neck is
    spread over SMPL's spine1..spine3 (first, middle, last), whatever it is called.
 """
 
@@ -30,8 +34,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "knee": ("leg", "lowerleg", "calf", "shin", "knee", "leglower", "crus"),
     "ankle": ("foot", "ankle"),
     "foot": ("toebase", "toe", "toes", "ball", "toe0", "toes0", "football"),
-    "collar": ("shoulder", "clavicle", "collar", "collarbone"),
-    "shoulder": ("arm", "upperarm", "uparm", "armupper", "humerus"),
+    "collar": ("collar", "clavicle", "collarbone", "shoulder"),
+    "shoulder": ("arm", "upperarm", "uparm", "armupper", "humerus", "shoulder"),
     "elbow": ("forearm", "lowerarm", "elbow", "armlower"),
     "wrist": ("hand", "wrist"),
 }
@@ -45,9 +49,23 @@ _HELPER = re.compile(
 _PREFIXES = re.compile(r"^(def|j_bip_[clr]|j_bip|bip0*1|bip|cc_base|valvebiped\.bip01|m_avg|sk)[-_. ]*", re.IGNORECASE)
 
 
+_NAMESPACE_PREFIX = re.compile(r"^mixamorig\d*_", re.IGNORECASE)  # Mixamo's namespace after FBX name clean-ups
+
+
 def strip_namespace(name: str) -> str:
-    """The name after any namespace ("mixamorig:Hips", "Armature|Hips" -> "Hips")."""
-    return re.split(r"[:|]", name)[-1]
+    """The name after any namespace ("mixamorig:Hips", "mixamorig1_Hips", "Armature|Hips" -> "Hips")."""
+    return _NAMESPACE_PREFIX.sub("", re.split(r"[:|]", name)[-1])
+
+
+def resolve_names(mapping: BoneMapping, bone_names: tuple[str, ...]) -> BoneMapping:
+    """``mapping`` with each bone the rig lacks replaced by the rig's bone of the same name
+    without namespace, ignoring case ("mixamorig:Hips" -> "mixamorig1:Hips"); names that
+    match nothing are kept (:func:`.mapping.check_against_rig` reports them)."""
+    present = set(bone_names)
+    table = _lookup(bone_names)
+    bones = {joint: bone if bone in present else table.get(strip_namespace(bone).casefold(), bone)
+             for joint, bone in mapping.pairs}
+    return mapping_from_dict(bones, mapping.name)
 
 
 def side_and_stem(name: str) -> tuple[str, str, bool]:
@@ -93,7 +111,8 @@ def detect_mapping(bone_names: tuple[str, ...], parents: tuple[int, ...], rig_na
     """
     preset_name, bones = _best_preset(bone_names)
     source = f"auto: {preset_name}" if preset_name else "auto: synonyms"
-    bones = _fill_by_synonyms(bones, bone_names, parents)
+    found = _fill_by_synonyms(bones, bone_names, parents)
+    bones = _arms_by_structure(found, set(found) - set(bones), bone_names, parents)
     if not all(j in bones for j in _SPINE):
         # A preset for a different spine length (UE4 names on a two-bone spine): use structure.
         bones = {j: b for j, b in bones.items() if j not in _SPINE}
@@ -189,6 +208,37 @@ def _fill_by_synonyms(bones: dict[str, str], bone_names, parents) -> dict[str, s
                 bones[joint] = name
                 used.add(name)
                 break
+    return bones
+
+
+def _arms_by_structure(bones: dict[str, str], by_synonym: set[str], bone_names, parents) -> dict[str, str]:
+    """Per side, when the arm came from synonyms: the upper arm is the bone above the elbow's
+    (skipping helper and segment bones), the collar the sided bone above it, if any."""
+    index = {name: i for i, name in enumerate(bone_names)}
+    bones = dict(bones)
+
+    def above(bone: int) -> int:
+        p = parents[bone]
+        while p >= 0 and (_HELPER.search(strip_namespace(bone_names[p])) or side_and_stem(bone_names[p])[2]):
+            p = parents[p]
+        return p
+
+    for side in ("left", "right"):
+        collar, shoulder, elbow = (f"{side}_{k}" for k in ("collar", "shoulder", "elbow"))
+        if elbow not in bones or not ({collar, shoulder, elbow} & by_synonym):
+            continue
+        upper = above(index[bones[elbow]])
+        if upper < 0:
+            continue
+        owner = next((j for j, b in bones.items() if b == bone_names[upper]), None)
+        if owner not in (None, collar, shoulder):
+            continue  # the elbow hangs from something else: leave the names' answer
+        top = above(upper)
+        top_owner = next((j for j, b in bones.items() if b == bone_names[top]), None) if top >= 0 else None
+        bones.pop(collar, None)
+        bones[shoulder] = bone_names[upper]
+        if top >= 0 and side_and_stem(bone_names[top])[0] == side and top_owner in (None, collar, shoulder):
+            bones[collar] = bone_names[top]
     return bones
 
 

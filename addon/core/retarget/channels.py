@@ -28,6 +28,16 @@ def rotation_channels(quaternions: np.ndarray, mode: str) -> tuple[str, np.ndarr
     raise ValueError(f"unknown rotation mode {mode!r}")
 
 
+def rest_channels(mode: str, frames: int) -> list[tuple[str, int, np.ndarray]]:
+    """(property, index, (frames,) values) that hold a pose bone at its rest: rotation in its
+    own ``mode``, location (0, 0, 0), scale (1, 1, 1)."""
+    prop, values = rotation_channels(np.tile([1.0, 0.0, 0.0, 0.0], (frames, 1)), mode)
+    out = [(prop, i, values[:, i]) for i in range(values.shape[1])]
+    out += [("location", i, np.zeros(frames)) for i in range(3)]
+    out += [("scale", i, np.ones(frames)) for i in range(3)]
+    return out
+
+
 def quaternion_to_axis_angle_channels(q: np.ndarray) -> np.ndarray:
     """(T, 4) -> (T, 4) Blender's (angle, x, y, z); the axis is (0, 1, 0) at zero angle."""
     sin_half = np.linalg.norm(q[:, 1:], axis=1)

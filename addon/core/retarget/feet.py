@@ -6,8 +6,9 @@ Contacts (source): a foot joint (ankle or toe) is planted at frame t when it is 
 it moves slower than :data:`CONTACT_SPEED_M_S` horizontally.
 
 Foot height: how far a foot's lowest joint is above where it rests on the floor. For the
-target that is the joint's rest height above the avatar's floor; for the source (whose rest
-is not grounded) the clip's lowest foot joint is taken to stand on the floor.
+target that is the joint's rest height above the avatar's floor; for the source it is the
+joint's height above the world floor (z = 0) minus its height when SMPL stands on flat feet
+(:func:`.smpl_world.standing_heights`), never a statistic of the clip.
 
 Clean-up (target): while a foot is planted, the planted joint follows the source's planted
 joint (times the leg-length ratio) from where the target's joint is on average during that
@@ -30,7 +31,7 @@ from ..time_series import runs
 from .plan import Leg, RetargetPlan
 from .rig import WorldRest
 from .rotmath import swing, unit
-from .smpl_world import FEET, FOOT_JOINTS, SmplWorld
+from .smpl_world import FEET, SmplWorld, standing_heights
 
 CONTACT_HEIGHT_M = 0.01
 CONTACT_SPEED_M_S = 0.15
@@ -59,19 +60,12 @@ def foot_contacts(smpl: SmplWorld) -> dict[str, np.ndarray]:
     return out
 
 
-def source_floor(smpl: SmplWorld) -> float:
-    """Height (m) of the source's lowest foot joint in the clip, clipped to [0, MAX_GROUND_M]:
-    where SMPL's lowest foot joint is when it stands on the floor."""
-    return float(np.clip(smpl.joints[:, list(FOOT_JOINTS), 2].min(), 0.0, MAX_GROUND_M))
-
-
 def source_foot_height(smpl: SmplWorld, side: str, with_toe: bool = True) -> np.ndarray:
-    """(T,) metres: the source foot's lowest joint above where it would be standing on the
-    floor (:func:`source_floor` plus the joint's rest height over SMPL's lowest foot joint)."""
+    """(T,) metres: the source foot's lowest joint above where it is when SMPL stands on flat
+    feet on the world floor (:func:`.smpl_world.standing_heights`)."""
     _, _, ankle, toe = FEET[side]
     joints = [ankle, toe] if with_toe else [ankle]
-    rest_z = smpl.rest_joints[:, 2]
-    standing = source_floor(smpl) + rest_z[joints] - rest_z[list(FOOT_JOINTS)].min()
+    standing = standing_heights(smpl.rest_joints)[joints]
     return (smpl.joints[:, joints, 2] - standing).min(axis=1)
 
 

@@ -8,33 +8,49 @@ Roles of a target bone:
   (the bend spreads over the vertebrae); on limbs only a share of the twist, because a limb
   bends at one joint.
 - twist: an unmapped side bone lying along a mapped limb bone (Unreal's upperarm_twist_01_l,
-  lowerarm_twist_01_l): a share of the twist between that bone and the next joint, the share
-  growing with its position along the bone.
+  lowerarm_twist_01_l), the share growing with its position along the bone. On the forearm
+  and shin it takes a share of the twist of the next joint (the wrist, the ankle); on the
+  upper arm and thigh ("proximal") a share of the twist of the shoulder or hip joint itself,
+  relative to the parent joint (the elbow and knee are hinges: they have no twist to share).
 - rigid: any other bone under a mapped one (fingers, face, props): moves with its parent.
 - static: no mapped bone above it (Unreal's root, IK targets): stays at rest.
+
+Rigify's mechanism bones (MCH-, ORG-, tweak, WGT-, VIS-) never take the in-between or twist
+role: constraints drive them, keys would not.
+
+Directions (what calibration lines up and the score measures): :mod:`.directions`.
+
+Only the bones the keys depend on are solved (:mod:`.subset`): the keyed bones and their
+ancestors; a rig's hundreds of face, finger and mechanism bones are left out.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..skeleton import JOINT_NAMES, NUM_JOINTS, PARENTS
+from .directions import joint_directions
 from .mapping import BoneMapping, MappingError, check_against_rig
 from .rig import TargetRig, WorldRest
 from .rotmath import angle_between_deg, unit
-from .smpl_world import FEET, SPINE_JOINTS, main_child
+from .smpl_world import FEET, SPINE_JOINTS
 
 TWIST_ALIGNMENT_DEG = 25.0  # a side bone within this angle of its parent's segment is a twist bone
 TWIST_OFFSET = 0.25  # ... and its head within this fraction of the segment's length from the segment
+MECHANISM = re.compile(r"^(mch|org|tweak|wgt|vis)([-_.]|$)", re.IGNORECASE)
+PROXIMAL_JOINTS = frozenset(JOINT_NAMES.index(n) for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip"))
 
 
 @dataclass(frozen=True)
 class Between:
     """An unmapped bone ``bone`` on the chain from the bone of SMPL joint ``upper`` to that of
     ``lower``; ``fraction`` of the chain's rest length lies above its head; ``full``: share
-    the whole rotation (spine) or only the twist about ``axis`` (3,) (world rest, unit)."""
+    the whole rotation (spine) or only the twist about ``axis`` (3,) (world rest, unit);
+    ``proximal``: the twist shared is that of joint ``upper`` relative to its SMPL parent,
+    not that of ``lower`` (twist bones of the upper arm and thigh)."""
 
     bone: int
     upper: int
@@ -42,6 +58,7 @@ class Between:
     fraction: float
     full: bool
     axis: np.ndarray
+    proximal: bool = False
 
 
 @dataclass(frozen=True)
@@ -62,17 +79,23 @@ class Leg:
 class RetargetPlan:
     """Roles and per-joint geometry for one target and mapping (see the module docstring).
 
-    bone_of_joint: (24,) target bone index per SMPL joint, -1 unmapped.
-    order: (B,) bones, parents first. parents: (B,) as in the rig.
+    Bone indices are into the plan's own bones: ``bones`` (A,) gives each one's index in the
+    rig (``arange(B)`` as built by :func:`build_plan`; fewer after :func:`.subset.restrict`).
+    bone_of_joint: (24,) bone index per SMPL joint, -1 unmapped.
+    order: (A,) bones, parents first. parents: (A,) parent of each bone, -1 for roots.
     segment_end: (24,) the next mapped SMPL joint along the joint's limb/spine whose bone is
-        below the joint's bone, or -1. reference_child: (24,) the SMPL joint the direction
-        of joint j is measured towards (segment_end, else SMPL's own child), -1 for leaves.
-    target_axis: (24, 3) world rest direction of each mapped bone (towards the bone of
-        segment_end, else head -> tail). smpl_axis: (24, 3) SMPL rest direction towards
-        reference_child (zeros for leaves). multi_segment: (24,) segment_end skips SMPL joints.
+        below the joint's bone (and not at its head), or -1. reference_child: (24,) the SMPL
+        joint the direction of joint j is measured towards, -1 for none (leaves, and bones
+        without a geometric direction: they keep their parent's calibration).
+    target_axis: (24, 3) world rest direction of each mapped bone (:mod:`.directions`). smpl_axis: (24, 3) SMPL rest direction towards reference_child
+        (zeros for none). multi_segment: (24,) the bone spans several SMPL bones (swung onto
+        the SMPL chord every frame). measured: (24,) the score measures the joint (it has a
+        direction of its own, not one borrowed past a zero-length link).
     calibration_parent: (24,) nearest mapped joint whose bone is above the joint's bone, -1.
     between / twists: the in-between and twist bones; rigid: rigid bones in order.
     keyed: (K,) the bones the action keys (mapped, in-between, twist), ascending.
+    rest_keyed: (R,) unmapped bones above keyed ones (Unreal's root, a BVH's LHipJoint): the
+        solve assumes them at rest, so the action keys their rest values.
     root: the pelvis's bone (gets the location keys). legs: the legs usable by the foot clean-up;
     leg_support: the unmapped bones above their bones (what the clean-up's positions depend on).
     """
@@ -85,14 +108,17 @@ class RetargetPlan:
     target_axis: np.ndarray
     smpl_axis: np.ndarray
     multi_segment: np.ndarray
+    measured: np.ndarray
     calibration_parent: np.ndarray
     between: tuple[Between, ...]
     twists: tuple[Between, ...]
     rigid: np.ndarray
     keyed: np.ndarray
+    rest_keyed: np.ndarray
     root: int
     legs: tuple[Leg, ...]
     leg_support: frozenset
+    bones: np.ndarray
 
     @property
     def mapped_joints(self) -> np.ndarray:
@@ -100,8 +126,8 @@ class RetargetPlan:
 
     @property
     def measured_joints(self) -> np.ndarray:
-        """Mapped joints with a direction to measure (not the leaves head, toes, hands)."""
-        return np.flatnonzero((self.bone_of_joint >= 0) & (self.reference_child >= 0))
+        """Mapped joints whose direction the score measures (not head, toes, childless hands)."""
+        return np.flatnonzero((self.bone_of_joint >= 0) & self.measured)
 
 
 def topological_order(parents: tuple[int, ...], rig_name: str) -> np.ndarray:
@@ -168,30 +194,9 @@ def build_plan(rig: TargetRig, rest: WorldRest, mapping: BoneMapping, smpl_rest_
     def below(lower_bone: int, upper_bone: int) -> bool:
         return upper_bone in ancestors[lower_bone]
 
-    # Per SMPL joint: the end of its segment and the direction it is measured along.
-    segment_end = np.full(NUM_JOINTS, -1, dtype=np.int64)
-    reference_child = np.full(NUM_JOINTS, -1, dtype=np.int64)
-    multi = np.zeros(NUM_JOINTS, dtype=bool)
-    target_axis = np.zeros((NUM_JOINTS, 3))
-    smpl_axis = np.zeros((NUM_JOINTS, 3))
-    for j in np.flatnonzero(bone_of_joint >= 0):
-        b = bone_of_joint[j]
-        k = main_child(j)
-        while k >= 0 and bone_of_joint[k] < 0:
-            k = main_child(k)
-        if k >= 0 and below(bone_of_joint[k], b):
-            chord = rest.heads[bone_of_joint[k]] - rest.heads[b]
-            if np.linalg.norm(chord) > 1e-6:
-                segment_end[j] = k
-        if segment_end[j] >= 0:
-            target_axis[j] = unit(rest.heads[bone_of_joint[segment_end[j]]] - rest.heads[b])
-            reference_child[j] = segment_end[j]
-            multi[j] = segment_end[j] != main_child(j)
-        else:
-            target_axis[j] = unit(rest.tails[b] - rest.heads[b])
-            reference_child[j] = main_child(j)
-        if reference_child[j] >= 0:
-            smpl_axis[j] = unit(smpl_rest_joints[reference_child[j]] - smpl_rest_joints[j])
+    mechanism = np.array([bool(MECHANISM.match(name)) for name in rig.bone_names])
+    geometry = joint_directions(bone_of_joint, rest, kids, mechanism, below, smpl_rest_joints)
+    segment_end, reference_child, target_axis, smpl_axis, multi, measured = geometry
     calibration_parent = np.full(NUM_JOINTS, -1, dtype=np.int64)
     for j in np.flatnonzero(bone_of_joint >= 0):
         for a in _ancestors(parents, bone_of_joint[j]):
@@ -216,7 +221,7 @@ def build_plan(rig: TargetRig, rest: WorldRest, mapping: BoneMapping, smpl_rest_
         total = max(lengths.sum(), 1e-9)
         axis = unit(rest.heads[lower] - rest.heads[upper])
         for i, bone in enumerate(chain):
-            if joint_of_bone[bone] >= 0:
+            if joint_of_bone[bone] >= 0 or mechanism[bone]:
                 continue
             between[bone] = Between(
                 bone, int(j), int(segment_end[j]), float(lengths[: i + 1].sum() / total),
@@ -226,7 +231,7 @@ def build_plan(rig: TargetRig, rest: WorldRest, mapping: BoneMapping, smpl_rest_
     twists: dict[int, Between] = {}
     for u in range(B):
         p = parents[u]
-        if joint_of_bone[u] >= 0 or u in between or p < 0:
+        if joint_of_bone[u] >= 0 or u in between or p < 0 or mechanism[u]:
             continue
         owner = joint_of_bone[p] if joint_of_bone[p] >= 0 else (between[p].upper if p in between else -1)
         if owner < 0 or segment_end[owner] < 0:
@@ -241,11 +246,14 @@ def build_plan(rig: TargetRig, rest: WorldRest, mapping: BoneMapping, smpl_rest_
         off_line = np.linalg.norm(rest.heads[u] - (start + along * segment))
         if off_line > TWIST_OFFSET * length:
             continue
-        twists[u] = Between(u, int(owner), int(segment_end[owner]), float(np.clip(along, 0.0, 1.0)), False, unit(segment))
+        twists[u] = Between(u, int(owner), int(segment_end[owner]), float(np.clip(along, 0.0, 1.0)), False,
+                            unit(segment), proximal=bool(owner in PROXIMAL_JOINTS))
     # Rigid bones: under a mapped bone, in no other role.
     has_mapped_above = np.array([any(joint_of_bone[a] >= 0 for a in ancestors[b]) for b in range(B)])
     rigid = [b for b in order if joint_of_bone[b] < 0 and b not in between and b not in twists and has_mapped_above[b]]
     keyed = np.array(sorted({*bone_of_joint[bone_of_joint >= 0].tolist(), *between, *twists}), dtype=np.int64)
+    keyed_set = set(keyed.tolist())
+    rest_keyed = np.array(sorted({a for b in keyed for a in ancestors[b]} - keyed_set), dtype=np.int64)
     legs = []
     for side, (hip, knee, ankle, toe) in FEET.items():
         thigh, shin, foot = bone_of_joint[hip], bone_of_joint[knee], bone_of_joint[ankle]
@@ -268,14 +276,17 @@ def build_plan(rig: TargetRig, rest: WorldRest, mapping: BoneMapping, smpl_rest_
         target_axis=target_axis,
         smpl_axis=smpl_axis,
         multi_segment=multi,
+        measured=measured,
         calibration_parent=calibration_parent,
         between=tuple(between[b] for b in sorted(between)),
         twists=tuple(twists[b] for b in sorted(twists)),
         rigid=np.array(rigid, dtype=np.int64),
         keyed=keyed,
+        rest_keyed=rest_keyed,
         root=root,
         legs=tuple(legs),
         leg_support=leg_support,
+        bones=np.arange(B, dtype=np.int64),
     )
 
 

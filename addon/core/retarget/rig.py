@@ -6,7 +6,7 @@ armature space, metres, Z up, floor z = 0. Rotations are 3x3 matrices on column 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -29,6 +29,8 @@ class TargetRig:
     connected: (B,) ``bone.use_connect`` (a connected bone cannot be translated).
     pose_matrices: (B, 4, 4) the pose bones' current ``matrix`` (armature space), used as
         the match pose of calibration mode MATCH_POSE; None when not read.
+    fk_switches: pose bones (any of the rig's, by name) carrying an IK/FK switch property
+        (:data:`.switches.FK_SWITCH_PROPERTY`, Rigify's limbs), keyed to FK.
     """
 
     name: str
@@ -40,6 +42,7 @@ class TargetRig:
     rotation_modes: tuple[str, ...] = ()
     connected: tuple[bool, ...] = ()
     pose_matrices: np.ndarray | None = None
+    fk_switches: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         B = len(self.bone_names)
@@ -70,6 +73,28 @@ class TargetRig:
     def index(self, bone: str) -> int:
         return self.bone_names.index(bone)
 
+    def subset(self, bones: np.ndarray) -> TargetRig:
+        """The rig with only ``bones`` (B',) indices, which must include every kept bone's parent
+        (:func:`.subset.solved_bones`); parents are re-indexed."""
+        bones = np.asarray(bones, dtype=np.int64)
+        slot = np.full(self.num_bones + 1, -1, dtype=np.int64)
+        slot[bones] = np.arange(len(bones))
+        parents = slot[np.asarray(self.parents, dtype=np.int64)[bones]]
+        if np.any((parents < 0) & (np.asarray(self.parents)[bones] >= 0)):
+            raise ValueError(f"armature {self.name!r}: a subset must keep every bone's parent")
+        return TargetRig(
+            name=self.name,
+            bone_names=tuple(self.bone_names[b] for b in bones),
+            parents=tuple(int(p) for p in parents),
+            rest_matrices=np.asarray(self.rest_matrices)[bones],
+            tails=np.asarray(self.tails)[bones],
+            object_matrix=self.object_matrix,
+            rotation_modes=tuple(self.rotation_modes[b] for b in bones),
+            connected=tuple(self.connected[b] for b in bones),
+            pose_matrices=None if self.pose_matrices is None else np.asarray(self.pose_matrices)[bones],
+            fk_switches=self.fk_switches,
+        )
+
 
 @dataclass(frozen=True)
 class WorldRest:
@@ -87,6 +112,10 @@ class WorldRest:
     object_scale: float
     object_translation: np.ndarray
     floor_z: float
+
+    def subset(self, bones: np.ndarray) -> WorldRest:
+        """The rest of ``bones`` (B',) only (see :meth:`TargetRig.subset`)."""
+        return replace(self, heads=self.heads[bones], tails=self.tails[bones], rotations=self.rotations[bones])
 
 
 def world_rest(rig: TargetRig) -> WorldRest:

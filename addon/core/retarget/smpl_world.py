@@ -25,6 +25,13 @@ FEET = {  # side -> (hip, knee, ankle, foot) SMPL joint indices
     side: tuple(JOINT_INDEX[f"{side}_{n}"] for n in ("hip", "knee", "ankle", "foot")) for side in ("left", "right")
 }
 FOOT_JOINTS = tuple(j for side in FEET.values() for j in side[2:])  # ankles and toes
+TOES = tuple(side[3] for side in FEET.values())
+HIPS = tuple(side[0] for side in FEET.values())
+# SMPL's toe joints (left_foot/right_foot) above the floor when the body stands on flat feet.
+# Joints sit inside the body: the stand-in's are 2.5 cm above its soles, and the procedural
+# training data stands them at 3 cm (``data.procedural.kinematics.FOOT_JOINT_Z``, not imported:
+# training code stays out of the inference path).
+STANDING_TOE_Z_M = 0.03
 
 
 def main_child(joint: int) -> int:
@@ -54,6 +61,19 @@ class SmplWorld:
     def forward(self) -> np.ndarray:
         """(T, 3) the body's facing direction in world (template +Z, turned by the pelvis)."""
         return self.deltas[:, 0] @ (C @ np.array([0.0, 0.0, 1.0]))
+
+
+def standing_heights(rest_joints: np.ndarray) -> np.ndarray:
+    """(24,) metres: each joint's height above the floor when the SMPL body stands in its rest
+    pose on flat feet on the floor (toe joints :data:`STANDING_TOE_Z_M` above it).
+
+    rest_joints: (24, 3) world metres, Z up (:attr:`SmplWorld.rest_joints`). This is the
+    source's floor reference for the root height and foot heights: the world floor (z = 0)
+    and the skeleton's own proportions, never a statistic of the clip (a clip whose feet never
+    touch the floor, a body lying on a bed, would otherwise be lowered onto it).
+    """
+    z = np.asarray(rest_joints, dtype=np.float64)[:, 2]
+    return z - z[list(TOES)].min() + STANDING_TOE_Z_M
 
 
 def smpl_world(source: SourceMotion) -> SmplWorld:

@@ -7,9 +7,16 @@ All frames at once (numpy batched over T). World frame: metres, Z up, floor z = 
    frame). When the bone spans several SMPL bones (a two-bone spine), it is swung onto the
    SMPL chord it stands for.
 2. In-between, twist, rigid bones as described in :mod:`.plan`.
-3. Root: the pelvis bone's head follows SMPL's pelvis, heights above the floor and the
-   horizontal path (from the first frame) scaled by the leg-length ratio s = target
-   pelvis-over-feet height / SMPL's; IN_PLACE keeps the first frame's horizontal position.
+3. Root: the target's hip midpoint follows SMPL's hip midpoint, scaled by the leg-length
+   ratio s = target thigh + shin / SMPL's hip -> knee -> ankle: the horizontal path from the
+   first frame, and the height from standing: SMPL standing on flat feet on the world floor
+   (z = 0; :func:`.smpl_world.standing_heights`) puts the target's hips at their rest height
+   above its origin, and what SMPL's hips are above or below that is scaled by s (a body
+   lying on a bed keeps its height; no clip statistic is involved). The pelvis bone's head
+   is then placed from the hip midpoint through its rest offset, turned by the pelvis bone's
+   rotation (its head need not be at SMPL's pelvis joint: Rigify's ``spine`` head lies 6 cm
+   below the thighs). Without mapped hips the pelvis bone's head stands for SMPL's pelvis
+   joint. IN_PLACE keeps the first frame's horizontal position.
 4. Optional foot clean-up (:mod:`.feet`).
 5. Pose channels in Blender's convention, pose = parent_pose (parent_rest^-1 rest) basis:
    the rotation Q_b = T_b^-1 (Delta_p^-1 Delta_b) T_b and, for the root bone, the location
@@ -24,12 +31,13 @@ from typing import Literal
 import numpy as np
 
 from ..rotations import quaternion_continuity
+from ..skeleton import PARENTS
 from .calibration import Calibration, calibrate
-from .feet import clearance, foot_contacts, plant_feet, source_floor
+from .feet import foot_contacts, plant_feet
 from .plan import RetargetPlan
 from .rig import TargetRig, WorldRest
 from .rotmath import about, orthonormalize, power, swing, to_quaternion, transpose, twist_angle
-from .smpl_world import FOOT_JOINTS, SmplWorld
+from .smpl_world import FEET, FOOT_JOINTS, HIPS, SmplWorld, standing_heights
 
 RootMotion = Literal["FULL", "IN_PLACE"]
 ROOT_MOTIONS: tuple[str, ...] = ("FULL", "IN_PLACE")
@@ -54,10 +62,12 @@ class SolveOptions:
 
 @dataclass(frozen=True, eq=False)
 class Solution:
-    """keyed: (K,) bone indices; quaternions: (T, K, 4) (w, x, y, z) Blender pose rotations,
+    """Bone indices are the plan's (``plan.bones`` maps them to the rig).
+
+    keyed: (K,) bone indices; quaternions: (T, K, 4) (w, x, y, z) Blender pose rotations,
     sign-continuous; root: the pelvis bone; root_location: (T, 3) its pose location
-    (armature units, its rest frame); deltas: (T, B, 3, 3) world rotation of each bone
-    relative to rest; heads: (T, B, 3) world bone heads; leg_scale: s (1.0 when not
+    (armature units, its rest frame); deltas: (T, A, 3, 3) world rotation of each plan bone
+    relative to rest; heads: (T, A, 3) world bone heads; leg_scale: s (1.0 when not
     scaled or not measurable); contacts: side -> (T, 2) planted (ankle, toe) of the source."""
 
     keyed: np.ndarray
@@ -74,14 +84,14 @@ def solve(plan: RetargetPlan, rig: TargetRig, rest: WorldRest, smpl: SmplWorld, 
     K = calibrate(options.calibration, plan, rig, rest, smpl, options.match_frame)
     deltas = mapped_deltas(plan, smpl, K)
     scale = leg_scale(plan, rest, smpl) if options.scale_root else 1.0
-    root = root_positions(plan, rest, smpl, scale, options.root_motion)
+    root = root_positions(plan, rest, smpl, deltas[:, plan.root], scale, options.root_motion)
     contacts = foot_contacts(smpl)
     if options.foot_cleanup and plan.legs:
         # The clean-up needs only the legs' positions: fill just the bones above them first.
-        fill_unmapped(plan, deltas, only=plan.leg_support)
+        fill_unmapped(plan, deltas, smpl, only=plan.leg_support)
         heads = forward_positions(plan, rest, deltas, root)
         deltas, root = plant_feet(plan, rest, smpl, deltas, heads, root, contacts, scale)
-    fill_unmapped(plan, deltas)
+    fill_unmapped(plan, deltas, smpl)
     heads = forward_positions(plan, rest, deltas, root)
     quaternions, location = pose_channels(plan, rig, rest, deltas, heads)
     return Solution(plan.keyed, quaternions, plan.root, location, deltas, heads, scale, contacts)
@@ -101,7 +111,7 @@ def mapped_deltas(plan: RetargetPlan, smpl: SmplWorld, K: np.ndarray) -> np.ndar
     return deltas
 
 
-def fill_unmapped(plan: RetargetPlan, deltas: np.ndarray, only: frozenset | None = None) -> None:
+def fill_unmapped(plan: RetargetPlan, deltas: np.ndarray, smpl: SmplWorld, only: frozenset | None = None) -> None:
     """In place: in-between and twist bones from their mapped neighbours, then rigid bones
     (``only``: just these bones)."""
     bone = plan.bone_of_joint
@@ -109,12 +119,23 @@ def fill_unmapped(plan: RetargetPlan, deltas: np.ndarray, only: frozenset | None
         if only is not None and item.bone not in only:
             continue
         upper, lower = deltas[:, bone[item.upper]], deltas[:, bone[item.lower]]
+        axis = np.broadcast_to(item.axis, upper.shape[:-2] + (3,))
+        if item.proximal:
+            # SMPL's own twist of the shoulder/hip joint relative to its parent joint, about
+            # SMPL's rest bone direction. The upper bone carries all of it; the twist bone
+            # keeps the share ``fraction``, i.e. turns back by the remaining 1 - fraction.
+            parent = smpl.deltas[:, PARENTS[item.upper]]
+            local = transpose(parent) @ smpl.deltas[:, item.upper]
+            direction = smpl.rest_joints[item.lower] - smpl.rest_joints[item.upper]
+            angle = twist_angle(local, np.broadcast_to(direction / np.linalg.norm(direction), axis.shape))
+            deltas[:, item.bone] = upper @ about(axis, -(1.0 - item.fraction) * angle)
+            continue
         relative = transpose(upper) @ lower
         if item.full:
             deltas[:, item.bone] = upper @ power(relative, item.fraction)
         else:
-            angle = twist_angle(relative, np.broadcast_to(item.axis, relative.shape[:-2] + (3,)))
-            deltas[:, item.bone] = upper @ about(np.broadcast_to(item.axis, angle.shape + (3,)), item.fraction * angle)
+            angle = twist_angle(relative, axis)
+            deltas[:, item.bone] = upper @ about(axis, item.fraction * angle)
     for b in plan.rigid:
         if only is not None and b not in only:
             continue
@@ -123,7 +144,18 @@ def fill_unmapped(plan: RetargetPlan, deltas: np.ndarray, only: frozenset | None
 
 
 def leg_scale(plan: RetargetPlan, rest: WorldRest, smpl: SmplWorld) -> float:
-    """Target pelvis height over its lowest mapped foot joint at rest / SMPL's (1.0 if unmapped)."""
+    """s: the target's thigh + shin length over SMPL's hip -> knee -> ankle, summed over the
+    legs mapped hip to ankle; without one, the target's pelvis height over its lowest mapped
+    foot joint at rest over SMPL's; 1.0 when neither can be measured."""
+    target = source = 0.0
+    for hip, knee, ankle, _ in FEET.values():
+        bones = plan.bone_of_joint[[hip, knee, ankle]]
+        if (bones < 0).any():
+            continue
+        target += float(np.linalg.norm(np.diff(rest.heads[bones], axis=0), axis=1).sum())
+        source += float(np.linalg.norm(np.diff(smpl.rest_joints[[hip, knee, ankle]], axis=0), axis=1).sum())
+    if target > 1e-6 and source > 1e-6:
+        return target / source
     feet = [j for j in FOOT_JOINTS if plan.bone_of_joint[j] >= 0]
     if not feet:
         return 1.0
@@ -134,31 +166,50 @@ def leg_scale(plan: RetargetPlan, rest: WorldRest, smpl: SmplWorld) -> float:
     return float(target / source)
 
 
-def root_positions(plan: RetargetPlan, rest: WorldRest, smpl: SmplWorld, scale: float, root_motion: RootMotion) -> np.ndarray:
-    """(T, 3) world position of the pelvis bone's head (module docstring, step 3)."""
-    pelvis = smpl.joints[:, 0]
-    source = source_floor(smpl)
-    feet = [plan.bone_of_joint[j] for j in FOOT_JOINTS if plan.bone_of_joint[j] >= 0]
-    target = min(clearance(rest, b) for b in feet) if feet else source
-    out = np.empty_like(pelvis)
-    out[:, 2] = scale * (pelvis[:, 2] - source) + target
-    start = pelvis[0, :2]
-    out[:, :2] = start if root_motion == "IN_PLACE" else start + scale * (pelvis[:, :2] - start)
+def root_positions(plan: RetargetPlan, rest: WorldRest, smpl: SmplWorld, root_delta: np.ndarray, scale: float,
+                   root_motion: RootMotion) -> np.ndarray:
+    """(T, 3) world position of the pelvis bone's head (module docstring, step 3).
+
+    root_delta: (T, 3, 3) the pelvis bone's world rotation relative to its rest. Heights:
+    SMPL standing on the floor maps to the target standing on its origin, differences from
+    that are scaled, z_t = (anchor rest height) + s (z_s - SMPL's standing anchor height).
+    """
+    standing = standing_heights(smpl.rest_joints)
+    hips = plan.bone_of_joint[list(HIPS)]
+    if (hips >= 0).all():
+        source, anchor = smpl.joints[:, list(HIPS)].mean(axis=1), rest.heads[hips].mean(axis=0)
+        source_standing = float(standing[list(HIPS)].mean())
+    else:
+        source, anchor = smpl.joints[:, 0], rest.heads[plan.root]
+        source_standing = float(standing[0])
+    out = np.empty_like(source)
+    out[:, 2] = (anchor[2] - rest.floor_z) + scale * (source[:, 2] - source_standing)
+    start = source[0, :2]
+    out[:, :2] = start + scale * (source[:, :2] - start)
+    out += root_delta @ (rest.heads[plan.root] - anchor)
+    if root_motion == "IN_PLACE":
+        out[:, :2] = out[0, :2]
     return out
 
 
 def forward_positions(plan: RetargetPlan, rest: WorldRest, deltas: np.ndarray, root: np.ndarray) -> np.ndarray:
-    """(T, B, 3) world heads: h_b = h_p + Delta_p (rest_b - rest_p); the root bone at ``root``."""
-    T = deltas.shape[0]
-    heads = np.empty((T, len(plan.parents), 3))
-    for b in plan.order:
-        p = plan.parents[b]
-        if b == plan.root:
-            heads[:, b] = root
-        elif p < 0:
-            heads[:, b] = rest.heads[b]
-        else:
-            heads[:, b] = heads[:, p] + deltas[:, p] @ (rest.heads[b] - rest.heads[p])
+    """(T, A, 3) world heads: h_b = h_p + Delta_p (rest_b - rest_p); the root bone at ``root``.
+
+    Level by level (all bones at the same depth below a placed bone at once)."""
+    T, A = deltas.shape[0], len(plan.parents)
+    heads = np.empty((T, A, 3))
+    placed = np.zeros(A, dtype=bool)
+    for b in plan.order:  # roots, and the root bone wherever it hangs: positioned directly
+        if b == plan.root or plan.parents[b] < 0:
+            heads[:, b] = root if b == plan.root else rest.heads[b]
+            placed[b] = True
+    while not placed.all():
+        level = np.flatnonzero(~placed & (plan.parents >= 0))
+        level = level[placed[plan.parents[level]]]
+        parents = plan.parents[level]
+        offsets = rest.heads[level] - rest.heads[parents]
+        heads[:, level] = heads[:, parents] + np.einsum("tkij,kj->tki", deltas[:, parents], offsets)
+        placed[level] = True
     return heads
 
 
