@@ -43,6 +43,11 @@ DEVICE_ITEMS = (
     ("CUDA", "CUDA", "NVIDIA GPU; needs a generation Python with CUDA torch (Preferences)"),
     ("CPU", "CPU", "Always the CPU"),
 )
+FPS_ITEMS = (
+    ("SCENE", "Scene", "The scene's frame rate: the motion is resampled to it"),
+    ("CHECKPOINT", "Checkpoint", "The checkpoint's own frame rate (no resampling)"),
+    ("CUSTOM", "Custom", "The frame rate typed below; the motion is resampled to it"),
+)
 STATE_ITEMS = tuple((s, s.title(), "") for s in ("IDLE", "RUNNING", "CANCELLING", "DONE", "CANCELLED", "ERROR"))
 
 
@@ -82,8 +87,10 @@ class ISYNTH_PG_generation(bpy.types.PropertyGroup):
                  "model; start positions land on its free floor). Empty: no scene")
     seconds: FloatProperty(name="Duration", description="Clip length", default=6.0, min=0.1, max=60.0,
                            unit="TIME_ABSOLUTE", subtype="TIME_ABSOLUTE")
-    use_scene_fps: BoolProperty(name="Scene fps", description="Resample to the scene's frame rate "
-                                "(off: the checkpoint's own rate)", default=False)
+    fps_mode: EnumProperty(name="Frame Rate", description="The frame rate the clip is keyed at",
+                           items=FPS_ITEMS, default="SCENE")
+    custom_fps: FloatProperty(name="fps", description="Frame rate for Frame Rate: Custom", default=24.0, min=1.0,
+                              max=240.0)
     seed: IntProperty(name="Seed", description="Same seed, same motion", default=0, min=0)
     guidance: FloatProperty(name="Guidance", description="Classifier-free guidance scale: how strongly to "
                             "follow the prompt", default=DEFAULT_GUIDANCE, min=0.0, max=10.0)
@@ -107,8 +114,10 @@ class ISYNTH_PG_generation(bpy.types.PropertyGroup):
     variations: IntProperty(name="Variations", description="Seeds to generate (seed, seed + 1, ...), one action "
                             "each; extra ones go on muted NLA tracks to compare", default=1, min=1,
                             max=MAX_VARIATIONS)
-    set_frame_range: BoolProperty(name="Set Frame Range", description="Set the scene's fps and frame range to "
-                                  "the generated clip", default=True)
+    set_frame_range: BoolProperty(name="Set Frame Range", description="Set the scene's frame range to the "
+                                  "generated clip", default=True)
+    set_scene_fps: BoolProperty(name="Set Scene FPS", description="Make the scene play at the clip's frame rate "
+                                "(only changes something when Frame Rate is not Scene)", default=False)
 
 
 
@@ -141,6 +150,15 @@ def panel_targets(settings: ISYNTH_PG_generation) -> list[str]:
     return [getattr(settings, f"target_{i + 1}") for i in range(settings.persons)]
 
 
+def panel_fps(settings: ISYNTH_PG_generation, scene_fps: float) -> float | None:
+    """The frame rate the panel asks for, frames/s (None: the checkpoint's). scene_fps: the scene's."""
+    if settings.fps_mode == "SCENE":
+        return scene_fps
+    if settings.fps_mode == "CUSTOM":
+        return round(float(settings.custom_fps), 4)
+    return None
+
+
 class ISYNTH_PG_status(bpy.types.PropertyGroup):
     environment: StringProperty(
         name="Environment",
@@ -150,6 +168,8 @@ class ISYNTH_PG_status(bpy.types.PropertyGroup):
     generation_state: EnumProperty(name="Generation", items=STATE_ITEMS, default="IDLE")
     generation_progress: FloatProperty(name="Progress", default=0.0, min=0.0, max=1.0, subtype="FACTOR")
     generation_message: StringProperty(name="Message", default="")
+    generation_warning: StringProperty(name="Warning", description="What the last generation should be told "
+                                       "about (keys off the scene's fps, people still inside furniture)", default="")
     generation_device: StringProperty(name="Device", description="Where the last generation ran", default="")
 
 

@@ -88,7 +88,8 @@ def generate_in_room(collection, scene: bpy.types.Scene, out: Path) -> dict | No
     before = {o.name for o in bpy.data.objects}
     started = time.perf_counter()
     result = bpy.ops.isynth.generate_interaction(prompt=DEMO_PROMPT, roles="staff,patient", seconds=8.0, seed=0,
-                                                 quality="BEST", scene=collection.name)
+                                                 quality="BEST", scene=collection.name,
+                                                 fps=0, set_scene_fps=True)  # the monitoring camera's 10 fps
     if result != {"FINISHED"}:
         raise RuntimeError(f"isynth.generate_interaction returned {result}")
     click_s = time.perf_counter() - started

@@ -5,6 +5,10 @@ Each click makes one collection ("<prompt> (seed N)"). Per person either a new S
 action, named after the prompt, seed and person; the first variation is the active action
 and the others sit on muted NLA tracks named after their seeds, so the artist solos a track
 to compare. Existing animation is stashed on the NLA, never overwritten.
+
+Everything a click may change is read first (:func:`snapshot_scene`) so that a failure at any
+point, here or in what the operator does afterwards (retargeting onto avatars), puts the scene
+back as it was (:func:`restore_scene`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from .people import apply_smpl_poses, create_person
 from .scene_time import set_scene_fps
 
 ACTION_PROMPT_CHARS = 32
+# The datablock kinds a click creates (people, bodies, their materials, actions, the collection),
+# in the order a roll-back removes them: users before what they use.
+_MADE_KINDS = ("objects", "actions", "meshes", "armatures", "materials", "collections")
 
 
 @dataclass
@@ -45,25 +52,84 @@ def action_name(prompt: str, seed: int, build_name: str) -> str:
     return f"{short} s{seed} {build_name}"
 
 
+@dataclass(frozen=True)
+class SceneSnapshot:
+    """What a Generate click may change, read before it changes anything.
+
+    animation: per existing rig or avatar, (had animation data, active action, NLA track
+    count); datablocks: per kind of _MADE_KINDS, the datablocks that existed; fps: the
+    scene's (fps, fps_base); frames: its (frame_start, frame_end).
+    """
+
+    animation: dict
+    datablocks: dict
+    fps: tuple[int, float]
+    frames: tuple[int, int]
+
+
+def snapshot_scene(scene: bpy.types.Scene, rigs: list) -> SceneSnapshot:
+    """The state :func:`restore_scene` returns to. rigs: the existing objects the click will
+    animate (None entries are skipped); one deleted meanwhile raises ReferenceError here,
+    before anything is made."""
+    return SceneSnapshot(
+        animation={rig: _animation_state(rig) for rig in rigs if rig is not None},
+        datablocks={kind: set(getattr(bpy.data, kind)) for kind in _MADE_KINDS},
+        fps=(scene.render.fps, scene.render.fps_base),
+        frames=(scene.frame_start, scene.frame_end),
+    )
+
+
+def restore_scene(scene: bpy.types.Scene, snapshot: SceneSnapshot) -> None:
+    """Remove every datablock made since ``snapshot``, give existing rigs their animation back
+    (new NLA tracks are appended on top, so the first ``count`` are the old ones) and put the
+    scene's fps and frame range back."""
+    for rig, (had_data, action, tracks) in snapshot.animation.items():
+        anim = rig.animation_data
+        if anim is None:
+            continue
+        if not had_data:
+            rig.animation_data_clear()
+            continue
+        while len(anim.nla_tracks) > tracks:
+            anim.nla_tracks.remove(anim.nla_tracks[-1])
+        anim.action = action
+    for kind in _MADE_KINDS:
+        data = getattr(bpy.data, kind)
+        for block in set(data) - snapshot.datablocks[kind]:
+            data.remove(block)
+    scene.render.fps, scene.render.fps_base = snapshot.fps
+    scene.frame_start, scene.frame_end = snapshot.frames
+
+
 def add_generated_interaction(scene: bpy.types.Scene, prompt: str, variations: list, targets: list,
-                              fps: float, frame_start: int, set_frame_range: bool) -> GeneratedObjects:
+                              fps: float, frame_start: int, set_frame_range: bool, *,
+                              set_fps: bool = False) -> GeneratedObjects:
     """Build everything for ``variations`` (``core.generation_plan.GeneratedVariation``, all with
-    the same persons). targets: per person an existing SMPL rig object, or None for a new rig."""
-    # Read what exists first (a target deleted meanwhile fails here, before anything is made).
-    existing = {rig: _animation_state(rig) for rig in targets if rig is not None}
-    before = _datablocks()
+    the same persons), keyed at ``fps`` frames per second from ``frame_start``.
+
+    targets: per person an existing SMPL rig object, or None for a new rig. set_frame_range:
+    the scene's frame range becomes the clip's; set_fps: the scene plays at ``fps``. On any
+    failure everything made is removed again and the error is raised.
+    """
+    before = snapshot_scene(scene, targets)  # a target deleted meanwhile fails here, before anything is made
     first = variations[0]
     collection = new_child_collection(scene, f"{' '.join(prompt.split())[:40]} (seed {first.seed})")
     made = GeneratedObjects(collection)
     try:
-        _build(scene, prompt, variations, targets, fps, frame_start, set_frame_range, made)
+        _build(scene, prompt, variations, targets, fps, frame_start, made)
+        if set_fps:
+            set_scene_fps(scene, fps)
+        if set_frame_range:
+            longest = max(build.motion.num_frames for v in variations for build in v.builds)
+            scene.frame_start = frame_start
+            scene.frame_end = frame_start + longest - 1
     except Exception:
-        _roll_back(made, existing, before)
+        restore_scene(scene, before)
         raise
     return made
 
 
-def _build(scene, prompt, variations, targets, fps, frame_start, set_frame_range, made) -> None:
+def _build(scene, prompt, variations, targets, fps, frame_start, made) -> None:
     first, collection = variations[0], made.collection
     rigs = []
     for index, build in enumerate(first.builds):
@@ -93,37 +159,12 @@ def _build(scene, prompt, variations, targets, fps, frame_start, set_frame_range
     for rig in rigs:
         _name_variation_tracks(rig)
     made.rigs = rigs
-    if set_frame_range:
-        set_scene_fps(scene, fps)
-        longest = max(build.motion.num_frames for v in variations for build in v.builds)
-        scene.frame_start = frame_start
-        scene.frame_end = frame_start + longest - 1
 
 
 def _animation_state(rig: bpy.types.Object) -> tuple:
-    """(active action, number of NLA tracks) of an existing rig, to restore after a failure."""
+    """(has animation data, active action, number of NLA tracks) of an existing rig."""
     anim = rig.animation_data
-    return (anim.action, len(anim.nla_tracks)) if anim else (None, 0)
-
-
-def _datablocks() -> dict:
-    return {name: set(getattr(bpy.data, name)) for name in ("objects", "meshes", "armatures", "actions")}
-
-
-def _roll_back(made: GeneratedObjects, existing: dict, before: dict) -> None:
-    """Remove every datablock a failed build made; existing rigs get their animation back."""
-    for rig, (action, tracks) in existing.items():
-        anim = rig.animation_data
-        if anim is None:
-            continue
-        while len(anim.nla_tracks) > tracks:  # new tracks are appended on top
-            anim.nla_tracks.remove(anim.nla_tracks[-1])
-        anim.action = action
-    for name in ("objects", "actions", "meshes", "armatures"):
-        data = getattr(bpy.data, name)
-        for block in set(data) - before[name]:
-            data.remove(block)
-    bpy.data.collections.remove(made.collection)
+    return (True, anim.action, len(anim.nla_tracks)) if anim else (False, None, 0)
 
 
 def _name_variation_tracks(rig: bpy.types.Object) -> None:

@@ -23,6 +23,9 @@ from .generation_settings import GenerationSettings
 from .worker_client import WorkerClient, WorkerDied
 
 State = Literal["running", "cancelling", "done", "cancelled", "error"]
+# A worker that has not answered a cancel within this long is stuck (a GPU hang, a step that
+# never returns to the sampler's callback) and is killed, s.
+CANCEL_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -56,16 +59,20 @@ class JobStatus:
 class GenerationJob:
     """settings: what to generate; checkpoint: weights path; device: "auto", "cuda" or "cpu";
     clip_weights: local open_clip weights or ""; scene_points: (N, 3) metres in the model's
-    room frame, or None."""
+    room frame, or None; cancel_timeout_s: how long a cancel may go unanswered before the
+    worker is killed (seconds)."""
 
     settings: GenerationSettings
     checkpoint: str
     device: str
     clip_weights: str = ""
     scene_points: np.ndarray | None = None
+    cancel_timeout_s: float = CANCEL_TIMEOUT_S
     results: list[VariationResult] = field(default_factory=list)
     state: State = "running"
     error: str = ""
+    _cancel_sent: float = 0.0
+    _cancel_note: str = ""
     _client: WorkerClient | None = None
     _request_id: int | None = None
     _step: int = 0
@@ -113,19 +120,28 @@ class GenerationJob:
         """Ask the worker to stop; the job ends as "cancelled" at its next reply."""
         if self.state == "running" and self._client is not None:
             self.state = "cancelling"
+            self._cancel_sent = time.monotonic()
             try:
                 self._client.cancel()
             except WorkerDied as died:
                 self._fail(str(died))
 
     def poll(self) -> JobStatus:
-        """Take every reply that arrived (never blocks) and return the new status."""
+        """Take every reply that arrived (never blocks) and return the new status.
+
+        A cancel the worker has not answered within ``cancel_timeout_s`` kills the worker: the
+        job ends cancelled and the next Generate starts a new one.
+        """
         if self.state in ("running", "cancelling"):
             try:
                 for message in self._client.poll():
                     self._take(message)
             except WorkerDied as died:
                 self._fail(f"{died}. Blender is fine; the next Generate starts a new worker.")
+        if self.state == "cancelling" and time.monotonic() - self._cancel_sent > self.cancel_timeout_s:
+            self._client.kill()
+            self.state = "cancelled"
+            self._cancel_note = f" (the worker did not stop within {self.cancel_timeout_s:g} s and was ended)"
         return self.status()
 
     def run_blocking(self, timeout_s: float = 1800.0, on_progress=None, poll_s: float = 0.02) -> JobStatus:
@@ -166,7 +182,8 @@ class GenerationJob:
         elif kind == "cancelled":
             self.state = "cancelled"
         elif kind == "error":
-            self._fail(str(message.get("message", "unknown error")))
+            restarted = " (the GPU failed: the next Generate starts a new worker)" if message.get("fatal") else ""
+            self._fail(str(message.get("message", "unknown error")) + restarted)
 
     def _fail(self, message: str) -> None:
         self.state = "error"
@@ -178,7 +195,7 @@ class GenerationJob:
         if self.state == "error":
             return JobStatus("error", fraction, self.error)
         if self.state == "cancelled":
-            return JobStatus("cancelled", fraction, "Cancelled: the scene is unchanged")
+            return JobStatus("cancelled", fraction, "Cancelled: the scene is unchanged" + self._cancel_note)
         if self.state == "done":
             seconds = time.perf_counter() - self._started
             understood = self.results[-1].understood_as

@@ -37,6 +37,16 @@ def end() -> None:
     cancel_requested.clear()
 
 
+def abandon() -> None:
+    """Blender drops the running generation (a file loads, the extension is disabled): ask the
+    worker to stop, remove the job's files and forget it, so the next Generate may run."""
+    job = _active
+    if job is not None:
+        job.cancel()
+        job.cleanup()
+    end()
+
+
 def request_cancel() -> bool:
     """Ask the running generation to stop; False when none runs."""
     if _active is None:

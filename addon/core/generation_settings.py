@@ -11,7 +11,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Sequence
 
 from .motion.motion import ROLES
 
@@ -37,6 +37,9 @@ QUALITY_PRESETS: dict[str, tuple[str, int]] = {
 SAMPLER_NAMES: tuple[str, ...] = ("ddpm", "ddim", "dpmpp_2m")
 MAX_PERSONS = 4
 MAX_VARIATIONS = 16
+# Every seed is stored on its action as a Blender ID property, a signed 32-bit int: variation k's
+# seed + k must fit, or keying the finished clip fails after all the sampling.
+MAX_SEED = 2**31 - 1
 
 
 class SettingsError(ValueError):
@@ -68,7 +71,7 @@ class GenerationSettings:
 
     prompt: the text. roles: one role per person ("staff", "patient", "person").
     seconds: clip length (s). fps: output frame rate (frames/s; None: the checkpoint's).
-    seed: the first variation's seed; variation k uses seed + k.
+    seed: the first variation's seed; variation k uses seed + k (0 .. MAX_SEED, the last one too).
     guidance: classifier-free guidance scale. quality: a preset of QUALITY_PRESETS;
     sampler/steps: an advanced override of the preset ("" / 0: the preset's).
     device: "AUTO", "CUDA" or "CPU". variations: how many seeds to generate (1..16).
@@ -118,6 +121,13 @@ class GenerationSettings:
             raise SettingsError(f"device: must be AUTO, CUDA or CPU, got {self.device!r}")
         if not 1 <= self.variations <= MAX_VARIATIONS:
             raise SettingsError(f"variations: must be 1 to {MAX_VARIATIONS}, got {self.variations}")
+        if self.seed < 0:
+            raise SettingsError(f"seed: must be 0 or more, got {self.seed}")
+        if self.seed + self.variations - 1 > MAX_SEED:
+            raise SettingsError(
+                f"seed: variation k uses seed + k, and {self.seed} + {self.variations - 1} is over {MAX_SEED} "
+                f"(the largest seed Blender stores); use a seed of at most {MAX_SEED - self.variations + 1}"
+            )
         if not (math.isfinite(self.smoothing_s) and 0.0 <= self.smoothing_s <= MAX_SMOOTHING_S):
             raise SettingsError(f"smoothing: must be 0 to {MAX_SMOOTHING_S:g} s, got {self.smoothing_s!r}")
 
@@ -156,6 +166,28 @@ def parse_roles(text: str) -> tuple[str, ...]:
     if unknown:
         raise SettingsError(f"roles: unknown role(s) {unknown} in {text!r}; use {', '.join(ROLES)}")
     return roles
+
+
+def check_target_names(names: Sequence[str], persons: int) -> None:
+    """SettingsError when the per-person target names cannot be meant as given.
+
+    names: one object name per person, in role order ("" or "-": a new SMPL rig for that
+    person); persons: how many roles there are. More names than persons, or one object named
+    for two persons (one rig cannot play both), is an error rather than silently dropped or
+    keyed twice.
+    """
+    if len(names) > persons:
+        listed = ", ".join(map(repr, names))
+        raise SettingsError(f"targets: {len(names)} names given for {persons} person(s) ({listed}); "
+                            "give one per role ('' or '-': a new rig)")
+    first: dict[str, int] = {}
+    for index, name in enumerate(names):
+        if name in ("", "-"):
+            continue
+        if name in first:
+            raise SettingsError(f"targets: person {first[name] + 1} and person {index + 1} both target {name!r}; "
+                                "one rig can play one person")
+        first[name] = index
 
 
 def checkpoint_limits(path: str | Path) -> CheckpointLimits:

@@ -17,11 +17,14 @@ line, each carrying the request's ``id``. Nothing else is ever written to stdout
             "fps", "device", "seconds_taken", "steps", "understood_as": [[caption, weight], ...],
             "hands_placed": bool}
         or {"id": 2, "type": "cancelled"} or {"id": 2, "type": "error", "message": ...}
+        An error the GPU raised (``device_failed``) carries ``"fatal": true`` and the worker
+        exits right after it (code EXIT_DEVICE_FAILED): the next request gets a fresh process.
     {"id": 3, "type": "cancel"}   stops the running generation within one sampler step
     {"type": "shutdown"}          exits (so does the end of stdin)
 
 Requests run one at a time on a worker thread; the reader thread stays free to take
-``cancel`` and ``shutdown`` while a generation runs.
+``cancel`` and ``shutdown`` while a generation runs. Every other failure is an error reply
+and the worker lives on.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import traceback
 from pathlib import Path
 
 PROTOCOL_VERSION = 1
+EXIT_DEVICE_FAILED = 3
 
 
 class _Replies:
@@ -107,6 +111,19 @@ def _generate(message: dict, replies: _Replies, cancel: threading.Event) -> dict
     }
 
 
+def device_failed(error: BaseException) -> bool:
+    """Whether ``error`` came from the GPU, after which this process must not sample again.
+
+    A CUDA error (a device-side assert, an illegal memory access, a lost device) leaves the
+    process's CUDA context unusable: every later request would fail the same way, or
+    silently compute garbage. torch raises them as ``torch.cuda.*`` errors or as
+    RuntimeError subclasses whose message says "CUDA" (``torch.AcceleratorError``, out of
+    memory). Checks made before any CUDA work ("no CUDA GPU") are ValueErrors and do not count.
+    """
+    module = type(error).__module__ or ""
+    return module.startswith("torch.cuda") or (isinstance(error, RuntimeError) and "CUDA" in str(error))
+
+
 def _run_jobs(jobs: "queue.Queue[dict | None]", replies: _Replies, cancel: threading.Event) -> None:
     while True:
         message = jobs.get()
@@ -118,12 +135,19 @@ def _run_jobs(jobs: "queue.Queue[dict | None]", replies: _Replies, cancel: threa
                 replies.send(_ping(message))
             else:
                 replies.send(_generate(message, replies, cancel))
-        except Exception as error:  # every failure is reported, the worker lives on
+        except Exception as error:  # every failure is reported
             if type(error).__name__ == "SamplingCancelled":
                 replies.send({"id": message.get("id"), "type": "cancelled"})
                 continue
             traceback.print_exc(file=sys.stderr)
-            replies.send({"id": message.get("id"), "type": "error", "message": f"{type(error).__name__}: {error}"})
+            fatal = device_failed(error)
+            reply = {"id": message.get("id"), "type": "error", "message": f"{type(error).__name__}: {error}"}
+            replies.send({**reply, "fatal": True} if fatal else reply)
+            if fatal:
+                # The reply is out; end the whole process now. The reader thread is blocked on
+                # stdin and a poisoned CUDA context can hang an orderly interpreter exit.
+                sys.stderr.flush()
+                os._exit(EXIT_DEVICE_FAILED)
 
 
 def serve(stdin=None, stdout=None) -> int:

@@ -12,6 +12,7 @@ from .generate_interaction import (
     ISYNTH_OT_cancel_generation,
     ISYNTH_OT_generate_interaction,
     ISYNTH_OT_randomize_seed,
+    stop_running_generation,
 )
 from .import_reconstruction import ISYNTH_OT_import_reconstruction
 from .import_reconstruction import menu_import as menu_import_reconstruction
@@ -48,7 +49,9 @@ def register() -> None:
 
 
 def unregister() -> None:
-    # The warm worker goes with the extension (a running generation ends with it).
+    # A running generation ends first (Blender frees its modal operator without cancel()),
+    # then the warm worker goes with the extension.
+    stop_running_generation()
     worker_service.stop_worker()
     atexit.unregister(worker_service.stop_worker)
     for menu, draw in reversed(_MENU_ENTRIES):

@@ -1,4 +1,5 @@
-"""isynth.generate_interaction headless: rigs equal the decoded motions, seeds, cancel, crashes, errors.
+"""isynth.generate_interaction headless: rigs equal the decoded motions, seeds, frame rates, cancel,
+crashes, errors, undo and roll-back.
 
 The operator runs through the extension enabled from source, with the real worker process and
 a tiny random-weights checkpoint (tests/helpers/tiny_checkpoint.py): everything but the
@@ -65,6 +66,25 @@ def scene_state() -> dict:
     }
 
 
+def full_state() -> dict:
+    """scene_state and everything else a click could touch: datablocks, active actions, fps, range."""
+    scene = bpy.context.scene
+    return {
+        **scene_state(),
+        "meshes": sorted(m.name for m in bpy.data.meshes),
+        "armatures": sorted(a.name for a in bpy.data.armatures),
+        "active": {o.name: o.animation_data.action.name if o.animation_data.action else None
+                   for o in bpy.data.objects if o.animation_data},
+        "fps": (scene.render.fps, scene.render.fps_base),
+        "frames": (scene.frame_start, scene.frame_end),
+    }
+
+
+def key_count(rig) -> int:
+    """Frames keyed in the rig's active action."""
+    return len(next(iter(read_action(rig).values())))
+
+
 def generated_rigs(before: set) -> list:
     return sorted((o for o in bpy.data.objects if o.type == "ARMATURE" and o.name not in before),
                   key=lambda o: o.name)
@@ -112,10 +132,13 @@ def test_rigs_show_the_decoded_motion_within_a_millimetre_and_seeds_repeat(ext):
     assert [r.name for r in rigs] == ["Patient 2", "Staff 1"]
     status = bpy.context.window_manager.isynth_status
     assert status.generation_state == "DONE" and status.generation_device.startswith("cpu")
-    # The scene's fps and frame range follow the clip (the tiny checkpoint: 20 fps).
-    assert bpy.context.scene.render.fps == 20 and bpy.context.scene.frame_end - bpy.context.scene.frame_start == 29
+    # Keyed at the scene's 24 fps (the tiny checkpoint samples 30 frames at 20 fps: 1.45 s, 35
+    # frames at 24); the scene keeps its fps, the frame range follows the clip.
+    assert bpy.context.scene.render.fps == 24 and bpy.context.scene.frame_end - bpy.context.scene.frame_start == 34
+    assert not status.generation_warning
 
-    variation = expected_variation(ext, dict(prompt=PROMPT, roles=("staff", "patient"), seconds=1.5, seed=5), room)[0]
+    variation = expected_variation(ext, dict(prompt=PROMPT, roles=("staff", "patient"), seconds=1.5, seed=5,
+                                             fps=24.0), room)[0]
     frames = np.arange(bpy.context.scene.frame_start, bpy.context.scene.frame_end + 1)
     for index, name in enumerate(["Staff 1", "Patient 2"]):
         rig = bpy.data.objects[name]
@@ -143,10 +166,34 @@ def test_rigs_show_the_decoded_motion_within_a_millimetre_and_seeds_repeat(ext):
     assert bpy.ops.isynth.generate_interaction(prompt=PROMPT, roles="staff,patient", seconds=1.5, seed=5,
                                                scene=room.name, smoothing_s=0.0) == {"FINISHED"}
     raw = expected_variation(ext, dict(prompt=PROMPT, roles=("staff", "patient"), seconds=1.5, seed=5,
-                                       smoothing_s=0.0), room)[0]
+                                       smoothing_s=0.0, fps=24.0), room)[0]
     assert np.abs(raw.joints - variation.joints).max() > 1e-2
     staff = next(r for r in generated_rigs(raw_before) if r.name.startswith("Staff"))
     assert np.abs(evaluated_joints(staff, frames)[:, :22] - raw.joints[0]).max() < 1e-3
+
+
+def test_keys_take_the_scene_fps_and_the_scene_changes_only_when_asked(ext):
+    scene, status = bpy.context.scene, bpy.context.window_manager.isynth_status
+    scene.render.fps, scene.frame_start, scene.frame_end = 25, 1, 250
+
+    def generate(**kwargs):
+        before = {o.name for o in bpy.data.objects}
+        assert bpy.ops.isynth.generate_interaction(prompt=PROMPT, roles="patient", seconds=1.0, seed=1,
+                                                   **kwargs) == {"FINISHED"}
+        return key_count(generated_rigs(before)[0])
+
+    # The panel's default, Frame Rate: Scene. 20 frames at 20 fps span 0.95 s: 24 frames at 25 fps.
+    assert generate() == 24 and scene.render.fps == 25 and (scene.frame_start, scene.frame_end) == (1, 24)
+    assert not status.generation_warning
+    # The checkpoint's rate without Set Scene FPS: the scene keeps 25 fps and the artist is told.
+    assert generate(fps=0.0, set_frame_range=False) == 20 and scene.render.fps == 25
+    assert scene.frame_end == 24 and "keys are at 20 fps but the scene plays at 25 fps" in status.generation_warning
+    # Set Scene FPS is its own choice.
+    assert generate(fps=0.0, set_scene_fps=True) == 20 and scene.render.fps == 20 and scene.frame_end == 20
+    assert not status.generation_warning
+    # The panel's Custom rate, read when the argument is not given.
+    scene.isynth_generation.fps_mode, scene.isynth_generation.custom_fps = "CUSTOM", 30.0
+    assert generate() == 29 and "keys are at 30 fps" in status.generation_warning
 
 
 def test_variations_are_actions_on_the_nla_and_existing_animation_is_kept(ext):
@@ -237,6 +284,12 @@ def test_bad_requests_change_nothing(ext, tmp_path):
         (dict(prompt=PROMPT, scene=empty.name), "no floor"),
         (dict(prompt=PROMPT, scene="Nowhere"), "no collection named"),
         (dict(prompt=PROMPT, targets="Shelf"), "not an armature"),
+        # Variation k's seed + k is stored on its action (a 32-bit int): refused before sampling.
+        (dict(prompt=PROMPT, seed=2**31 - 1, variations=2), "seed: .* use a seed of at most 2147483646"),
+        # One rig cannot play two persons; a name beyond the roles is a mistake, not ignored.
+        (dict(prompt=PROMPT, roles="staff,patient", targets="Shelf,Shelf"),
+         "person 1 and person 2 both target 'Shelf'"),
+        (dict(prompt=PROMPT, targets="-,Shelf"), "2 names given for 1 person"),
     ]
     for kwargs, message in cases:
         with pytest.raises(RuntimeError, match=message):
@@ -262,10 +315,59 @@ def test_bad_requests_change_nothing(ext, tmp_path):
     assert scene_state() == before
 
 
-def test_everything_is_made_in_one_undoable_call_and_a_failed_build_leaves_nothing(ext):
-    """Undo needs a window, which background Blender has none of. What makes one undo step remove
-    everything is checked instead: an UNDO operator whose scene changes all happen in one final
-    bridge call, and that call rolls itself back when it fails halfway."""
+def test_one_undo_takes_back_everything_a_click_made(ext):
+    """What Edit > Undo does after a click: the operator pushes its own undo step (UNDO without
+    REGISTER, so F9 cannot re-run the sampling), and undoing it restores objects, actions, NLA
+    tracks, the stashed action, fps and frame range. ``undo=True`` makes the call push undo as
+    a click does (scripts' calls do not); the "Marker" step before it shows that the undo went
+    back exactly one step, the operator's own."""
+    op = bpy.types.Operator.bl_rna_get_subclass_py("ISYNTH_OT_generate_interaction")
+    assert op.bl_options == {"UNDO"}
+    before_rigs = {o.name for o in bpy.data.objects}
+    assert bpy.ops.isynth.generate_interaction(prompt=PROMPT, roles="patient", seconds=1.0, seed=2) == {"FINISHED"}
+    (rig,) = generated_rigs(before_rigs)
+    scene = bpy.context.scene
+    scene.render.fps, scene.frame_start, scene.frame_end = 30, 5, 90
+    bpy.ops.ed.undo_push(message="Before the marker")
+    bpy.data.objects.new("Marker", None)
+    bpy.ops.ed.undo_push(message="Marker")
+    before = full_state()
+    result = bpy.ops.isynth.generate_interaction("EXEC_DEFAULT", True, prompt="a nurse lifts a patient",
+                                                 roles="patient,staff", targets=f"{rig.name},-", seconds=1.0,
+                                                 seed=7, variations=2, fps=0.0, set_scene_fps=True)
+    assert result == {"FINISHED"}
+    after = full_state()
+    assert after["fps"] == (20, 1.0) and after["frames"] == (5, 24)
+    assert len(after["tracks"][rig.name]) == len(before["tracks"][rig.name]) + 2  # the stash and "seed 8"
+    assert len(after["objects"]) > len(before["objects"])
+    bpy.ops.ed.undo()
+    assert full_state() == before
+
+
+def test_a_failure_after_building_puts_the_scene_back(ext, monkeypatch):
+    """Anything failing after the people are built (here the retargeting onto an avatar, with an
+    error it does not expect) removes everything the click made, avatar keys included."""
+    from addon.core.body.model import load_body_model
+    from helpers.avatar_rigs import avatar_spec, build_avatar
+
+    avatar = build_avatar(avatar_spec("mixamo", load_body_model(None).rest_joints(), rest="A", scale=1.1), "Nurse")
+    module = importlib.import_module(f"{ext.name}.addon.operators.generate_interaction")
+    retarget = module.retarget_onto_avatars
+
+    def retarget_then_fail(pairs):
+        retarget(pairs)
+        raise KeyError("a bone vanished")
+
+    monkeypatch.setattr(module, "retarget_onto_avatars", retarget_then_fail)
+    before = full_state()
+    with pytest.raises(RuntimeError, match="the scene is unchanged: 'a bone vanished'"):
+        bpy.ops.isynth.generate_interaction(prompt="a nurse walks in", roles="staff", seconds=1.0, seed=4,
+                                            targets="Nurse", fps=0.0, set_scene_fps=True)
+    assert bpy.context.window_manager.isynth_status.generation_state == "ERROR"
+    assert full_state() == before and avatar.animation_data is None
+
+
+def test_a_failed_build_leaves_nothing(ext):
     import dataclasses
 
     from addon.bridge.generated import add_generated_interaction
@@ -274,17 +376,52 @@ def test_everything_is_made_in_one_undoable_call_and_a_failed_build_leaves_nothi
     from addon.core.generation_plan import GeneratedVariation
     from addon.core.people import person_build
 
-    op = bpy.types.Operator.bl_rna_get_subclass_py("ISYNTH_OT_generate_interaction")
-    assert "UNDO" in op.bl_options and "REGISTER" in op.bl_options
     body = load_body_model(None)
     good = person_build(waving_motion(seconds=0.5, fps=20.0), body, "Staff 1")
     broken = dataclasses.replace(good, name="Patient 2", faces=good.faces + len(good.vertices_y))
-    before = scene_state()
+    before = full_state()
     variation = GeneratedVariation(seed=0, builds=[good, broken], joints=np.zeros((2, 10, 22, 3)), placement=None,
                                    device="cpu", seconds=0.0)
     with pytest.raises(ValueError, match="face index out of range"):
-        add_generated_interaction(bpy.context.scene, PROMPT, [variation], [None, None], 20.0, 1, True)
-    assert scene_state() == before
+        add_generated_interaction(bpy.context.scene, PROMPT, [variation], [None, None], 20.0, 1, True, set_fps=True)
+    assert full_state() == before
     made = add_generated_interaction(bpy.context.scene, PROMPT, [dataclasses.replace(variation, builds=[good])],
                                      [None], 20.0, 1, True)
     assert [a.name for a in made.armatures] == ["Staff 1"] and len(made.actions) == 1
+
+
+def test_start_positions_still_blocked_are_a_warning_not_moved_onto_free_floor(ext):
+    """A 4 x 4 m floor with a 1 m cube of furniture in the middle: a person standing in the cube
+    after the placement's shift is a warning; one on the floor (or only a hand on the cube) is
+    "moved onto free floor" when the shift moved them."""
+    from types import SimpleNamespace
+
+    from addon.core.placement import Placement
+
+    note = importlib.import_module(f"{ext.name}.addon.operators.generate_interaction").placement_note
+    grid = np.arange(0.0, 4.01, 0.05)
+    floor = np.stack(np.meshgrid(grid, grid, [0.0], indexing="ij"), -1).reshape(-1, 3)
+    side = np.arange(1.5, 2.51, 0.05)
+    cube = np.stack(np.meshgrid(side, side, [1.0], indexing="ij"), -1).reshape(-1, 3)
+    points = np.concatenate([floor, cube])
+
+    def person_at(x, y, hand_on_cube=False):
+        joints = np.zeros((1, 22, 3))
+        joints[:, :, 0], joints[:, :, 1], joints[:, :, 2] = x, y, np.linspace(0.05, 1.7, 22)
+        if hand_on_cube:
+            joints[:, 20] = (2.0, 2.0, 0.9)  # one joint a little inside: touching
+        return joints
+
+    def variation(*people, moved=True):
+        shift = np.array([0.5, 0.0, 0.0]) if moved else np.zeros(3)
+        return SimpleNamespace(placement=Placement(shift, 9, 0), joints=np.stack(people))
+
+    free = variation(person_at(0.5, 0.5), person_at(3.5, 3.5, hand_on_cube=True))
+    inside = variation(person_at(0.5, 0.5), person_at(2.0, 2.0))
+    stuck = variation(person_at(2.1, 1.9), moved=False)
+    assert note([free], None) == ("", "")
+    assert note([free, variation(person_at(1.0, 3.0), moved=False)], points) == (
+        "; moved 1 variation(s) onto free floor", "")
+    placed, warning = note([free, inside, stuck], points)
+    assert placed == "; moved 1 variation(s) onto free floor"
+    assert warning.startswith("2 variation(s) still start inside furniture or walls: no free floor within 2.5 m")

@@ -91,6 +91,8 @@ def test_the_panel_draws_in_every_state(extension):
         status.generation_state, status.generation_message, status.generation_device = state, message, "cpu"
         calls = draw(panels[0])
         assert ("label", message) in calls and ("label", "Ran on cpu") in calls
+    status.generation_warning = "keys at 20 fps, scene at 24 fps"
+    assert ("label", status.generation_warning) in draw(panels[0])
 
     job = job_module.GenerationJob(settings_module.GenerationSettings(prompt="x", roles=("staff",)), "ckpt", "cpu")
     runtime.begin(job)
@@ -103,3 +105,42 @@ def test_the_panel_draws_in_every_state(extension):
         runtime.end()
     for panel in panels[1:]:
         assert draw(panel)
+
+
+def test_long_messages_wrap_over_several_labels(extension):
+    """A label is one clipped line in the sidebar: a long error is split at spaces to the width."""
+    panel_module = importlib.import_module(f"{extension}.addon.panels.generate")
+    message = ("checkpoint: /home/artist/models/care_interactions_finetuned_v3.safetensors is missing (a "
+               "checkpoint is a .safetensors and its .json)")
+    lines = panel_module.wrap_text(message, 30)
+    assert all(len(line) <= 30 for line in lines) and len(lines) == 5
+    assert lines[0] == "checkpoint: /home/artist/model" and lines[-1] == "and its .json)"
+    assert "".join(lines).replace(" ", "") == message.replace(" ", "")
+    assert panel_module.wrap_text("", 30) == [""] and panel_module.wrap_text("Done", 30) == ["Done"]
+
+    status = bpy.context.window_manager.isynth_status
+    status.generation_state, status.generation_message = "ERROR", message
+    labels = [text for kind, text in draw(bpy.types.ISYNTH_PT_generate) if kind == "label"]
+    shown = panel_module.wrap_text(message, panel_module.DEFAULT_CHARS)
+    assert len(shown) > 1 and all(line in labels for line in shown)
+    assert message not in labels
+
+
+def test_the_panel_says_which_frame_rate_the_keys_get(extension):
+    settings, scene = bpy.context.scene.isynth_generation, bpy.context.scene
+    scene.render.fps, scene.render.fps_base = 24, 1.0
+
+    def fps_labels():
+        return [text for kind, text in draw(bpy.types.ISYNTH_PT_generate) if kind == "label" and "Keys at" in text]
+
+    calls = draw(bpy.types.ISYNTH_PT_generate)
+    assert ("prop", "fps_mode") in calls and ("prop", "set_scene_fps") in calls and ("prop", "set_frame_range") in calls
+    assert settings.fps_mode == "SCENE" and not settings.set_scene_fps and settings.set_frame_range
+    assert fps_labels() == ["Keys at 24 fps (the scene's)"]
+    settings.fps_mode = "CHECKPOINT"
+    assert fps_labels() == ["Keys at the checkpoint's fps; the scene plays at 24"]
+    settings.fps_mode, settings.custom_fps = "CUSTOM", 30.0
+    assert ("prop", "custom_fps") in draw(bpy.types.ISYNTH_PT_generate)
+    assert fps_labels() == ["Keys at 30 fps; the scene plays at 24"]
+    settings.set_scene_fps = True
+    assert fps_labels() == ["Keys at 30 fps; the scene will play at it"]

@@ -8,7 +8,9 @@ from addon.core.generation_settings import (
     QUALITY_PRESETS,
     CheckpointLimits,
     GenerationSettings,
+    MAX_SEED,
     SettingsError,
+    check_target_names,
     checkpoint_limits,
     parse_roles,
 )
@@ -66,3 +68,18 @@ def test_checkpoint_limits_read_the_json_and_name_bad_files(tmp_path):
     limits = checkpoint_limits(weights)
     assert (limits.fps, limits.max_frames, limits.max_persons, limits.uses_scene, limits.max_seconds) == (
         10.0, 100, 3, True, 10.0)
+
+
+def test_the_last_variation_seed_must_fit_what_blender_stores():
+    assert GenerationSettings(prompt="x", roles=("staff",), seed=MAX_SEED - 2, variations=3).seeds[-1] == MAX_SEED
+    with pytest.raises(SettingsError, match="seed"):
+        GenerationSettings(prompt="x", roles=("staff",), seed=MAX_SEED - 1, variations=3)
+
+
+def test_target_names_one_per_role_and_no_rig_twice():
+    check_target_names(["Nurse", "-", ""], 3)
+    check_target_names(["", ""], 2)  # two new rigs are two rigs
+    with pytest.raises(SettingsError, match="3 names given for 2"):
+        check_target_names(["A", "B", "C"], 2)
+    with pytest.raises(SettingsError, match="person 1 and person 2 both target 'Nurse'"):
+        check_target_names(["Nurse", "Nurse"], 2)
