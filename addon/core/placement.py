@@ -24,6 +24,8 @@ CLIP_FRAMES_SAMPLED = 12
 # A person whose start pose has fewer blocked joints than this only touches something (a back
 # against a chair's backrest, a hand on the bed): that is left as generated.
 MIN_BLOCKED_JOINTS = 3
+# Floor gaps up to twice this many cells wide are floor: the samples' spacing, not a hole in the room.
+FLOOR_GAP_CELLS = 4
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,12 @@ def height_map(points: np.ndarray) -> HeightMap:
     top = np.full(shape, -np.inf)
     obstacle = (p[:, 2] >= FLOOR_Z_M) & (p[:, 2] < CEILING_IGNORE_M)
     np.maximum.at(top, (index[obstacle, 0], index[obstacle, 1]), p[obstacle, 2])
-    # Points are samples: close one-cell gaps in the floor and in furniture tops.
-    return HeightMap(origin=origin, floor=dilate(floor, np.logical_or), top=dilate(top, np.maximum))
+    # Points are samples: one cell more around each sample of a furniture top or the floor, and
+    # the gaps between a sparse floor's samples closed (a 2,048-point room has about 25 floor
+    # points per square metre: without the closing 7-23 % of a procedural room's floor cells
+    # were "outside the room").
+    floor = close_gaps(dilate(floor, np.logical_or), FLOOR_GAP_CELLS)
+    return HeightMap(origin=origin, floor=floor, top=dilate(top, np.maximum))
 
 
 def dilate(grid: np.ndarray, combine) -> np.ndarray:
@@ -90,6 +96,18 @@ def dilate(grid: np.ndarray, combine) -> np.ndarray:
     padded = np.pad(grid, 1, constant_values=fill)
     X, Y = grid.shape
     return combine.reduce([padded[1 + dx: 1 + dx + X, 1 + dy: 1 + dy + Y] for dx in (-1, 0, 1) for dy in (-1, 0, 1)])
+
+
+def close_gaps(mask: np.ndarray, steps: int) -> np.ndarray:
+    """(X, Y) bool -> the same, with gaps up to 2 * ``steps`` cells wide filled (a morphological
+    closing: ``steps`` 3x3 dilations, then as many erosions). The mask's outline stays where it
+    was (a room's floor ends at its walls); only gaps and dents inside it close."""
+    grown = np.pad(mask, steps, constant_values=False)
+    for _ in range(steps):
+        grown = dilate(grown, np.logical_or)
+    for _ in range(steps):
+        grown = ~dilate(~grown, np.logical_or)
+    return grown[steps:-steps, steps:-steps] if steps else grown
 
 
 def has_floor(points: np.ndarray) -> bool:

@@ -9,7 +9,7 @@ from addon.core.body.model import load_body_model
 from addon.core.data.procedural.rooms import random_room
 from addon.core.demo_motion import waving_motion
 from addon.core.generation_plan import world_joints
-from addon.core.placement import MIN_BLOCKED_JOINTS, has_floor, height_map, place_on_free_floor
+from addon.core.placement import MIN_BLOCKED_JOINTS, close_gaps, has_floor, height_map, place_on_free_floor
 from addon.core.scene_frame import SceneFrame, canonical_frame, translate_motion
 
 
@@ -68,6 +68,29 @@ def test_a_person_inside_the_bed_is_moved_onto_free_floor_and_a_free_one_is_not(
     assert placement.moved and placement.blocked_before >= MIN_BLOCKED_JOINTS and placement.blocked_after == 0
     assert np.linalg.norm(placement.shift) <= 2.5 and placement.shift[2] == 0
     assert grid.blocked(in_bed[:, 0] + placement.shift).sum() == 0
+
+
+def test_people_lying_anywhere_on_a_sampled_floor_stay_where_the_model_put_them(room_points):
+    # A room's 2,048 points put about 25 on each square metre of floor: the gaps between them are
+    # floor, not holes out of the room (a patient lying on the floor was moved 0.9 m for them).
+    room, points = room_points
+    grid, rng = height_map(points), np.random.default_rng(5)
+    blocked = []
+    while len(blocked) < 40:
+        along = np.outer(np.linspace(-0.8, 0.8, 22), [1.0, 0.0] if len(blocked) % 2 else [0.0, 1.0])
+        body = room.random_free_point(rng) + along  # (22, 2): a body lying along x or y
+        if all(room.is_free(xy, 0.25) for xy in body):  # clear of the tops the map widens by a cell
+            blocked.append(int(grid.blocked(np.column_stack([body, np.full(22, 0.1)])).sum()))
+    assert sum(blocked) == 0, blocked
+
+
+def test_closing_fills_gaps_and_keeps_the_outline():
+    mask = np.zeros((30, 20), dtype=bool)
+    mask[5:25, 4:16] = True
+    sparse = mask & (np.random.default_rng(0).random(mask.shape) < 0.3)  # a third of the cells sampled
+    closed = close_gaps(sparse, 4)
+    assert closed[7:23, 6:14].all()  # the inside is floor again
+    assert not closed[:4].any() and not closed[26:].any() and not closed[:, :3].any() and not closed[:, 17:].any()
 
 
 def test_someone_lying_on_the_bed_is_not_inside_it(room_points):
