@@ -20,6 +20,7 @@ import pytest
 
 from addon.bridge.actions import read_action
 from addon.core.skeleton import JOINT_NAMES
+from helpers.scene_state import scene_state
 
 PROMPT = "a nurse helps a patient stand up"
 
@@ -54,29 +55,14 @@ def demo_room() -> bpy.types.Collection:
     return next(c for c in bpy.data.collections if c.name.startswith("Care Room"))
 
 
-def scene_state() -> dict:
-    """Everything a generation could add or change."""
-    return {
-        "objects": sorted(o.name for o in bpy.data.objects),
-        "actions": sorted(a.name for a in bpy.data.actions),
-        "collections": sorted(c.name for c in bpy.data.collections),
-        "tracks": {o.name: [t.name for t in o.animation_data.nla_tracks] for o in bpy.data.objects
-                   if o.animation_data},
-        "frame_end": bpy.context.scene.frame_end,
-    }
-
-
 def full_state() -> dict:
-    """scene_state and everything else a click could touch: datablocks, active actions, fps, range."""
-    scene = bpy.context.scene
+    """scene_state and everything else a click could touch: meshes, armatures, active actions."""
     return {
         **scene_state(),
         "meshes": sorted(m.name for m in bpy.data.meshes),
         "armatures": sorted(a.name for a in bpy.data.armatures),
         "active": {o.name: o.animation_data.action.name if o.animation_data.action else None
                    for o in bpy.data.objects if o.animation_data},
-        "fps": (scene.render.fps, scene.render.fps_base),
-        "frames": (scene.frame_start, scene.frame_end),
     }
 
 

@@ -17,6 +17,7 @@ import bpy
 import pytest
 
 import blender_session
+from helpers.scene_state import scene_state
 
 PROMPT = "a nurse helps a patient stand up"
 LONG_RUN = dict(prompt=PROMPT, roles="staff,patient", seconds=3.0, seed=1, sampler="ddpm", steps=1000)
@@ -111,19 +112,6 @@ def running(ext):
 
 def ended(result):
     return result != {"RUNNING_MODAL"}
-
-
-def scene_state() -> dict:
-    scene = bpy.context.scene
-    return {
-        "objects": sorted(o.name for o in bpy.data.objects),
-        "actions": sorted(a.name for a in bpy.data.actions),
-        "collections": sorted(c.name for c in bpy.data.collections),
-        "tracks": {o.name: [t.name for t in o.animation_data.nla_tracks] for o in bpy.data.objects
-                   if o.animation_data},
-        "fps": scene.render.fps,
-        "frames": (scene.frame_start, scene.frame_end),
-    }
 
 
 def test_the_panel_run_shows_progress_and_builds_everything_at_the_end(ext):
