@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 
 import bpy
 
+from ..core.datablock_names import fitted_name
 from ..core.skeleton import JOINT_NAMES
 from .collections import new_child_collection
 from .people import apply_smpl_poses, create_person
 from .scene_time import set_scene_fps
 
 ACTION_PROMPT_CHARS = 32
+COLLECTION_PROMPT_CHARS = 40
 # The datablock kinds a click creates (people, bodies, their materials, actions, the collection),
 # in the order a roll-back removes them: users before what they use.
 _MADE_KINDS = ("objects", "actions", "meshes", "armatures", "materials", "collections")
@@ -45,11 +47,9 @@ def is_smpl_rig(obj: bpy.types.Object | None) -> bool:
 
 
 def action_name(prompt: str, seed: int, build_name: str) -> str:
-    """"a nurse helps a patient who fell… s7 Staff 1" (Blender limits names to 63 bytes)."""
-    short = " ".join(prompt.split())
-    if len(short) > ACTION_PROMPT_CHARS:
-        short = short[: ACTION_PROMPT_CHARS - 1].rstrip() + "…"
-    return f"{short} s{seed} {build_name}"
+    """"a nurse helps a patient who fell… s7 Staff 1": the prompt shortened to fit Blender's
+    63-byte names, the seed and person always whole."""
+    return fitted_name(prompt, f" s{seed} {build_name}", max_chars=ACTION_PROMPT_CHARS)
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,8 @@ def add_generated_interaction(scene: bpy.types.Scene, prompt: str, variations: l
     """
     before = snapshot_scene(scene, targets)  # a target deleted meanwhile fails here, before anything is made
     first = variations[0]
-    collection = new_child_collection(scene, f"{' '.join(prompt.split())[:40]} (seed {first.seed})")
+    name = fitted_name(prompt, f" (seed {first.seed})", max_chars=COLLECTION_PROMPT_CHARS)
+    collection = new_child_collection(scene, name)
     made = GeneratedObjects(collection)
     try:
         _build(scene, prompt, variations, targets, fps, frame_start, made)
