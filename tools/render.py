@@ -24,7 +24,8 @@ DEMO_PROMPT = "a nurse helps a patient who fell get up"
 
 def demo_job(checkpoint_available: bool) -> str:
     """3 clips of 3 s at 160x120 in the sample room: its recorded camera, a jittered copy and a
-    ceiling corner. Generated people with the bundled checkpoint; else the room's recorded people."""
+    ceiling corner, with PNG frames, so every COCO image exists. Generated people with the
+    bundled checkpoint; else the room's recorded people."""
     if checkpoint_available:
         prompt = f'text = "{DEMO_PROMPT}"\nroles = ["staff", "patient"]\nlabel = "help_up"\n' \
                  'person_labels = ["help_up", "try_to_get_up"]'
@@ -50,6 +51,7 @@ ceiling_corners = 1
 camera_noise = [0.0, 0.01]
 [outputs]
 skeleton = true
+png_frames = true  # the COCO files' file_name images exist (90 small PNGs)
 """
 
 
