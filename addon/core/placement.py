@@ -59,11 +59,14 @@ class HeightMap:
 @dataclass(frozen=True)
 class Placement:
     """shift: (3,) metres applied to every person (z = 0); moved: whether it is non-zero;
-    blocked_before / blocked_after: start-frame joints blocked before and after the shift."""
+    blocked_before / blocked_after: start-frame joints blocked before and after the shift;
+    still_inside: after the shift some person still has MIN_BLOCKED_JOINTS or more of them
+    (no shift within SEARCH_RADIUS_M freed everyone)."""
 
     shift: np.ndarray
     blocked_before: int
     blocked_after: int
+    still_inside: bool = False
 
     @property
     def moved(self) -> bool:
@@ -142,4 +145,5 @@ def place_on_free_floor(joints: np.ndarray, points: np.ndarray) -> Placement:
     distance = np.linalg.norm(offsets, axis=1)
     score = start_blocked * 1e6 + clip_blocked * 1e2 + distance
     best = int(np.argmin(score))
-    return Placement(shifts[best], before, int(start_blocked[best]))
+    after = grid.blocked(start + shifts[best]).sum(axis=1)  # (P,)
+    return Placement(shifts[best], before, int(after.sum()), bool(after.max() >= MIN_BLOCKED_JOINTS))

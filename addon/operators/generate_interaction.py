@@ -31,7 +31,7 @@ from ..core.environment import GenerationEnvironmentError, select_interpreter
 from ..core.generation_plan import new_job
 from ..core.generation_settings import (MAX_SMOOTHING_S, GenerationSettings, SettingsError, check_target_names,
                                         parse_roles)
-from ..core.placement import MIN_BLOCKED_JOINTS, SEARCH_RADIUS_M, height_map
+from ..core.placement import SEARCH_RADIUS_M
 from ..core.worker_client import WorkerDied
 from ..preferences import preferences_of
 from ..properties import DEVICE_ITEMS, QUALITY_ITEMS, SAMPLER_ITEMS, panel_fps, panel_roles, panel_targets
@@ -291,7 +291,7 @@ class ISYNTH_OT_generate_interaction(bpy.types.Operator):
             notice = " (no CUDA GPU in the generation Python; ran on the CPU)"
         status.generation_device = device + notice
         status.generation_state = "DONE"
-        placed, blocked = placement_note(variations, plan.scene_points_world)
+        placed, blocked = placement_note(variations)
         warnings = ([blocked] if blocked else []) + warnings
         status.generation_message = (f"{final.message}: {len(made.armatures) or len(targets)} person(s) in "
                                      f"'{made.collection.name}' at {job.results[0].fps:g} fps{placed}")
@@ -327,25 +327,20 @@ class ISYNTH_OT_generate_interaction(bpy.types.Operator):
         return {"CANCELLED"}
 
 
-def placement_note(variations: list, scene_points) -> tuple[str, str]:
+def placement_note(variations: list) -> tuple[str, str]:
     """(the status line's note on start positions, a warning or "").
 
-    variations: ``core.generation_plan.GeneratedVariation``s (``joints`` (P, T, 22, 3) world
-    metres after the placement's shift); scene_points: (N, 3) world metres, or None (no scene,
-    nothing placed). ``place_on_free_floor`` returns its best shift even when no shift frees
-    every start pose; a variation in which a person still has MIN_BLOCKED_JOINTS or more
-    start-frame joints inside furniture or walls is a warning, not "moved onto free floor"
-    (fewer only touch something, as the placement itself counts them).
+    variations: ``core.generation_plan.GeneratedVariation``s (``placement`` None without a
+    scene). ``place_on_free_floor`` returns its best shift even when no shift frees every start
+    pose: such a variation is a warning, not "moved onto free floor".
     """
-    if scene_points is None:
-        return "", ""
-    grid = height_map(scene_points)
-    inside = [int(grid.blocked(v.joints[:, 0]).sum(axis=1).max()) >= MIN_BLOCKED_JOINTS for v in variations]
-    moved = sum(v.placement is not None and v.placement.moved and not stuck for v, stuck in zip(variations, inside))
+    placements = [v.placement for v in variations if v.placement is not None]
+    inside = sum(p.still_inside for p in placements)
+    moved = sum(p.moved and not p.still_inside for p in placements)
     note = f"; moved {moved} variation(s) onto free floor" if moved else ""
     warning = ""
-    if any(inside):
-        warning = (f"{sum(inside)} variation(s) still start inside furniture or walls: no free floor within "
+    if inside:
+        warning = (f"{inside} variation(s) still start inside furniture or walls: no free floor within "
                    f"{SEARCH_RADIUS_M:g} m of where the model put them; move the rigs or choose another scene")
     return note, warning
 

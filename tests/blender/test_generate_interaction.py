@@ -382,7 +382,7 @@ def test_start_positions_still_blocked_are_a_warning_not_moved_onto_free_floor(e
     "moved onto free floor" when the shift moved them."""
     from types import SimpleNamespace
 
-    from addon.core.placement import Placement
+    from addon.core.placement import MIN_BLOCKED_JOINTS, Placement, height_map
 
     note = importlib.import_module(f"{ext.name}.addon.operators.generate_interaction").placement_note
     grid = np.arange(0.0, 4.01, 0.05)
@@ -399,15 +399,18 @@ def test_start_positions_still_blocked_are_a_warning_not_moved_onto_free_floor(e
         return joints
 
     def variation(*people, moved=True):
+        """The Placement place_on_free_floor reports for people where they ended (after the shift)."""
         shift = np.array([0.5, 0.0, 0.0]) if moved else np.zeros(3)
-        return SimpleNamespace(placement=Placement(shift, 9, 0), joints=np.stack(people))
+        blocked = height_map(points).blocked(np.stack(people)[:, 0]).sum(axis=1)
+        placement = Placement(shift, 9, int(blocked.sum()), bool(blocked.max() >= MIN_BLOCKED_JOINTS))
+        return SimpleNamespace(placement=placement, joints=np.stack(people))
 
     free = variation(person_at(0.5, 0.5), person_at(3.5, 3.5, hand_on_cube=True))
     inside = variation(person_at(0.5, 0.5), person_at(2.0, 2.0))
     stuck = variation(person_at(2.1, 1.9), moved=False)
-    assert note([free], None) == ("", "")
-    assert note([free, variation(person_at(1.0, 3.0), moved=False)], points) == (
+    assert note([SimpleNamespace(placement=None, joints=free.joints)]) == ("", "")  # no scene
+    assert note([free, variation(person_at(1.0, 3.0), moved=False)]) == (
         "; moved 1 variation(s) onto free floor", "")
-    placed, warning = note([free, inside, stuck], points)
+    placed, warning = note([free, inside, stuck])
     assert placed == "; moved 1 variation(s) onto free floor"
     assert warning.startswith("2 variation(s) still start inside furniture or walls: no free floor within 2.5 m")

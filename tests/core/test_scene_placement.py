@@ -66,6 +66,13 @@ def test_a_person_inside_the_bed_is_moved_onto_free_floor_and_a_free_one_is_not(
     assert grid.blocked(in_bed[0, 0]).sum() >= MIN_BLOCKED_JOINTS
     placement = place_on_free_floor(in_bed, points)
     assert placement.moved and placement.blocked_before >= MIN_BLOCKED_JOINTS and placement.blocked_after == 0
+    assert not placement.still_inside
+    # A room whose floor is all furniture: the best shift still leaves the person inside.
+    low, high = points[:, :2].min(0), points[:, :2].max(0)
+    tops = np.stack(np.meshgrid(np.arange(low[0], high[0], 0.05), np.arange(low[1], high[1], 0.05), [1.0],
+                                indexing="ij"), -1).reshape(-1, 3)
+    packed = np.concatenate([points, tops])
+    assert place_on_free_floor(in_bed[:1], packed).still_inside
     assert np.linalg.norm(placement.shift) <= 2.5 and placement.shift[2] == 0
     assert grid.blocked(in_bed[:, 0] + placement.shift).sum() == 0
 
