@@ -141,6 +141,29 @@ def action_fcurves(obj: bpy.types.Object) -> list:
     return []
 
 
+def overwrite_channels(obj: bpy.types.Object, values: dict[tuple[str, int], np.ndarray]) -> None:
+    """Replace the key values of existing F-curves of the object's active action in place.
+
+    values: (data_path, index) -> (N,) one value per key, in key order (frames unchanged).
+    KeyError naming the channel when the action has no such F-curve; ValueError when a
+    length differs from the F-curve's key count. Nothing is written unless every channel fits.
+    """
+    fcurves = {(f.data_path, f.array_index): f for f in action_fcurves(obj)}
+    for key, series in values.items():
+        if key not in fcurves:
+            raise KeyError(f"{obj.name!r}: the active action has no F-curve {key[0]}[{key[1]}]")
+        if len(series) != len(fcurves[key].keyframe_points):
+            raise ValueError(f"{obj.name!r}: {key[0]}[{key[1]}] has {len(fcurves[key].keyframe_points)} keys, "
+                             f"got {len(series)} values")
+    for key, series in values.items():
+        fcurve = fcurves[key]
+        co = np.empty(2 * len(series), dtype=np.float32)
+        fcurve.keyframe_points.foreach_get("co", co)
+        co[1::2] = series
+        fcurve.keyframe_points.foreach_set("co", co)
+        fcurve.update()
+
+
 def read_action(obj: bpy.types.Object) -> dict[tuple[str, int], np.ndarray]:
     """Keyed values per (data_path, index): (N,) float32 in key order (frames = keys)."""
     result = {}

@@ -202,7 +202,7 @@ def write_result(obj: bpy.types.Object, result: RetargetResult) -> tuple[bpy.typ
     The keyed bones' location (but the root's) and scale, which the action does not key, are
     reset to rest: the solve assumes them there."""
     target = writable(obj)
-    channels = [Channel(_data_path(c.bone, c.prop), c.index, c.values, c.bone) for c in result.channels]
+    channels = [Channel(bone_data_path(c.bone, c.prop), c.index, c.values, c.bone) for c in result.channels]
     action = write_action(target, result.action_name, channels, result.frame_start)
     _reset_unkeyed(target, result)
     action["isynth_fps"] = float(result.fps)
@@ -212,7 +212,7 @@ def write_result(obj: bpy.types.Object, result: RetargetResult) -> tuple[bpy.typ
     return target, action
 
 
-def _data_path(bone: str, prop: str) -> str:
+def bone_data_path(bone: str, prop: str) -> str:
     """``pose.bones["bone"].prop``, or ``pose.bones["bone"]["prop"]`` for a custom property."""
     owner = f'pose.bones["{bpy.utils.escape_identifier(bone)}"]'
     return owner + prop if prop.startswith("[") else f"{owner}.{prop}"

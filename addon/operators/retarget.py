@@ -14,11 +14,12 @@ from bpy_extras.io_utils import ExportHelper
 
 from ..bridge import retarget as bridge
 from ..bridge.retarget_check import evaluated_direction_errors
+from ..bridge.retarget_refine import follow_through_constraints, has_constraints_or_drivers
 from ..core.retarget import api
 from ..core.retarget.mapping import MappingError
 from ..core.retarget.mapping_file import save_mapping
 from ..core.retarget.presets import PRESET_LABELS
-from ..core.retarget.quality import follow_warning
+from ..core.retarget.quality import follow_warning, keys_overridden
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,10 @@ def config_properties(cls):
         mirror_fill=BoolProperty(name="Mirror Fill", default=True,
                                  description="Complete joints found on one side only from the other side's "
                                              "mirrored bone names"),
+        through_constraints=BoolProperty(
+            name="Through Constraints", default=True,
+            description="When the rig's constraints or drivers move the keyed bones (a control rig such as "
+                        "Rigify's), re-key them frame by frame until Blender shows the retargeted pose"),
     )
     return cls
 
@@ -79,7 +84,7 @@ def config_from(props) -> api.RetargetConfig:
 def copy_config(settings, props) -> None:
     """Put the panel's settings on an operator button."""
     for name in ("mapping", "mapping_file", "calibration", "match_frame", "root_motion", "scale_root", "foot_cleanup",
-                 "swap_sides", "mirror_fill"):
+                 "swap_sides", "mirror_fill", "through_constraints"):
         setattr(props, name, getattr(settings, name))
 
 
@@ -139,6 +144,10 @@ class ISYNTH_OT_retarget(bpy.types.Operator):
         for target, result in zip(written, results):
             line = f"{result.source} -> {result.target} [{result.mapping.name}]: {result.score.summary()}"
             warning = ""
+            if self.through_constraints:
+                result, fit = self.hold_through_constraints(context, target, result)
+                if fit is not None:
+                    line += f"; {fit.summary()}"
             if self.verify:
                 errors = evaluated_direction_errors(target, result)
                 if errors.size:
@@ -157,6 +166,22 @@ class ISYNTH_OT_retarget(bpy.types.Operator):
         message = lines[0] if len(lines) == 1 else f"Retargeted {len(lines)} persons; " + " | ".join(lines)
         self.report({"WARNING"} if warned else {"INFO"}, message)
         return {"FINISHED"}
+
+
+    @staticmethod
+    def hold_through_constraints(context, target, result):
+        """(result, ConstraintFit or None): re-keyed when Blender does not show the keyed pose."""
+        if not has_constraints_or_drivers(target):
+            return result, None
+        errors = evaluated_direction_errors(target, result)
+        if not errors.size or not keys_overridden(float(errors.max()), result.score.direction_max_deg):
+            return result, None
+        wm = context.window_manager
+        wm.progress_begin(0, result.solution.quaternions.shape[0])
+        try:
+            return follow_through_constraints(target, result, progress=lambda done, total: wm.progress_update(done))
+        finally:
+            wm.progress_end()
 
 
 def _names(text: str) -> list[str]:

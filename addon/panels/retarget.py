@@ -37,6 +37,7 @@ class ISYNTH_PT_retarget(bpy.types.Panel):
         row = col.row(align=True)
         row.prop(settings, "swap_sides", toggle=True)
         row.prop(settings, "mirror_fill", toggle=True)
+        col.prop(settings, "through_constraints", toggle=True)
         row = layout.row(align=True)
         op = row.operator("isynth.retarget", icon="ARMATURE_DATA")
         copy_config(settings, op)

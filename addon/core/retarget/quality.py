@@ -121,11 +121,17 @@ FOLLOW_WARNING_DEG = 5.0  # Blender's evaluated pose this far from SMPL ...
 FOLLOW_MARGIN_DEG = 1.0  # ... and this much farther than the keys themselves: something overrides them
 
 
+def keys_overridden(evaluated_max_deg: float, keyed_max_deg: float) -> bool:
+    """Whether Blender's evaluated pose strays more than :data:`FOLLOW_MARGIN_DEG` farther from
+    the SMPL directions than the keys themselves (something on the rig overrides them)."""
+    return evaluated_max_deg > keyed_max_deg + FOLLOW_MARGIN_DEG
+
+
 def follow_warning(evaluated_max_deg: float, keyed_max_deg: float) -> str:
     """The warning for a rig whose evaluated pose in Blender strays more than
     :data:`FOLLOW_WARNING_DEG` from the SMPL directions, beyond what the keys themselves do
     (``keyed_max_deg``, the score's own maximum); "" if none."""
-    if not (evaluated_max_deg > FOLLOW_WARNING_DEG and evaluated_max_deg > keyed_max_deg + FOLLOW_MARGIN_DEG):
+    if not (evaluated_max_deg > FOLLOW_WARNING_DEG and keys_overridden(evaluated_max_deg, keyed_max_deg)):
         return ""
     return (f"WARNING: the rig does not follow the keys ({evaluated_max_deg:.0f} deg in Blender): constraints or "
             "drivers override the keyed bones (on a generated Rigify rig, map its FK controls with the limbs on FK)")

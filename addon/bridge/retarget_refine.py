@@ -1,0 +1,152 @@
+"""Re-keying a retarget so that it holds through the target's constraints, measured in Blender.
+
+Called when the in-Blender check (:mod:`.retarget_check`) finds that the rig does not show
+the keyed pose (a control rig whose constraints or drivers move the keyed bones, like a
+generated Rigify rig's head, neck and FK spine). Frame by frame, the keyed bones are posed,
+the rig is evaluated, and each keyed basis is corrected by what Blender shows
+(:mod:`..core.retarget.through_constraints`) until every keyed bone is within
+``TOLERANCE_DEG`` of the solve's rotation; each frame starts from the previous frame's
+correction, so most frames need one or two evaluations. Then the action's rotation F-curves
+are overwritten in place. The scene's frame is restored; the rig's rest data is not touched.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import bpy
+import numpy as np
+from mathutils import Matrix
+
+from ..core.retarget.api import RetargetResult
+from ..core.retarget.through_constraints import (
+    MAX_PASSES,
+    TOLERANCE_DEG,
+    angles_deg,
+    corrected_basis,
+    goal_rotations,
+    keyed_basis,
+    keyed_parents,
+    unresponsive,
+    with_basis,
+)
+from .actions import overwrite_channels
+
+HELD_DEG = 1.0  # a keyed bone still this far from its goal after the passes is held by its constraints
+from .retarget import bone_data_path
+
+
+@dataclass(frozen=True)
+class ConstraintFit:
+    """What the refinement did: frames re-keyed, evaluations spent, the worst keyed bone's
+    angle from its goal at the first frame with the solve's keys and, over all frames, with
+    the new ones (degrees; bones in ``held`` aside), the keyed bones that the constraints hold
+    whatever their keys (kept at the solve's keys), and seconds."""
+
+    frames: int
+    evaluations: int
+    before_deg: float
+    after_deg: float
+    held: tuple[str, ...]
+    seconds: float
+
+    def summary(self) -> str:
+        text = (f"re-keyed through the rig's constraints: keyed bones {self.before_deg:.1f} deg off at the "
+                f"first frame, {self.after_deg:.2f} max after, {self.frames} frames in {self.seconds:.1f} s")
+        if self.held:
+            text += f"; held by constraints whatever their keys: {', '.join(self.held)}"
+        return text
+
+
+def follow_through_constraints(
+    obj: bpy.types.Object,
+    result: RetargetResult,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[RetargetResult, ConstraintFit]:
+    """Re-key ``obj`` (the object ``result`` was written to, its action active) so that its
+    evaluated keyed bones match the solve; returns the re-keyed result and what it did.
+
+    progress(done, total) is called after every frame.
+    """
+    started = time.perf_counter()
+    names = [result.rig.bone_names[b] for b in result.solution.keyed]
+    pose_bones = [obj.pose.bones[name] for name in names]
+    goals = goal_rotations(result)  # (T, K, 3, 3)
+    parents = keyed_parents(result.solution.keyed, result.rig.parents)
+    basis = keyed_basis(result)  # (T, K, 3, 3), refined in place frame by frame
+    T = len(basis)
+    scene, view_layer = bpy.context.scene, bpy.context.view_layer
+    current = scene.frame_current, scene.frame_subframe
+    first = int(np.floor(result.frame_start))
+    subframe = float(result.frame_start - first)
+    correction = np.broadcast_to(np.eye(3), basis.shape[1:]).copy()  # B_refined = B_solve · correction
+    solved = basis.copy()
+    worst = np.zeros(basis.shape[1])  # (K,) each bone's largest remaining angle, degrees
+    before = 0.0
+    evaluations = 0
+    try:
+        for t in range(T):
+            scene.frame_set(first + t, subframe=subframe)  # the action's own values: switches, root
+            solve_basis = basis[t].copy()
+            if t == 0:
+                before = float(angles_deg(_evaluated(pose_bones), goals[0]).max())
+            current_basis = solve_basis @ correction
+            best_basis, best_error = current_basis, None
+            moves, previous = np.ones(len(names), dtype=bool), None  # previous: (basis, evaluated)
+            for _ in range(MAX_PASSES):
+                _pose(pose_bones, current_basis)
+                view_layer.update()
+                evaluations += 1
+                evaluated = _evaluated(pose_bones)
+                errors = angles_deg(evaluated, goals[t])
+                if best_error is None or errors.sum() < best_error.sum():
+                    best_basis, best_error = current_basis, errors
+                if previous is not None:
+                    moves &= ~unresponsive(previous[0], current_basis, previous[1], evaluated, parents)
+                if np.all((errors <= TOLERANCE_DEG) | ~moves):
+                    break
+                previous = current_basis, evaluated
+                current_basis = corrected_basis(current_basis, evaluated, goals[t], parents, moves)
+            basis[t] = best_basis
+            correction = np.swapaxes(solve_basis, -1, -2) @ best_basis
+            worst = np.maximum(worst, best_error)
+            if progress is not None:
+                progress(t + 1, T)
+    finally:
+        scene.frame_set(current[0], subframe=current[1])
+    held = worst > HELD_DEG
+    basis[:, held] = solved[:, held]  # keys that change nothing stay the solve's
+    after = float(worst[~held].max()) if (~held).any() else 0.0
+    refined = with_basis(result, basis)
+    keyed = set(names)
+    overwrite_channels(obj, {(bone_data_path(c.bone, c.prop), c.index): c.values
+                             for c in refined.channels if c.bone in keyed and c.prop.startswith("rotation")})
+    scene.frame_set(current[0], subframe=current[1])  # re-evaluate with the new keys
+    fit = ConstraintFit(T, evaluations, before, after, tuple(n for n, h in zip(names, held) if h),
+                        time.perf_counter() - started)
+    return refined, fit
+
+
+def has_constraints_or_drivers(obj: bpy.types.Object) -> bool:
+    """Whether anything but keys and the hierarchy can move the armature's bones: a pose bone
+    constraint (muted ones aside) or a driver on the object."""
+    if any(not c.mute for pb in obj.pose.bones for c in pb.constraints):
+        return True
+    anim = obj.animation_data
+    return bool(anim is not None and len(anim.drivers))
+
+
+def _evaluated(pose_bones) -> np.ndarray:
+    """(K, 3, 3) the pose bones' evaluated armature-space matrices (rotation and scale)."""
+    return np.array([[row[:3] for row in pb.matrix[:3]] for pb in pose_bones], dtype=np.float64)
+
+
+def _pose(pose_bones, basis: np.ndarray) -> None:
+    """Give each pose bone the basis rotation (3, 3), keeping its location and scale."""
+    for pb, rotation in zip(pose_bones, basis):
+        matrix = np.array(pb.matrix_basis, dtype=np.float64)
+        scale = np.linalg.norm(matrix[:3, :3], axis=0)
+        matrix[:3, :3] = rotation * scale
+        pb.matrix_basis = Matrix(matrix.tolist())
