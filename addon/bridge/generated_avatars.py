@@ -2,7 +2,8 @@
 
 A person whose target is an armature that is not an SMPL rig is generated onto a new SMPL rig
 first (as every person is); its active action (the first variation) is then retargeted onto
-the avatar as a new action, and the SMPL rig's body is hidden so the avatar is what shows
+the avatar as a new action (re-keyed through the avatar's constraints where they move the keyed
+bones, :mod:`.retarget_refine`), and the SMPL rig's body is hidden so the avatar is what shows
 and renders. The other variations stay on the SMPL rig's NLA.
 """
 
@@ -12,6 +13,7 @@ import bpy
 
 from ..core.retarget import api as retarget_api
 from . import retarget as retarget_bridge
+from .retarget_refine import hold_through_constraints
 
 
 def check_avatar(avatar: bpy.types.Object) -> None:
@@ -27,9 +29,10 @@ def retarget_onto_avatars(pairs: list[tuple[bpy.types.Object, bpy.types.Object]]
     results = retarget_api.retarget_people(reads, retarget_api.RetargetConfig())
     lines = []
     for (rig, avatar), result in zip(pairs, results):
-        retarget_bridge.write_result(avatar, result)
+        keyed, _ = retarget_bridge.write_result(avatar, result)
+        result, fit = hold_through_constraints(keyed, result)  # a control rig (Rigify) re-keyed
         for child in rig.children:
             if child.type == "MESH":
                 child.hide_viewport = child.hide_render = True
-        lines.append(f"{rig.name} -> {avatar.name}: {result.score.summary()}")
+        lines.append(f"{rig.name} -> {avatar.name}: {result.score.summary()}" + (f"; {fit.summary()}" if fit else ""))
     return lines

@@ -21,6 +21,7 @@ import numpy as np
 from mathutils import Matrix
 
 from ..core.retarget.api import RetargetResult
+from ..core.retarget.quality import keys_overridden
 from ..core.retarget.through_constraints import (
     MAX_PASSES,
     TOLERANCE_DEG,
@@ -33,6 +34,7 @@ from ..core.retarget.through_constraints import (
     with_basis,
 )
 from .actions import overwrite_channels
+from .retarget_check import evaluated_direction_errors
 
 HELD_DEG = 1.0  # a keyed bone still this far from its goal after the passes is held by its constraints
 from .retarget import bone_data_path
@@ -127,6 +129,23 @@ def follow_through_constraints(
     fit = ConstraintFit(T, evaluations, before, after, tuple(n for n, h in zip(names, held) if h),
                         time.perf_counter() - started)
     return refined, fit
+
+
+def hold_through_constraints(
+    obj: bpy.types.Object,
+    result: RetargetResult,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[RetargetResult, ConstraintFit | None]:
+    """``result`` (written to ``obj``) re-keyed by :func:`follow_through_constraints` when the
+    rig has constraints or drivers and the in-Blender check finds its evaluated pose farther
+    from SMPL than the keys themselves (:func:`..core.retarget.quality.keys_overridden`);
+    else ``(result, None)`` unchanged, at the cost of a few evaluations at most."""
+    if not has_constraints_or_drivers(obj):
+        return result, None
+    errors = evaluated_direction_errors(obj, result)
+    if not errors.size or not keys_overridden(float(errors.max()), result.score.direction_max_deg):
+        return result, None
+    return follow_through_constraints(obj, result, progress)
 
 
 def has_constraints_or_drivers(obj: bpy.types.Object) -> bool:

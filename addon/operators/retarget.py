@@ -14,12 +14,12 @@ from bpy_extras.io_utils import ExportHelper
 
 from ..bridge import retarget as bridge
 from ..bridge.retarget_check import evaluated_direction_errors
-from ..bridge.retarget_refine import follow_through_constraints, has_constraints_or_drivers
+from ..bridge.retarget_refine import hold_through_constraints
 from ..core.retarget import api
 from ..core.retarget.mapping import MappingError
 from ..core.retarget.mapping_file import save_mapping
 from ..core.retarget.presets import PRESET_LABELS
-from ..core.retarget.quality import follow_warning, keys_overridden
+from ..core.retarget.quality import follow_warning
 
 log = logging.getLogger(__name__)
 
@@ -170,16 +170,11 @@ class ISYNTH_OT_retarget(bpy.types.Operator):
 
     @staticmethod
     def hold_through_constraints(context, target, result):
-        """(result, ConstraintFit or None): re-keyed when Blender does not show the keyed pose."""
-        if not has_constraints_or_drivers(target):
-            return result, None
-        errors = evaluated_direction_errors(target, result)
-        if not errors.size or not keys_overridden(float(errors.max()), result.score.direction_max_deg):
-            return result, None
+        """(result, ConstraintFit or None), with the re-keying's progress in the status bar."""
         wm = context.window_manager
         wm.progress_begin(0, result.solution.quaternions.shape[0])
         try:
-            return follow_through_constraints(target, result, progress=lambda done, total: wm.progress_update(done))
+            return hold_through_constraints(target, result, progress=lambda done, total: wm.progress_update(done))
         finally:
             wm.progress_end()
 
