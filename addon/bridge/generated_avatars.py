@@ -30,9 +30,9 @@ def retarget_onto_avatars(pairs: list[tuple[bpy.types.Object, bpy.types.Object]]
     lines = []
     for (rig, avatar), result in zip(pairs, results):
         keyed, _ = retarget_bridge.write_result(avatar, result)
-        result, fit = hold_through_constraints(keyed, result)  # a control rig (Rigify) re-keyed
-        for child in rig.children:
+        for child in rig.children:  # hidden first: the re-keying below then never evaluates them
             if child.type == "MESH":
                 child.hide_viewport = child.hide_render = True
+        result, fit = hold_through_constraints(keyed, result)  # a control rig (Rigify) re-keyed
         lines.append(f"{rig.name} -> {avatar.name}: {result.score.summary()}" + (f"; {fit.summary()}" if fit else ""))
     return lines

@@ -143,7 +143,7 @@ class ISYNTH_OT_retarget(bpy.types.Operator):
         lines, warned = [], False
         for target, result in zip(written, results):
             line = f"{result.source} -> {result.target} [{result.mapping.name}]: {result.score.summary()}"
-            warning = ""
+            warning, fit = "", None
             if self.through_constraints:
                 result, fit = self.hold_through_constraints(context, target, result)
                 if fit is not None:
@@ -155,6 +155,9 @@ class ISYNTH_OT_retarget(bpy.types.Operator):
                     warning = follow_warning(float(errors.max()), result.score.direction_max_deg)
                     if warning:
                         line += f"; {warning}"
+            if not warning and fit is not None and fit.warning():
+                warning = fit.warning()  # held bones the in-Blender check did not catch (or did not run)
+                line += f"; {warning}"
             if result.score.missing:
                 line += f"; unmapped: {', '.join(result.score.missing)}"
             lines.append(line)

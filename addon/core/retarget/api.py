@@ -14,6 +14,7 @@ import numpy as np
 from .autodetect import describe_missing, detect_mapping, preset_for_rig, resolve_names
 from .calibration import CALIBRATIONS, Calibration
 from .channels import rest_channels, rotation_channels
+from .floor import standing_floor
 from .mapping import BoneMapping, MappingError, check_against_rig, complete_by_mirror, mirrored
 from .mapping_file import load_mapping
 from .plan import RetargetPlan, build_plan
@@ -126,6 +127,7 @@ def retarget_one(source: SourceMotion, rig: TargetRig, config: RetargetConfig) -
     smpl = smpl_world(source)
     whole = world_rest(rig)
     plan, solved, rest = restrict(build_plan(rig, whole, mapping, smpl.rest_joints), rig, whole)
+    rest = standing_floor(plan, rest, smpl)  # a BVH import's origin is at its hips, not its floor
     solution = solve(plan, solved, rest, smpl, config.options())
     return RetargetResult(
         source=source.name,

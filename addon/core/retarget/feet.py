@@ -70,7 +70,7 @@ def source_foot_height(smpl: SmplWorld, side: str, with_toe: bool = True) -> np.
 
 
 def clearance(rest: WorldRest, bone: int) -> float:
-    """A foot bone's rest head height above the target's own floor (its armature origin), >= 0."""
+    """A foot bone's rest head height above the target's own floor (``rest.floor_z``), >= 0."""
     return max(float(rest.heads[bone, 2] - rest.floor_z), 0.0)
 
 

@@ -102,7 +102,8 @@ class WorldRest:
 
     heads, tails: (B, 3) metres; rotations: (B, 3, 3) rest bone frames (orthonormal);
     object_rotation (3, 3), object_scale, object_translation (3,): matrix_world split up;
-    floor_z: world height of the armature's origin (where the avatar's soles rest).
+    floor_z: world height of the avatar's floor (where its soles rest): the armature's origin,
+        or below the feet of a rig that hangs from its origin (:mod:`.floor`).
     """
 
     heads: np.ndarray

@@ -171,7 +171,7 @@ def root_positions(plan: RetargetPlan, rest: WorldRest, smpl: SmplWorld, root_de
     """(T, 3) world position of the pelvis bone's head (module docstring, step 3).
 
     root_delta: (T, 3, 3) the pelvis bone's world rotation relative to its rest. Heights:
-    SMPL standing on the floor maps to the target standing on its origin, differences from
+    SMPL standing on the floor maps to the target standing on its floor (``rest.floor_z``), differences from
     that are scaled, z_t = (anchor rest height) + s (z_s - SMPL's standing anchor height).
     """
     standing = standing_heights(smpl.rest_joints)
