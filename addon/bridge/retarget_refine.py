@@ -174,8 +174,8 @@ def hold_through_constraints(
     rig has constraints or drivers and the in-Blender check finds its evaluated pose farther
     from SMPL than the keys themselves (:func:`..core.retarget.quality.keys_overridden`);
     else ``(result, None)`` unchanged, at the cost of a few evaluations at most."""
-    if not has_constraints_or_drivers(obj):
-        return result, None
+    if obj.data.pose_position == "REST" or not has_constraints_or_drivers(obj):
+        return result, None  # (an armature showing its rest position evaluates to it whatever the keys)
     errors = evaluated_direction_errors(obj, result)
     if not errors.size or not keys_overridden(float(errors.max()), result.score.direction_max_deg):
         return result, None

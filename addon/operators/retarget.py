@@ -144,11 +144,16 @@ class ISYNTH_OT_retarget(bpy.types.Operator):
         for target, result in zip(written, results):
             line = f"{result.source} -> {result.target} [{result.mapping.name}]: {result.score.summary()}"
             warning, fit = "", None
-            if self.through_constraints:
+            shows_rest = target.data.pose_position == "REST"
+            if shows_rest:  # nothing it evaluates moves: no check, no re-keying, say why
+                warning = (f"WARNING: {target.name!r} shows its Rest Position (Armature properties > Skeleton > "
+                           "Pose Position): the keys are written but Blender does not play them")
+                line += f"; {warning}"
+            if self.through_constraints and not shows_rest:
                 result, fit = self.hold_through_constraints(context, target, result)
                 if fit is not None:
                     line += f"; {fit.summary()}"
-            if self.verify:
+            if self.verify and not shows_rest:
                 errors = evaluated_direction_errors(target, result)
                 if errors.size:
                     line += f"; in Blender {errors.mean():.2f} deg mean, {errors.max():.2f} max"

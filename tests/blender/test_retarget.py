@@ -489,6 +489,22 @@ def test_constraints_that_override_the_keys_are_reported_as_a_warning(persons):
     assert "WARNING" not in bpy.context.scene.isynth_retarget.report
 
 
+def test_an_avatar_showing_its_rest_position_is_keyed_and_the_report_says_why_it_does_not_move(persons):
+    """Every evaluated bone sits at rest then: the check and the re-keying would blame the rig's
+    constraints (all keyed bones "held") for what one toggle does."""
+    motion = walk_motions()[0]
+    spec, avatar = make_avatar("mixamo T 1.0 rolls", motion)
+    constraint = avatar.pose.bones["mixamorig:Hips"].constraints.new("LIMIT_LOCATION")  # any constraint
+    constraint.mute = False
+    avatar.data.pose_position = "REST"
+    assert bpy.ops.isynth.retarget(source=persons[0].name, target=avatar.name) == {"FINISHED"}
+    report = bpy.context.scene.isynth_retarget.report
+    assert "shows its Rest Position" in report and "held" not in report and "re-keyed" not in report, report
+    assert avatar.animation_data.action is not None
+    avatar.data.pose_position = "POSE"
+    assert worst_chord(direction_errors(avatar, spec, motion, [0, 40])) <= 2.0
+
+
 @pytest.fixture
 def rigify_rig(persons):
     addon_utils.enable("rigify", default_set=True)
