@@ -86,3 +86,36 @@ def test_walking_path_and_heights_scale_with_the_legs():
     source, target = hip_mid(result)
     np.testing.assert_allclose(target[:, :2] - target[0, :2], 1.25 * (source[:, :2] - source[0, :2]), atol=1e-9)
     np.testing.assert_allclose(target[:, 2], 1.25 * source[:, 2], atol=1e-6)
+
+
+def hanging_rig(motion, spec_seed: int = 3) -> tuple[TargetRig, TargetRig, float]:
+    """(the avatar standing on its origin, the same avatar hanging from it, the drop in metres):
+    the second is every bone moved down by the hips' rest height, as Blender's BVH importer
+    builds a motion-capture file whose root offset is zero."""
+    spec = avatar_spec("mixamo", rest_joints(motion), jitter=0.0, roll_seed=spec_seed)
+    standing = spec.target_rig()
+    drop = float(spec.heads[spec.names.index("mixamorig:Hips"), 2])
+    matrices = standing.rest_matrices.copy()
+    matrices[:, 2, 3] -= drop
+    tails = standing.tails.copy()
+    tails[:, 2] -= drop
+    hanging = TargetRig("Hanging", standing.bone_names, standing.parents, matrices, tails,
+                        connected=standing.connected)
+    return standing, hanging, drop
+
+
+@pytest.mark.parametrize("foot_cleanup", [False, True])
+def test_a_rig_hanging_from_its_origin_stands_on_the_floor_like_the_same_rig_standing(foot_cleanup, monkeypatch):
+    """The armature's origin is where a modelled avatar stands; taken as the floor of a BVH
+    import (feet 0.9 m below the origin), the avatar sank by its hip height."""
+    motion = walk_motions()[0]
+    standing, hanging, drop = hanging_rig(motion)
+    config = RetargetConfig(foot_cleanup=foot_cleanup)
+    expected = retarget_one(source_of(motion), standing, config).solution.heads
+    got = retarget_one(source_of(motion), hanging, config).solution.heads
+    np.testing.assert_allclose(got, expected, atol=2e-3)
+    import addon.core.retarget.api as api_module
+
+    monkeypatch.setattr(api_module, "standing_floor", lambda plan, rest, smpl: rest)  # the origin as the floor
+    sunk = retarget_one(source_of(motion), hanging, RetargetConfig(foot_cleanup=False)).solution.heads
+    assert np.median(expected[..., 2] - sunk[..., 2]) > 0.8 * drop
