@@ -158,7 +158,7 @@ def _build(scene, prompt, variations, targets, fps, frame_start, made) -> None:
             action["isynth_role"] = motion.role
             made.actions.append(action)
     for rig in rigs:
-        _name_variation_tracks(rig)
+        name_variation_tracks(rig)
     made.rigs = rigs
 
 
@@ -168,7 +168,7 @@ def _animation_state(rig: bpy.types.Object) -> tuple:
     return (True, anim.action, len(anim.nla_tracks)) if anim else (False, None, 0)
 
 
-def _name_variation_tracks(rig: bpy.types.Object) -> None:
+def name_variation_tracks(rig: bpy.types.Object) -> None:
     """Stash tracks holding generated variations are named "seed N" (others keep their name)."""
     anim = rig.animation_data
     if anim is None:

@@ -1,18 +1,24 @@
 """Generated people onto the user's own avatars: through the retargeting of ``core.retarget``.
 
 A person whose target is an armature that is not an SMPL rig is generated onto a new SMPL rig
-first (as every person is); its active action (the first variation) is then retargeted onto
-the avatar as a new action (re-keyed through the avatar's constraints where they move the keyed
-bones, :mod:`.retarget_refine`), and the SMPL rig's body is hidden so the avatar is what shows
-and renders. The other variations stay on the SMPL rig's NLA.
+first (as every person is); every variation of it is then retargeted onto the avatar as a new
+action (re-keyed through the avatar's constraints where they move the keyed bones,
+:mod:`.retarget_refine`): the first variation active, the others on muted NLA tracks named
+after their seeds, as on the SMPL rig, so the artist compares them on the avatar itself. The
+SMPL rig's body is hidden so the avatar is what shows and renders.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import bpy
 
+from ..core.datablock_names import fitted_name
 from ..core.retarget import api as retarget_api
 from . import retarget as retarget_bridge
+from .actions import SLOTTED_ACTIONS
+from .generated import name_variation_tracks
 from .retarget_refine import hold_through_constraints
 
 
@@ -22,17 +28,63 @@ def check_avatar(avatar: bpy.types.Object) -> None:
 
 
 def retarget_onto_avatars(pairs: list[tuple[bpy.types.Object, bpy.types.Object]]) -> list[str]:
-    """Retarget each (SMPL rig, avatar) pair; returns one quality line per pair."""
+    """Retarget every variation of each (SMPL rig, avatar) pair; returns one quality line per
+    pair (its first variation's)."""
     if not pairs:
         return []
-    reads = [(retarget_bridge.read_source(rig), retarget_bridge.read_target(avatar)) for rig, avatar in pairs]
-    results = retarget_api.retarget_people(reads, retarget_api.RetargetConfig())
-    lines = []
-    for (rig, avatar), result in zip(pairs, results):
-        keyed, _ = retarget_bridge.write_result(avatar, result)
-        for child in rig.children:  # hidden first: the re-keying below then never evaluates them
+    variations = [variation_actions(rig) for rig, _ in pairs]
+    count = min(len(v) for v in variations)
+    for rig, _ in pairs:
+        for child in rig.children:  # hidden first: the re-keying never evaluates them
             if child.type == "MESH":
                 child.hide_viewport = child.hide_render = True
-        result, fit = hold_through_constraints(keyed, result)  # a control rig (Rigify) re-keyed
-        lines.append(f"{rig.name} -> {avatar.name}: {result.score.summary()}" + (f"; {fit.summary()}" if fit else ""))
+    lines, keyed_avatars = [], [avatar for _, avatar in pairs]
+    # Last variation first: each write stashes the one before, so the first ends up active.
+    for k in reversed(range(count)):
+        reads = []
+        for (rig, avatar), actions in zip(pairs, variations):
+            with active_action(rig, actions[k]):
+                reads.append((retarget_bridge.read_source(rig), retarget_bridge.read_target(avatar)))
+        results = retarget_api.retarget_people(reads, retarget_api.RetargetConfig())
+        for index, ((rig, avatar), actions, result) in enumerate(zip(pairs, variations, results)):
+            keyed, action = retarget_bridge.write_result(avatar, result)
+            keyed_avatars[index] = keyed  # a linked avatar's override
+            seed = actions[k].get("isynth_seed")
+            if seed is not None:
+                action["isynth_seed"] = int(seed)
+                if count > 1:
+                    action.name = fitted_name(result.action_name, f" s{int(seed)}")
+            result, fit = hold_through_constraints(keyed, result)  # a control rig (Rigify) re-keyed
+            if k == 0:
+                lines.append(f"{rig.name} -> {avatar.name}: {result.score.summary()}"
+                             + (f"; {fit.summary()}" if fit else ""))
+    for avatar in keyed_avatars:
+        name_variation_tracks(avatar)
     return lines
+
+
+def variation_actions(rig: bpy.types.Object) -> list[bpy.types.Action]:
+    """The generated variations on a generated SMPL rig: its active action, then the actions of
+    its NLA tracks that carry a seed (``isynth_seed``), in the order of their seeds."""
+    anim = rig.animation_data
+    if anim is None or anim.action is None:
+        raise ValueError(f"{rig.name!r} has no generated motion to retarget")
+    stashed = [strip.action for track in anim.nla_tracks for strip in track.strips
+               if strip.action is not None and "isynth_seed" in strip.action and strip.action is not anim.action]
+    return [anim.action, *sorted(stashed, key=lambda action: int(action["isynth_seed"]))]
+
+
+@contextmanager
+def active_action(rig: bpy.types.Object, action: bpy.types.Action):
+    """``action`` as the rig's active action (and its slot, on 4.4+) while inside; then the one before."""
+    anim = rig.animation_data
+    before = anim.action, (anim.action_slot if SLOTTED_ACTIONS else None)
+    anim.action = action
+    if SLOTTED_ACTIONS and anim.action_slot is None and len(action.slots):
+        anim.action_slot = action.slots[0]
+    try:
+        yield
+    finally:
+        anim.action = before[0]
+        if SLOTTED_ACTIONS and before[1] is not None:
+            anim.action_slot = before[1]

@@ -444,3 +444,37 @@ def test_generating_onto_a_rigify_rig_re_keys_it_through_its_constraints(ext):
         smpl = joint[head] - joint[neck]
         cosine = shown @ smpl / np.linalg.norm(shown) / np.linalg.norm(smpl)
         assert np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))) < 3.0, frame
+
+
+def test_every_variation_is_retargeted_onto_an_avatar_target(ext):
+    """With an avatar as the target, only the first variation reached the avatar: the others
+    stayed on the hidden SMPL rig, so they could not be compared on the avatar."""
+    from addon.bridge import retarget as retarget_bridge
+    from addon.bridge.generated_avatars import active_action, variation_actions
+    from addon.core.body.model import load_body_model
+    from addon.core.retarget import api
+    from helpers.avatar_rigs import avatar_spec, build_avatar
+
+    avatar = build_avatar(avatar_spec("mixamo", load_body_model(None).rest_joints(), rest="A", scale=1.1), "Nurse")
+    before = {o.name for o in bpy.data.objects}
+    assert bpy.ops.isynth.generate_interaction(prompt="a nurse walks in", roles="staff", seconds=1.0, seed=4,
+                                               variations=3, targets="Nurse") == {"FINISHED"}
+    (smpl_rig,) = generated_rigs(before)
+    anim = avatar.animation_data
+    assert anim.action["isynth_seed"] == 4
+    assert sorted(t.name for t in anim.nla_tracks) == ["seed 5", "seed 6"] and all(t.mute for t in anim.nla_tracks)
+    on_avatar = {4: anim.action, **{int(t.strips[0].action["isynth_seed"]): t.strips[0].action for t in anim.nla_tracks}}
+    assert len({a.name for a in on_avatar.values()}) == 3
+    hips = 'pose.bones["mixamorig:Hips"].location'
+    keyed = {}
+    for action in variation_actions(smpl_rig):
+        seed = int(action["isynth_seed"])
+        with active_action(smpl_rig, action):  # what retargeting this variation alone gives
+            (result,) = api.retarget_people([(retarget_bridge.read_source(smpl_rig), retarget_bridge.read_target(avatar))],
+                                            api.RetargetConfig())
+        expected = np.stack([c.values for c in result.channels if c.bone == "mixamorig:Hips" and c.prop == "location"], 1)
+        with active_action(avatar, on_avatar[seed]):
+            curves = read_action(avatar)
+        keyed[seed] = np.stack([curves[(hips, i)] for i in range(3)], 1)
+        np.testing.assert_allclose(keyed[seed], expected, atol=1e-5)
+    assert not np.allclose(keyed[4], keyed[5], atol=1e-3)  # different seeds, different motions
