@@ -16,9 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import bpy
+import numpy as np
 
 from ..core.datablock_names import fitted_name
 from ..core.skeleton import JOINT_NAMES
+from .actions import SLOTTED_ACTIONS
 from .collections import new_child_collection
 from .people import apply_smpl_poses, create_person
 from .scene_time import set_scene_fps
@@ -28,6 +30,10 @@ COLLECTION_PROMPT_CHARS = 40
 # The datablock kinds a click creates (people, bodies, their materials, actions, the collection),
 # in the order a roll-back removes them: users before what they use.
 _MADE_KINDS = ("objects", "actions", "meshes", "armatures", "materials", "collections")
+# A pose bone's own transform, as the artist left it (an avatar's bones that no action drives
+# keep what the retargeting and its re-keying posed them to, unless put back).
+_POSE_PROPS = (("location", 3), ("rotation_quaternion", 4), ("rotation_euler", 3), ("rotation_axis_angle", 4),
+               ("scale", 3))
 
 
 @dataclass
@@ -57,14 +63,18 @@ class SceneSnapshot:
     """What a Generate click may change, read before it changes anything.
 
     animation: per existing rig or avatar, (had animation data, active action, NLA track
-    count); datablocks: per kind of _MADE_KINDS, the datablocks that existed; fps: the
-    scene's (fps, fps_base); frames: its (frame_start, frame_end).
+    count, the active slot's identifier or None); datablocks: per kind of _MADE_KINDS, the
+    datablocks that existed; fps: the scene's (fps, fps_base); frames: its (frame_start,
+    frame_end); poses: per existing armature, its pose bones' transforms (_POSE_PROPS);
+    members: per local collection of the scene, (its objects, its child collections).
     """
 
     animation: dict
     datablocks: dict
     fps: tuple[int, float]
     frames: tuple[int, int]
+    poses: dict = field(default_factory=dict)
+    members: dict = field(default_factory=dict)
 
 
 def snapshot_scene(scene: bpy.types.Scene, rigs: list) -> SceneSnapshot:
@@ -76,14 +86,27 @@ def snapshot_scene(scene: bpy.types.Scene, rigs: list) -> SceneSnapshot:
         datablocks={kind: set(getattr(bpy.data, kind)) for kind in _MADE_KINDS},
         fps=(scene.render.fps, scene.render.fps_base),
         frames=(scene.frame_start, scene.frame_end),
+        poses={rig: _pose_state(rig) for rig in rigs if rig is not None and rig.pose is not None},
+        members={c: (tuple(c.objects), tuple(c.children))
+                 for c in (scene.collection, *scene.collection.children_recursive)
+                 if c.library is None and c.override_library is None},
     )
 
 
 def restore_scene(scene: bpy.types.Scene, snapshot: SceneSnapshot) -> None:
     """Remove every datablock made since ``snapshot``, give existing rigs their animation back
-    (new NLA tracks are appended on top, so the first ``count`` are the old ones) and put the
-    scene's fps and frame range back."""
-    for rig, (had_data, action, tracks) in snapshot.animation.items():
+    (new NLA tracks are appended on top, so the first ``count`` are the old ones) and their
+    pose, and put the scene's fps and frame range back.
+
+    The action's slot is set again (4.4+): assigning the action picks a slot by itself only
+    when one is named after the object or was its last, and the click's own actions made
+    the last one theirs; an action keyed before the rig was renamed (an FBX import) came
+    back with no slot and animated nothing. The pose too: the bones no action drives kept
+    the retargeted pose of the last frame evaluated (an avatar without animation stood in it).
+    And what the scene's collections held: a linked avatar's override replaces the linked
+    character in the scene (its instancing empty unlinked); with the override removed, the
+    character had gone from the scene."""
+    for rig, (had_data, action, tracks, slot) in snapshot.animation.items():
         anim = rig.animation_data
         if anim is None:
             continue
@@ -93,10 +116,24 @@ def restore_scene(scene: bpy.types.Scene, snapshot: SceneSnapshot) -> None:
         while len(anim.nla_tracks) > tracks:
             anim.nla_tracks.remove(anim.nla_tracks[-1])
         anim.action = action
+        if SLOTTED_ACTIONS and action is not None and slot is not None:
+            anim.action_slot = next((s for s in action.slots if s.identifier == slot), anim.action_slot)
+    for rig, pose in snapshot.poses.items():
+        for prop, values in pose.items():
+            rig.pose.bones.foreach_set(prop, values)
+        rig.update_tag()
     for kind in _MADE_KINDS:
         data = getattr(bpy.data, kind)
         for block in set(data) - snapshot.datablocks[kind]:
             data.remove(block)
+    for collection, (objects, children) in snapshot.members.items():
+        present, nested = set(collection.objects), set(collection.children)
+        for obj in objects:
+            if obj not in present:
+                collection.objects.link(obj)
+        for child in children:
+            if child not in nested:
+                collection.children.link(child)
     scene.render.fps, scene.render.fps_base = snapshot.fps
     scene.frame_start, scene.frame_end = snapshot.frames
 
@@ -163,9 +200,24 @@ def _build(scene, prompt, variations, targets, fps, frame_start, made) -> None:
 
 
 def _animation_state(rig: bpy.types.Object) -> tuple:
-    """(has animation data, active action, number of NLA tracks) of an existing rig."""
+    """(has animation data, active action, number of NLA tracks, active slot's identifier or
+    None) of an existing rig."""
     anim = rig.animation_data
-    return (True, anim.action, len(anim.nla_tracks)) if anim else (False, None, 0)
+    if anim is None:
+        return False, None, 0, None
+    slot = anim.action_slot if SLOTTED_ACTIONS else None
+    return True, anim.action, len(anim.nla_tracks), slot.identifier if slot is not None else None
+
+
+def _pose_state(rig: bpy.types.Object) -> dict:
+    """The rig's pose bones' transforms: per property of _POSE_PROPS, a flat float array."""
+    bones = rig.pose.bones
+    state = {}
+    for prop, size in _POSE_PROPS:
+        values = np.empty(len(bones) * size, dtype=np.float32)
+        bones.foreach_get(prop, values)
+        state[prop] = values
+    return state
 
 
 def name_variation_tracks(rig: bpy.types.Object) -> None:

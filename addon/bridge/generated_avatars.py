@@ -6,6 +6,11 @@ action (re-keyed through the avatar's constraints where they move the keyed bone
 :mod:`.retarget_refine`): the first variation active, the others on muted NLA tracks named
 after their seeds, as on the SMPL rig, so the artist compares them on the avatar itself. The
 SMPL rig's body is hidden so the avatar is what shows and renders.
+
+All or nothing for the avatars: a failure at any variation puts every avatar back as it
+was and shows the SMPL bodies again before the error is raised, so a refused retarget (a
+ValueError, which the operator turns into a warning and keeps the SMPL rigs for) does not
+leave an avatar half keyed, its own action stashed under some of the variations.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from ..core.datablock_names import fitted_name
 from ..core.retarget import api as retarget_api
 from . import retarget as retarget_bridge
 from .actions import SLOTTED_ACTIONS
-from .generated import name_variation_tracks
+from .generated import name_variation_tracks, restore_scene, snapshot_scene
 from .retarget_refine import hold_through_constraints
 
 
@@ -33,21 +38,36 @@ def retarget_onto_avatars(pairs: list[tuple[bpy.types.Object, bpy.types.Object]]
     if not pairs:
         return []
     variations = [variation_actions(rig) for rig, _ in pairs]
+    bodies = {child: (child.hide_viewport, child.hide_render) for rig, _ in pairs for child in rig.children
+              if child.type == "MESH"}
+    scene = bpy.context.scene
+    before = snapshot_scene(scene, [avatar for _, avatar in pairs])
+    for body in bodies:  # hidden first: the re-keying never evaluates them
+        body.hide_viewport = body.hide_render = True
+    try:
+        return _retarget_variations(pairs, variations)
+    except Exception:
+        restore_scene(scene, before)
+        for body, (viewport, render) in bodies.items():
+            body.hide_viewport, body.hide_render = viewport, render
+        raise
+
+
+def _retarget_variations(pairs, variations) -> list[str]:
+    """Every variation read and written onto ``keyed_avatars``: the avatars, and once the first
+    write made it, a linked avatar's override. Reading and writing the linked avatar again made
+    a second override per variation (two characters in the scene, each with one variation)."""
     count = min(len(v) for v in variations)
-    for rig, _ in pairs:
-        for child in rig.children:  # hidden first: the re-keying never evaluates them
-            if child.type == "MESH":
-                child.hide_viewport = child.hide_render = True
     lines, keyed_avatars = [], [avatar for _, avatar in pairs]
     # Last variation first: each write stashes the one before, so the first ends up active.
     for k in reversed(range(count)):
         reads = []
-        for (rig, avatar), actions in zip(pairs, variations):
+        for (rig, _), actions, avatar in zip(pairs, variations, keyed_avatars):
             with active_action(rig, actions[k]):
                 reads.append((retarget_bridge.read_source(rig), retarget_bridge.read_target(avatar)))
         results = retarget_api.retarget_people(reads, retarget_api.RetargetConfig())
         for index, ((rig, avatar), actions, result) in enumerate(zip(pairs, variations, results)):
-            keyed, action = retarget_bridge.write_result(avatar, result)
+            keyed, action = retarget_bridge.write_result(keyed_avatars[index], result)
             keyed_avatars[index] = keyed  # a linked avatar's override
             seed = actions[k].get("isynth_seed")
             if seed is not None:

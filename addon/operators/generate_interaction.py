@@ -293,7 +293,9 @@ class ISYNTH_OT_generate_interaction(bpy.types.Operator):
         status.generation_state = "DONE"
         placed, blocked = placement_note(variations)
         warnings = ([blocked] if blocked else []) + warnings
-        status.generation_message = (f"{final.message}: {len(made.armatures) or len(targets)} person(s) in "
+        # Every person, whatever its target: counting the new armatures said "1 person(s)" for a
+        # click onto an existing SMPL rig and an avatar (only the avatar's SMPL rig is new).
+        status.generation_message = (f"{final.message}: {len(made.rigs)} person(s) in "
                                      f"'{made.collection.name}' at {job.results[0].fps:g} fps{placed}")
         status.generation_warning = "; ".join(warnings)
         self.report({"INFO"}, status.generation_message + notice)
@@ -314,6 +316,7 @@ class ISYNTH_OT_generate_interaction(bpy.types.Operator):
             for line in retarget_onto_avatars(avatars):
                 self.report({"INFO"}, f"retargeted {line}")
         except ValueError as error:  # checked before generating; a failure here leaves the SMPL rigs keyed
+            # (their bodies shown) and every avatar as it was (retarget_onto_avatars puts them back)
             warnings.append(f"generated onto SMPL rigs, but retargeting failed: {error}")
         shown = scene_fps(scene)
         if abs(shown - fps) > 1e-3:

@@ -11,10 +11,14 @@ Blender shows becomes the solve's pose. With
     R_eval = A · B     (armature space; A: what parents, rest and constraints contribute,
                         B: the bone's keyed basis rotation)
 
-the step B' = B · R_evalᵀ · R_goal is exact when A does not depend on B, and is repeated with
-A re-evaluated (parents corrected in the same pass change their children's A; constraints
-that copy a fraction of another control make A depend on B). On a generated Rigify rig four
-passes take every keyed control from up to 54 degrees to below 0.01.
+the step B' = B · R_evalᵀ · R_goal is exact when A does not depend on B. It is taken for all
+keyed bones at once, parents first, each child's R_eval predicted as turned by its keyed
+ancestors' corrections (:func:`corrected_basis`), and repeated with A re-evaluated where
+constraints make A depend on B (a bone that copies a fraction of another control). On a
+generated Rigify rig the first frame goes from 54 degrees (the head) to below 0.2 within a few
+evaluations; the later frames, started from the frame before, need 1.7 on average. A bone
+whose evaluated rotation does not follow its keys at all (:func:`unresponsive`: a Copy
+Rotation at full influence) is left alone, and its children are not expected to turn with it.
 
 Shapes: T frames, K keyed bones (``Solution.keyed`` order), rotations (…, 3, 3) acting on
 column vectors.
