@@ -575,6 +575,24 @@ def test_a_generated_rigify_rig_is_switched_to_fk_and_its_deform_bones_follow(pe
     assert action is rig.animation_data.action
 
 
+def test_a_turned_and_scaled_rigify_rig_is_re_keyed_in_its_own_armature_space(persons, rigify_rig):
+    """The goals are world rotations taken into armature space (R_objᵀ · ...); a rig object that
+    is turned and scaled must come out as well as one at the origin."""
+    rig = rigify_rig
+    rig.rotation_euler = (0.0, 0.0, 1.2)
+    rig.scale = (1.25, 1.25, 1.25)
+    rig.location = (0.7, -0.4, 0.0)
+    bpy.context.view_layer.update()
+    assert bpy.ops.isynth.retarget(source=persons[0].name, target=rig.name) == {"FINISHED"}
+    report = bpy.context.scene.isynth_retarget.report
+    assert "re-keyed through the rig's constraints" in report and "WARNING" not in report, report
+    keyed_max = json.loads(rig.animation_data.action["isynth_retarget_score"])["direction_max_deg"]
+    worst = rigify_deform_errors(rig, smpl_joints(walk_motions()[0]))
+    for bone, degrees in worst.items():
+        bound = keyed_max + 1.0 if "thigh" in bone or "shin" in bone else 2.0
+        assert degrees <= bound, (bone, worst, keyed_max)
+
+
 def test_without_re_keying_the_rigify_neck_does_not_follow_the_keys(persons, rigify_rig):
     """The negative control: the same rig keyed for the plain hierarchy only."""
     rig = rigify_rig
