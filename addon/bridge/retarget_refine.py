@@ -184,11 +184,15 @@ def hold_through_constraints(
 
 def depends_on_itself_only(obj: bpy.types.Object) -> bool:
     """Whether the armature's constraints and drivers read nothing but the armature itself (its
-    object and data) and no driver reads the frame: then posing its keyed bones and root gives
-    what Blender shows at any frame of the new action (whose other channels are constant), and
-    the re-keying need not evaluate the whole scene at every frame (a generated Rigify rig's do:
-    its 300-frame re-keying went from 11.1 s to 6.9 s in the benchmark's scene, which holds two SMPL bodies)."""
+    object and data), no driver reads the frame and no unmuted NLA track plays: then posing its
+    keyed bones and root gives what Blender shows at any frame of the new action (whose other
+    channels are constant), and the re-keying need not evaluate the whole scene at every frame
+    (a generated Rigify rig's do: its 300-frame re-keying went from 11.1 s to 6.9 s in the
+    benchmark's scene, which holds two SMPL bodies)."""
     own = {obj, obj.data}
+    anim = obj.animation_data
+    if anim is not None and any(not track.mute for track in anim.nla_tracks):
+        return False  # NLA strips play under the new action and change with the frame
     for pb in obj.pose.bones:
         for constraint in pb.constraints:
             if constraint.mute:

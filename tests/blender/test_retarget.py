@@ -505,6 +505,34 @@ def test_an_avatar_showing_its_rest_position_is_keyed_and_the_report_says_why_it
     assert worst_chord(direction_errors(avatar, spec, motion, [0, 40])) <= 2.0
 
 
+def test_only_a_rig_that_reads_nothing_but_itself_is_re_keyed_without_the_scene(persons):
+    """The fast path poses the rig alone after the first frame; anything else that changes with
+    the frame (another object a constraint reads, a driver on the frame, NLA strips playing
+    under the action) needs the whole scene evaluated at every frame."""
+    from addon.bridge.retarget_refine import depends_on_itself_only
+
+    motion = walk_motions()[0]
+    _, avatar = make_avatar("mixamo T 1.0 rolls", motion)
+    bone = avatar.pose.bones["mixamorig:Spine"]
+    copy = bone.constraints.new("COPY_ROTATION")
+    copy.target, copy.subtarget = avatar, "mixamorig:Hips"
+    assert depends_on_itself_only(avatar)
+    copy.target = persons[0]
+    assert not depends_on_itself_only(avatar)
+    copy.mute = True
+    assert depends_on_itself_only(avatar)
+    driver = bone.driver_add("rotation_quaternion", 1).driver
+    driver.expression = "sin(frame / 10)"
+    assert not depends_on_itself_only(avatar)
+    driver.expression = "0.1"
+    assert depends_on_itself_only(avatar)
+    anim = avatar.animation_data
+    track = anim.nla_tracks.new()
+    assert not depends_on_itself_only(avatar)
+    track.mute = True
+    assert depends_on_itself_only(avatar)
+
+
 @pytest.fixture
 def rigify_rig(persons):
     addon_utils.enable("rigify", default_set=True)
