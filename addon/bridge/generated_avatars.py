@@ -59,12 +59,15 @@ def _retarget_variations(pairs, variations) -> list[str]:
     a second override per variation (two characters in the scene, each with one variation)."""
     count = min(len(v) for v in variations)
     lines, keyed_avatars = [], [avatar for _, avatar in pairs]
+    targets = {}  # each avatar's rest data, read once (and once more for a linked avatar's override)
     # Last variation first: each write stashes the one before, so the first ends up active.
     for k in reversed(range(count)):
         reads = []
         for (rig, _), actions, avatar in zip(pairs, variations, keyed_avatars):
+            if avatar not in targets:
+                targets[avatar] = retarget_bridge.read_target(avatar)
             with active_action(rig, actions[k]):
-                reads.append((retarget_bridge.read_source(rig), retarget_bridge.read_target(avatar)))
+                reads.append((retarget_bridge.read_source(rig), targets[avatar]))
         results = retarget_api.retarget_people(reads, retarget_api.RetargetConfig())
         for index, ((rig, avatar), actions, result) in enumerate(zip(pairs, variations, results)):
             keyed, action = retarget_bridge.write_result(keyed_avatars[index], result)

@@ -150,16 +150,15 @@ def follow_through_constraints(
             worst = np.maximum(worst, best_error)
             if progress is not None:
                 progress(t + 1, T)
+        held = worst > HELD_DEG
+        basis[:, held] = solved[:, held]  # keys that change nothing stay the solve's
+        refined = with_basis(result, basis)
+        keyed = set(names)
+        overwrite_channels(obj, {(bone_data_path(c.bone, c.prop), c.index): c.values
+                                 for c in refined.channels if c.bone in keyed and c.prop.startswith("rotation")})
     finally:
-        scene.frame_set(current[0], subframe=current[1])
-    held = worst > HELD_DEG
-    basis[:, held] = solved[:, held]  # keys that change nothing stay the solve's
+        scene.frame_set(current[0], subframe=current[1])  # the frame back, evaluated with the new keys
     after = float(worst[~held].max()) if (~held).any() else float("nan")
-    refined = with_basis(result, basis)
-    keyed = set(names)
-    overwrite_channels(obj, {(bone_data_path(c.bone, c.prop), c.index): c.values
-                             for c in refined.channels if c.bone in keyed and c.prop.startswith("rotation")})
-    scene.frame_set(current[0], subframe=current[1])  # re-evaluate with the new keys
     fit = ConstraintFit(T, evaluations, before, after, tuple(n for n, h in zip(names, held) if h),
                         time.perf_counter() - started, len(names))
     return refined, fit
@@ -169,14 +168,20 @@ def hold_through_constraints(
     obj: bpy.types.Object,
     result: RetargetResult,
     progress: Callable[[int, int], None] | None = None,
+    errors: np.ndarray | None = None,
 ) -> tuple[RetargetResult, ConstraintFit | None]:
     """``result`` (written to ``obj``) re-keyed by :func:`follow_through_constraints` when the
     rig has constraints or drivers and the in-Blender check finds its evaluated pose farther
     from SMPL than the keys themselves (:func:`..core.retarget.quality.keys_overridden`);
-    else ``(result, None)`` unchanged, at the cost of a few evaluations at most."""
+    else ``(result, None)`` unchanged, at the cost of a few evaluations at most.
+
+    errors: the check's (F, M) degrees for ``result`` as written, when the caller measured them
+    already (:func:`.retarget_check.evaluated_direction_errors`); None: measured here if needed.
+    """
     if obj.data.pose_position == "REST" or not has_constraints_or_drivers(obj):
         return result, None  # (an armature showing its rest position evaluates to it whatever the keys)
-    errors = evaluated_direction_errors(obj, result)
+    if errors is None:
+        errors = evaluated_direction_errors(obj, result)
     if not errors.size or not keys_overridden(float(errors.max()), result.score.direction_max_deg):
         return result, None
     return follow_through_constraints(obj, result, progress)
@@ -201,25 +206,29 @@ def depends_on_itself_only(obj: bpy.types.Object) -> bool:
             targets += [t.target for t in getattr(constraint, "targets", ())]  # the Armature constraint
             if any(target is not None and target not in own for target in targets):
                 return False
-    for owner in (obj, obj.data):
-        anim = getattr(owner, "animation_data", None)
-        for fcurve in (anim.drivers if anim is not None else ()):
-            driver = fcurve.driver
-            if "frame" in driver.expression:
+    for driver in (fcurve.driver for fcurve in _driver_curves(obj)):
+        if "frame" in driver.expression:
+            return False
+        for variable in driver.variables:
+            if any(target.id is not None and target.id not in own for target in variable.targets):
                 return False
-            for variable in driver.variables:
-                if any(target.id is not None and target.id not in own for target in variable.targets):
-                    return False
     return True
 
 
 def has_constraints_or_drivers(obj: bpy.types.Object) -> bool:
     """Whether anything but keys and the hierarchy can move the armature's bones: a pose bone
-    constraint (muted ones aside) or a driver on the object."""
+    constraint (muted ones aside) or a driver on the object or its armature data."""
     if any(not c.mute for pb in obj.pose.bones for c in pb.constraints):
         return True
-    anim = obj.animation_data
-    return bool(anim is not None and len(anim.drivers))
+    return any(True for _ in _driver_curves(obj))
+
+
+def _driver_curves(obj: bpy.types.Object):
+    """The driver F-curves of the armature object and of its armature data."""
+    for owner in (obj, obj.data):
+        anim = getattr(owner, "animation_data", None)
+        if anim is not None:
+            yield from anim.drivers
 
 
 def _evaluated(pose_bones) -> np.ndarray:

@@ -149,17 +149,20 @@ class ISYNTH_OT_retarget(bpy.types.Operator):
                 warning = (f"WARNING: {target.name!r} shows its Rest Position (Armature properties > Skeleton > "
                            "Pose Position): the keys are written but Blender does not play them")
                 line += f"; {warning}"
-            if self.through_constraints and not shows_rest:
-                result, fit = self.hold_through_constraints(context, target, result)
+            # The check is measured once and handed to the re-keying, which needs it to decide;
+            # it is measured again only when the keys changed.
+            errors = evaluated_direction_errors(target, result) if self.verify and not shows_rest else None
+            if self.through_constraints:
+                result, fit = self.hold_through_constraints(context, target, result, errors)
                 if fit is not None:
                     line += f"; {fit.summary()}"
-            if self.verify and not shows_rest:
-                errors = evaluated_direction_errors(target, result)
-                if errors.size:
-                    line += f"; in Blender {errors.mean():.2f} deg mean, {errors.max():.2f} max"
-                    warning = follow_warning(float(errors.max()), result.score.direction_max_deg)
-                    if warning:
-                        line += f"; {warning}"
+                    if errors is not None:
+                        errors = evaluated_direction_errors(target, result)
+            if errors is not None and errors.size:
+                line += f"; in Blender {errors.mean():.2f} deg mean, {errors.max():.2f} max"
+                warning = follow_warning(float(errors.max()), result.score.direction_max_deg)
+                if warning:
+                    line += f"; {warning}"
             if not warning and fit is not None and fit.warning():
                 warning = fit.warning()  # held bones the in-Blender check did not catch (or did not run)
                 line += f"; {warning}"
@@ -177,12 +180,12 @@ class ISYNTH_OT_retarget(bpy.types.Operator):
 
 
     @staticmethod
-    def hold_through_constraints(context, target, result):
+    def hold_through_constraints(context, target, result, errors):
         """(result, ConstraintFit or None), with the re-keying's progress in the status bar."""
         wm = context.window_manager
         wm.progress_begin(0, result.solution.quaternions.shape[0])
         try:
-            return hold_through_constraints(target, result, progress=lambda done, total: wm.progress_update(done))
+            return hold_through_constraints(target, result, lambda done, total: wm.progress_update(done), errors)
         finally:
             wm.progress_end()
 
