@@ -1,8 +1,8 @@
 """Render one manifest job into ``DIR/.partial/<clip_id>``, then rename it to ``DIR/clips/<clip_id>``.
 
 Steps (timed into ``render.json``): build the room and camera (first, so a broken scene fails
-fast), generate the motions (core, in-process), shape and place the people, key their rigs, apply
-the look, compute the labels (core), render the RGB frames (+ sensor
+fast), generate the motions (core, in-process), shape and place the people, key their rigs, put
+the people drawn as rigged avatars on them (retargeted), apply the look, compute the labels (core), render the RGB frames (+ sensor
 noise), draw the skeleton frames, render the depth and silhouette passes, encode the MP4s, write
 ``annotations.json``; the folder is renamed only when everything is written, so ``clips/`` never
 holds a half-finished clip.
@@ -22,6 +22,7 @@ from ..bridge.render_engine import configure_engine, render_frames, render_overr
 from ..bridge.render_look import (
     add_light, dress_body, recolour_points, recolour_surfaces, show_floor, workbench_background,
 )
+from ..bridge.render_avatars import put_on_avatars
 from ..bridge.render_scene import add_people, assemble_room
 from ..bridge.render_video import FRAME_PATTERN, encode_frames, read_png, write_png
 from ..core.render.annotations import annotation_document, coco_triplets, compute_clip_labels, write_json
@@ -79,6 +80,8 @@ def _render_into(work: Path, job: dict, root: Path, threads: int, say) -> Path:
     motions, generated = step("generate", generate_motions, job)
     tracks = step("people", person_tracks, job, motions)
     step("rigs", add_people, built, tracks, float(job["clip"]["fps"]))
+    if job.get("avatars"):
+        tracks = step("avatars", put_on_avatars, built, job, tracks, say)
     step("look", apply_look, built, job, tracks)
     info = scene_info(scene_spec_of(job))
     labels = step("labels", compute_clip_labels, tracks, built.camera_to_world, built.lens,
@@ -130,10 +133,11 @@ def _render_into(work: Path, job: dict, root: Path, threads: int, say) -> Path:
 
 
 def apply_look(built, job: dict, tracks: list) -> None:
-    """Clothing, floor and wall colours and (for EEVEE / Cycles) the light, as the manifest says."""
+    """Clothing, floor and wall colours and (for EEVEE / Cycles) the light, as the manifest says.
+    Rigged avatars keep their own materials."""
     look = job["look"]
     for person, track, person_look in zip(built.people, tracks, look["persons"]):
-        if person.body is not None:
+        if person.body is not None and not track.avatar:
             dress_body(person.body, person_look, np.asarray(track.body.weights), np.asarray(track.body.faces))
     if built.points is not None and built.bundle is not None:
         recolour_points(built.points, built.bundle, look["floor_rgb"], look["wall_rgb"])

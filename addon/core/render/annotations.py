@@ -12,15 +12,16 @@ right, v down, origin at the top-left image corner.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..motion.motion import Motion
 from ..skeleton import NUM_JOINTS, forward_kinematics
-from .coco import COCO_NAMES, coco_keypoints, face_offsets
+from .coco import COCO_NAMES, coco_keypoints, face_offsets, keypoints_of
 from .lens import Lens, world_to_camera
+from .rig_labels import EvaluatedBody
 from .visibility import Occluder, keypoint_visibility
 
 FORMAT = "isynth-render-clip"
@@ -33,13 +34,18 @@ _METRE_DECIMALS = 5
 class PersonTrack:
     """One rendered person. motion: at the clip's fps, world (AMASS convention); rest_joints_y:
     (24, 3) the rig's rest joints, template frame (Y up), metres; body: the ``BodyModel`` its mesh
-    uses; betas: (S,) the mesh's shape; actions: (T,) int action ids per frame."""
+    uses; betas: (S,) the mesh's shape; actions: (T,) int action ids per frame. evaluated: for a
+    person rendered as a rigged avatar, the avatar as Blender evaluated it (labels come from it,
+    not from the motion's forward kinematics); avatar: that avatar's manifest name and its
+    retarget quality ({} for stand-in and SMPL bodies)."""
 
     motion: Motion
     rest_joints_y: np.ndarray
     body: object
     betas: np.ndarray
     actions: np.ndarray
+    evaluated: EvaluatedBody | None = None
+    avatar: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,6 +91,12 @@ def compute_clip_labels(
     keypoints_world = np.empty((P, T, 17, 3))
     vertices, faces = [], []
     for p, track in enumerate(tracks):
+        if track.evaluated is not None:  # a rigged avatar: what Blender evaluated
+            joints_world[p] = track.evaluated.joints
+            keypoints_world[p] = keypoints_of(track.evaluated.joints, track.evaluated.face)
+            vertices.append(track.evaluated.vertices)
+            faces.append(np.asarray(track.evaluated.faces, dtype=np.int64))
+            continue
         rotations, joints = track_joints(track)
         joints_world[p] = joints
         rest_vertices = track.body.rest_vertices(track.betas)
@@ -163,7 +175,8 @@ def annotation_document(job: dict, tracks: list[PersonTrack], labels: ClipLabels
             "person": p,
             "role": motion.role,
             "look": persons_look[p] if p < len(persons_look) else {},
-            "body": getattr(track.body, "kind", ""),
+            "body": f"avatar:{track.avatar['name']}" if track.avatar else getattr(track.body, "kind", ""),
+            **({"avatar": track.avatar} if track.avatar else {}),
             "smpl": {
                 "betas": _round(track.betas, 6),
                 "global_orient": _round(motion.global_orient, 6),

@@ -9,7 +9,9 @@
    so their mean starting root position lies on it.
 3. Bodies: each person's avatar and betas from the manifest; the root is shifted vertically so
    the new body's lowest point on the first frame is where the generated body's was (a taller
-   body would otherwise sink into the floor).
+   body would otherwise sink into the floor). A person drawn as a rigged avatar keeps the
+   motion's own shape on the stand-in: that rig is only the source of the retarget
+   (``bridge.render_avatars``), and the avatar brings its own proportions.
 
 Headless batch may call core in-process (DESIGN.md, Processes); torch loads here, on first use.
 """
@@ -26,6 +28,7 @@ from ..generation_settings import DEFAULT_SMOOTHING_S
 from ..motion.motion import Motion
 from .annotations import PersonTrack
 from .jobspec import SceneSpec
+from .jobspec_avatars import is_builtin
 from .scenes import scene_info
 
 
@@ -112,10 +115,11 @@ def _anchored(job: dict, motions: list[Motion]) -> list[Motion]:
 
 
 def body_for_avatar(avatar: str, body_model_dir: str):
-    """The BodyModel of a manifest avatar ("standin", "smpl-neutral", "smpl-female", "smpl-male")."""
+    """The BodyModel of a manifest avatar ("standin", "smpl-neutral", "smpl-female", "smpl-male");
+    a rigged avatar's person is keyed on the stand-in first (its SMPL rig is the retarget's source)."""
     from ..body.model import load_body_model
 
-    if avatar == "standin":
+    if avatar == "standin" or not is_builtin(avatar):
         return load_body_model(None)
     gender = avatar.split("-", 1)[1]
     return load_body_model(body_model_dir, gender, "smpl")  # type: ignore[arg-type]
@@ -128,7 +132,8 @@ def person_tracks(job: dict, motions: list[Motion]) -> list[PersonTrack]:
         look = job["look"]["persons"][index]
         body = body_for_avatar(look["avatar"], job.get("body_model_dir", ""))
         betas = np.zeros(body.num_betas)
-        wanted = np.asarray(motion.betas if look["betas"] is None else look["betas"], dtype=np.float64)
+        own = look["betas"] is None or not is_builtin(look["avatar"])  # an avatar has its own shape
+        wanted = np.asarray(motion.betas if own else look["betas"], dtype=np.float64)
         wanted = wanted[: body.num_betas]
         betas[: len(wanted)] = wanted
         before = body.forward(motion.global_orient[:1], motion.body_pose[:1], motion.transl[:1],

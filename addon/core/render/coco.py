@@ -40,7 +40,7 @@ RIGHT_KEYPOINTS: tuple[int, ...] = (2, 4, 6, 8, 10, 12, 14, 16)
 HEAD = JOINT_INDEX["head"]
 # Nominal face landmarks relative to the head joint, template frame (Y up, facing +Z, the
 # subject's left at +X), metres: used to pick surface vertices on non-SMPL bodies.
-_NOMINAL_FACE = np.array([
+NOMINAL_FACE = np.array([
     [0.0, 0.04, 0.12],     # nose
     [0.032, 0.075, 0.10],  # left eye
     [-0.032, 0.075, 0.10],  # right eye
@@ -54,7 +54,7 @@ def face_vertex_ids(rest_vertices: np.ndarray, rest_joints: np.ndarray) -> tuple
     vertex nearest each nominal landmark. rest_vertices: (V, 3), rest_joints: (24, 3), template."""
     if len(rest_vertices) == SMPL_VERTEX_COUNT:
         return SMPL_FACE_VERTICES
-    targets = rest_joints[HEAD] + _NOMINAL_FACE
+    targets = rest_joints[HEAD] + NOMINAL_FACE
     distances = np.linalg.norm(rest_vertices[None, :, :] - targets[:, None, :], axis=-1)
     return tuple(int(i) for i in distances.argmin(axis=1))
 
@@ -73,10 +73,16 @@ def coco_keypoints(joints: np.ndarray, world_rotations: np.ndarray, offsets: np.
     from :func:`face_offsets`.
     """
     joints = np.asarray(joints, dtype=np.float64)
+    head_rotation = np.asarray(world_rotations, dtype=np.float64)[..., HEAD, :, :]
+    face = np.einsum("...ij,kj->...ki", head_rotation, np.asarray(offsets, dtype=np.float64))
+    return keypoints_of(joints, joints[..., HEAD, None, :] + face)
+
+
+def keypoints_of(joints: np.ndarray, face: np.ndarray) -> np.ndarray:
+    """(..., 17, 3) COCO keypoints from (..., 24, 3) SMPL joints and (..., 5, 3) face points."""
+    joints = np.asarray(joints, dtype=np.float64)
     out = np.empty(joints.shape[:-2] + (NUM_KEYPOINTS, 3))
     for coco, smpl in SMPL_JOINT_OF_COCO.items():
         out[..., coco, :] = joints[..., smpl, :]
-    head_rotation = np.asarray(world_rotations, dtype=np.float64)[..., HEAD, :, :]
-    face = np.einsum("...ij,kj->...ki", head_rotation, np.asarray(offsets, dtype=np.float64))
-    out[..., :5, :] = joints[..., HEAD, None, :] + face
+    out[..., list(FACE_KEYPOINTS), :] = face
     return out

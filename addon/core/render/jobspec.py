@@ -29,10 +29,11 @@ from typing import Literal
 from ..labels import ACTIONS
 from ..generation_settings import DEFAULT_GUIDANCE, DEFAULT_SMOOTHING_S, MAX_SMOOTHING_S
 from ..motion.motion import ROLES
+from .jobspec_avatars import BUILTIN_AVATARS, AvatarSpec, parse_avatar
 from .toml_table import JobSpecError, Table
 
 __all__ = [
-    "AVATARS", "ENGINES", "LENSES", "SCENE_KINDS", "CameraSpec", "ClipSpec", "EngineSpec", "GenerationSpec",
+    "AVATARS", "AvatarSpec", "ENGINES", "LENSES", "SCENE_KINDS", "CameraSpec", "ClipSpec", "EngineSpec", "GenerationSpec",
     "JobSpec", "JobSpecError", "OutputSpec", "PromptSpec", "RandomizeSpec", "SceneSpec", "SplitSpec",
     "load_job_spec", "parse_job_spec",
 ]
@@ -44,9 +45,8 @@ SCENE_KINDS: tuple[str, ...] = ("bundle", "blend", "procedural")
 ENGINES: tuple[str, ...] = ("workbench", "eevee", "cycles")
 LENSES: tuple[str, ...] = ("pinhole", "fisheye")
 PROCEDURAL_ROOMS: tuple[str, ...] = ("care_room",)
-# Bodies a person can be rendered with: the bundled stand-in, or the user's licensed SMPL files
-# (from [dataset] body_model_dir) in one gender.
-AVATARS: tuple[str, ...] = ("standin", "smpl-neutral", "smpl-female", "smpl-male")
+# Bodies a person can be rendered with besides the job file's own [[avatars]] (jobspec_avatars).
+AVATARS: tuple[str, ...] = BUILTIN_AVATARS
 SAMPLERS: tuple[str, ...] = ("ddpm", "ddim", "dpmpp_2m")
 PROMPT_SOURCES: tuple[str, ...] = ("generate", "recorded")
 DEVICES: tuple[str, ...] = ("auto", "cuda", "cpu")
@@ -171,7 +171,8 @@ class RandomizeSpec:
 
     lights: light colour, power and position (EEVEE/Cycles) or the studio light's rotation
     (Workbench). materials: floor and wall colours. clothing: shirt/trousers colours.
-    body_shapes: betas ~ N(0, body_shape_std). avatars: bodies to draw from. camera_noise: [min, max]
+    body_shapes: betas ~ N(0, body_shape_std). avatars: bodies to draw from (built-in names and the
+    job file's [[avatars]]). camera_noise: [min, max]
     standard deviation of additive Gaussian sensor noise, fraction of full scale. motion_blur:
     EEVEE/Cycles motion blur with a shutter drawn from motion_blur_shutter (frames).
     """
@@ -229,6 +230,7 @@ class JobSpec:
     randomize: RandomizeSpec = field(default_factory=RandomizeSpec)
     outputs: OutputSpec = field(default_factory=OutputSpec)
     splits: SplitSpec = field(default_factory=SplitSpec)
+    avatars: tuple[AvatarSpec, ...] = ()
 
 
 def load_job_spec(path: str | Path) -> JobSpec:
@@ -263,14 +265,17 @@ def parse_job_spec(raw: dict, path: Path) -> JobSpec:
     generation = _generation(top.table("generation"), base)
     engine = _engine(top.table("engine"))
     cameras = _cameras(top.table("cameras"), engine, clip)
-    randomize = _randomize(top.table("randomize"), engine, body_model_dir)
+    avatars = tuple(parse_avatar(t, _name(t, "name", None), lambda value: _resolve(base, value))
+                    for t in (top.tables("avatars") if "avatars" in top else []))
+    _unique(top, "avatars", [a.name for a in avatars])
+    randomize = _randomize(top.table("randomize"), engine, body_model_dir, tuple(a.name for a in avatars))
     outputs = _outputs(top.table("outputs"))
     splits = _splits(top.table("splits"))
     top.finish()
     spec = JobSpec(
         path=str(path), name=name, base_seed=base_seed, body_model_dir=body_model_dir, scenes=scenes,
         prompts=prompts, clip=clip, generation=generation, cameras=cameras, engine=engine,
-        randomize=randomize, outputs=outputs, splits=splits,
+        randomize=randomize, outputs=outputs, splits=splits, avatars=avatars,
     )
     for index, prompt in enumerate(prompts):
         other = next((scene for scene in scenes if scene.kind != "bundle"), None)
@@ -414,21 +419,21 @@ def _cameras(table: Table, engine: EngineSpec, clip: ClipSpec) -> CameraSpec:
     return spec
 
 
-def _randomize(table: Table, engine: EngineSpec, body_model_dir: str) -> RandomizeSpec:
+def _randomize(table: Table, engine: EngineSpec, body_model_dir: str, own: tuple[str, ...]) -> RandomizeSpec:
     spec = RandomizeSpec(
         lights=table.boolean("lights", True),
         materials=table.boolean("materials", True),
         clothing=table.boolean("clothing", True),
         body_shapes=table.boolean("body_shapes", True),
         body_shape_std=table.number("body_shape_std", 1.0, 0.0, 3.0),
-        avatars=table.strings("avatars", ("standin",), AVATARS),
+        avatars=table.strings("avatars", ("standin",), AVATARS + own),
         camera_noise=table.range_pair("camera_noise", (0.0, 0.0), 0.0, 0.5),
         motion_blur=table.boolean("motion_blur", False),
         motion_blur_shutter=table.range_pair("motion_blur_shutter", (0.3, 0.7), 0.01, 2.0),
     )
     if not spec.avatars:
         table.fail("avatars", "give at least one avatar")
-    if any(a.startswith("smpl") for a in spec.avatars) and not body_model_dir:
+    if any(a in AVATARS and a.startswith("smpl") for a in spec.avatars) and not body_model_dir:
         table.fail("avatars", "SMPL avatars need [dataset] body_model_dir (a folder with your licensed SMPL files)")
     if spec.motion_blur and engine.name == "workbench":
         table.fail("motion_blur", "Workbench renders no motion blur; use engine 'eevee' or 'cycles'")

@@ -182,7 +182,17 @@ def _job(spec: JobSpec, scene: SceneSpec, info: SceneInfo, prompt, variation: st
         },
         "outputs": dataclasses.asdict(spec.outputs),
         "body_model_dir": spec.body_model_dir,
+        **_rigged_avatars(spec, persons),
     }
+
+
+def _rigged_avatars(spec: JobSpec, persons: list[dict]) -> dict:
+    """{"avatars": name -> AvatarSpec fields} for the job file's rigged avatars this clip's people
+    drew; nothing when they drew none, so jobs without them read as before (a --resume of a
+    data set made before avatars existed still matches its manifest)."""
+    drawn = {person["avatar"] for person in persons}
+    avatars = {a.name: dataclasses.asdict(a) for a in spec.avatars if a.name in drawn}
+    return {"avatars": avatars} if avatars else {}
 
 
 def _person(role: str, rng: np.random.Generator, spec: JobSpec) -> dict:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..eval.physical import PENETRATION_TOLERANCE_M, penetration_depths
-from ..skeleton import JOINT_NAMES, NUM_BODY_JOINTS, PARENTS
+from ..skeleton import JOINT_NAMES, NUM_BODY_JOINTS, NUM_JOINTS, PARENTS
 from .feet import foot_height_error
 from .plan import RetargetPlan
 from .rig import WorldRest
@@ -102,18 +102,32 @@ def target_joints(plan: RetargetPlan, smpl: SmplWorld, solution: Solution) -> np
     """(T, 22, 3) world positions standing in for SMPL's body joints on the target: the heads of
     the mapped bones; an unmapped joint sits at its SMPL offset from the nearest mapped ancestor
     joint, turned by that bone and scaled by the leg-length ratio."""
-    T = smpl.num_frames
-    out = np.empty((T, NUM_BODY_JOINTS, 3))
-    for j in range(NUM_BODY_JOINTS):
-        b = plan.bone_of_joint[j]
+    return joints_on_rig(plan.bone_of_joint, solution.heads, solution.deltas, smpl.rest_joints,
+                         solution.leg_scale, NUM_BODY_JOINTS)
+
+
+def joints_on_rig(bone_of_joint: np.ndarray, heads: np.ndarray, deltas: np.ndarray, smpl_rest_joints: np.ndarray,
+                  scale: float, count: int = NUM_JOINTS) -> np.ndarray:
+    """(T, count, 3) SMPL's first ``count`` joints on a rig, world metres: a mapped joint at its
+    bone's head; an unmapped one at its SMPL rest offset from the nearest mapped ancestor joint,
+    times ``scale``, turned by that ancestor's bone.
+
+    bone_of_joint: (24,) bone index per SMPL joint (-1 unmapped; the pelvis must be mapped);
+    heads: (T, B, 3) bone heads, world; deltas: (T, B, 3, 3) each bone's world rotation relative
+    to its rest; smpl_rest_joints: (24, 3) SMPL's rest joints in the rig's world frame.
+    """
+    T = heads.shape[0]
+    out = np.empty((T, count, 3))
+    for j in range(count):
+        b = bone_of_joint[j]
         if b >= 0:
-            out[:, j] = solution.heads[:, b]
+            out[:, j] = heads[:, b]
             continue
         a = PARENTS[j]
-        while a >= 0 and plan.bone_of_joint[a] < 0:
+        while a >= 0 and bone_of_joint[a] < 0:
             a = PARENTS[a]
-        offset = solution.leg_scale * (smpl.rest_joints[j] - smpl.rest_joints[a])
-        out[:, j] = out[:, a] + solution.deltas[:, plan.bone_of_joint[a]] @ offset
+        offset = scale * (smpl_rest_joints[j] - smpl_rest_joints[a])
+        out[:, j] = out[:, a] + deltas[:, bone_of_joint[a]] @ offset
     return out
 
 

@@ -1,0 +1,223 @@
+"""A clip's people on the job file's rigged avatars: append, retarget, evaluate for the labels.
+
+For every person whose manifest avatar is one of the job file's ``[[avatars]]``
+(:mod:`..core.render.jobspec_avatars`):
+
+1. a fresh copy of the avatar (its armature and every mesh it carries or deforms) is appended
+   from its .blend into the render collection (two people drawing one avatar get two copies);
+2. the person's SMPL rig, keyed as for any person, is retargeted onto it with the Retarget
+   operator's solve (all avatar people at once, so the score has their penetration), re-keyed
+   through the avatar's constraints where they override the keys (:mod:`.retarget_refine`);
+   the SMPL rig and its body are hidden, so the avatar is what renders;
+3. the avatar is evaluated at every frame: its bones give SMPL's 24 joints, its skinned meshes
+   the face points, boxes and occlusion (:class:`..core.render.rig_labels.EvaluatedBody`).
+
+Failures name the avatar, its file and object; the clip process is thrown away after one clip,
+so nothing here needs undoing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import bpy
+import numpy as np
+
+from ..core.render.annotations import PersonTrack, track_joints
+from ..core.render.coco import HEAD
+from ..core.render.jobspec_avatars import is_builtin, retarget_mapping
+from ..core.render.rig_labels import EvaluatedBody, face_vertex_ids
+from ..core.retarget import api as retarget_api
+from ..core.retarget.quality import joints_on_rig
+from . import retarget as retarget_bridge
+from .retarget_refine import hold_through_constraints
+
+
+def put_on_avatars(built, job: dict, tracks: list[PersonTrack], say=print) -> list[PersonTrack]:
+    """``tracks`` with every rigged-avatar person retargeted and evaluated (``built.people`` are
+    their SMPL rigs, from :func:`.render_scene.add_people`); the others unchanged."""
+    persons = job["look"]["persons"]
+    chosen = [p for p, person in enumerate(persons) if not is_builtin(person["avatar"])]
+    if not chosen:
+        return tracks
+    collection = built.camera.users_collection[0]
+    specs = job.get("avatars", {})
+    avatars = {}
+    for p in chosen:
+        name = persons[p]["avatar"]
+        if name not in specs:
+            raise ValueError(f"job {job['key']}: person {p} draws avatar {name!r}, which the job has no entry for")
+        avatars[p] = append_avatar(specs[name], collection)
+    results = _retarget(built, job, chosen, avatars)
+    out = list(tracks)
+    for p, result in zip(chosen, results):
+        spec = specs[persons[p]["avatar"]]
+        keyed, _ = retarget_bridge.write_result(avatars[p], result)
+        result, fit = hold_through_constraints(keyed, result)
+        _hide_smpl(built.people[p])
+        say(f"{job['clip_id']}: person {p} on avatar {spec['name']!r}: {result.score.summary()}"
+            + (f"; {fit.summary()}" if fit else ""))
+        evaluated = evaluate_avatar(built.scene, keyed, result, tracks[p], int(job["clip"]["frames"]))
+        quality = {k: _plain(v) for k, v in result.score.as_dict().items()}
+        if fit is not None:
+            quality["constraints_held"] = list(fit.held)
+        out[p] = dataclasses.replace(tracks[p], evaluated=evaluated, avatar={
+            "name": spec["name"], "blend": spec["blend"], "object": keyed.name, "retarget": quality})
+    return out
+
+
+def _retarget(built, job: dict, chosen: list[int], avatars: dict) -> list:
+    """The retarget results of the chosen people (one mapping setting per avatar spec)."""
+    persons, specs = job["look"]["persons"], job["avatars"]
+    results = [None] * len(chosen)
+    by_config: dict[tuple, list[int]] = {}
+    for k, p in enumerate(chosen):
+        spec = specs[persons[p]["avatar"]]
+        by_config.setdefault((*retarget_mapping(spec), bool(spec["swap_sides"])), []).append(k)
+    for (mapping, mapping_file, swap), members in by_config.items():
+        config = retarget_api.RetargetConfig(mapping=mapping, mapping_file=mapping_file, swap_sides=swap)
+        pairs = []
+        for k in members:
+            p = chosen[k]
+            pairs.append((retarget_bridge.read_source(built.people[p].armature),
+                          retarget_bridge.read_target(avatars[p])))
+        try:
+            found = retarget_api.retarget_people(pairs, config)
+        except ValueError as error:  # MappingError included: say which file the avatar came from
+            names = ", ".join(f"{specs[persons[chosen[k]]['avatar']]['blend']}" for k in members)
+            raise ValueError(f"avatar from {names}: {error}") from None
+        for k, result in zip(members, found):
+            results[k] = result
+    return results
+
+
+def append_avatar(spec: dict, collection: bpy.types.Collection) -> bpy.types.Object:
+    """A fresh copy of the avatar's armature, with every object parented under it or deformed by
+    it, linked into ``collection``; the file's other objects are not kept."""
+    path, wanted = spec["blend"], spec["object"]
+    where = f"avatar {spec['name']!r} ({path})"
+    try:
+        with bpy.data.libraries.load(path, link=False) as (source, target):
+            names = list(source.objects)
+            target.objects = list(names)  # (Blender fills the list it is given with the objects)
+    except OSError as error:
+        raise ValueError(f"{where}: cannot read the .blend file ({error})") from None
+    loaded = {name: obj for name, obj in zip(names, target.objects) if obj is not None}
+    armatures = {name: obj for name, obj in loaded.items() if obj.type == "ARMATURE"}
+    if wanted:
+        armature = loaded.get(wanted)
+        if armature is None or armature.type != "ARMATURE":
+            _remove(loaded.values())
+            what = "no object" if armature is None else f"a {armature.type.lower()}, not an armature,"
+            raise ValueError(f"{where}: key 'object': {what} named {wanted!r} (armatures in the file: "
+                             f"{sorted(armatures) or 'none'})")
+    elif len(armatures) != 1:
+        _remove(loaded.values())
+        raise ValueError(f"{where}: key 'object': the file has {len(armatures)} armatures "
+                         f"({sorted(armatures) or 'none'}); name the avatar's")
+    else:
+        armature = next(iter(armatures.values()))
+    keep = [obj for obj in loaded.values() if obj is armature or _carried_by(obj, armature)]
+    _remove(obj for obj in loaded.values() if obj not in keep)
+    for obj in keep:
+        collection.objects.link(obj)
+    return armature
+
+
+def _carried_by(obj: bpy.types.Object, armature: bpy.types.Object) -> bool:
+    """Whether ``obj`` hangs under ``armature`` or an Armature modifier of it deforms ``obj``."""
+    parent = obj.parent
+    while parent is not None:
+        if parent is armature:
+            return True
+        parent = parent.parent
+    return any(m.type == "ARMATURE" and m.object is armature for m in getattr(obj, "modifiers", ()))
+
+
+def _remove(objects) -> None:
+    for obj in list(objects):
+        bpy.data.objects.remove(obj)
+
+
+def _hide_smpl(person) -> None:
+    """The SMPL rig and body stay (the avatar's keys came from them) but show and render nothing."""
+    for obj in (person.armature, person.body):
+        if obj is not None:
+            obj.hide_viewport = obj.hide_render = True
+
+
+def evaluate_avatar(scene: bpy.types.Scene, avatar: bpy.types.Object, result, track: PersonTrack,
+                    frames: int) -> EvaluatedBody:
+    """The avatar at frames 1..``frames`` as Blender evaluates it (constraints, drivers and
+    modifiers included): SMPL's joints on it, face points and skinned meshes, world metres."""
+    names = result.rig.bone_names
+    bones = [avatar.pose.bones[name] for name in names]
+    meshes = [obj for obj in avatar.users_collection[0].objects
+              if obj.type == "MESH" and obj.visible_get() and not obj.hide_render and _carried_by(obj, avatar)]
+    if not meshes:
+        raise ValueError(f"avatar {avatar.name!r}: no visible mesh is parented to or deformed by the armature")
+    heads = np.empty((frames, len(names), 3))
+    deltas = np.empty((frames, len(names), 3, 3))
+    vertices, faces = [], None
+    rest = np.array([_rows(avatar.data.bones[name].matrix_local) for name in names])
+    before = scene.frame_current
+    try:
+        for t in range(frames):
+            scene.frame_set(t + 1)
+            world = _rows(avatar.matrix_world)
+            posed = world @ np.array([_rows(pb.matrix) for pb in bones])
+            rest_world = world @ rest
+            heads[t] = posed[:, :3, 3]
+            deltas[t] = posed[:, :3, :3] @ np.linalg.inv(rest_world[:, :3, :3])
+            frame_vertices, frame_faces = _skinned(meshes)
+            if faces is None:
+                faces = frame_faces
+            elif len(frame_faces) != len(faces):
+                raise ValueError(f"avatar {avatar.name!r}: its meshes change topology between frames; the "
+                                 "labels need one set of triangles")
+            vertices.append(frame_vertices)
+    finally:
+        scene.frame_set(before)
+    joints = joints_on_rig(result.plan.bone_of_joint, heads, deltas, result.smpl.rest_joints,
+                           result.solution.leg_scale)
+    vertices = np.stack(vertices)
+    rotations, _ = track_joints(track)
+    ids = face_vertex_ids(vertices[0], joints[0, HEAD], rotations[0, HEAD], result.solution.leg_scale)
+    return EvaluatedBody(joints=joints, face=vertices[:, ids], vertices=vertices, faces=faces)
+
+
+def _skinned(meshes: list[bpy.types.Object]) -> tuple[np.ndarray, np.ndarray]:
+    """(V, 3) world vertices and (F, 3) triangles of the evaluated meshes, concatenated."""
+    depsgraph = bpy.context.evaluated_depsgraph_get()
+    all_vertices, all_faces, offset = [], [], 0
+    for obj in meshes:
+        evaluated = obj.evaluated_get(depsgraph)
+        mesh = evaluated.to_mesh()
+        try:
+            mesh.calc_loop_triangles()
+            co = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
+            mesh.vertices.foreach_get("co", co)
+            triangles = np.empty(len(mesh.loop_triangles) * 3, dtype=np.int64)
+            mesh.loop_triangles.foreach_get("vertices", triangles)
+            matrix = _rows(evaluated.matrix_world)
+            world = co.reshape(-1, 3).astype(np.float64) @ matrix[:3, :3].T + matrix[:3, 3]
+        finally:
+            evaluated.to_mesh_clear()
+        all_vertices.append(world)
+        all_faces.append(triangles.reshape(-1, 3) + offset)
+        offset += len(world)
+    return np.concatenate(all_vertices), np.concatenate(all_faces)
+
+
+def _rows(matrix) -> np.ndarray:
+    return np.array([list(row) for row in matrix], dtype=np.float64)
+
+
+def _plain(value):
+    """JSON-safe: NaN -> None, tuples -> lists."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value

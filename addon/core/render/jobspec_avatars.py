@@ -1,0 +1,89 @@
+"""The job file's ``[[avatars]]`` tables: the user's own rigged characters for batch rendering.
+
+An avatar is an armature (with the meshes it deforms) in a .blend file. A clip whose person
+draws it appends a fresh copy of it, and the person's generated SMPL motion is retargeted onto
+it (``core.retarget``, the same solve as the Retarget operator), so the avatar is what renders
+and the labels come from its evaluated bones and skinned meshes (``docs/batch_rendering.md``)::
+
+    [[avatars]]
+    name = "nurse"              # what [randomize] avatars lists
+    blend = "avatars/nurse.blend"
+    object = "Armature"         # default "": the file's only armature
+    mapping = "auto"            # "auto", a preset (mixamo, rigify_deform, ...) or a .json mapping file
+    swap_sides = false          # true for a rig whose sides are named from the viewer's side
+
+Only what the file itself says is checked here (core reads no .blend); a missing object or a
+rig no mapping fits fails its clips, each with a message naming the file and the object.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..retarget.mapping import MappingError
+from ..retarget.mapping_file import load_mapping
+from ..retarget.presets import PRESETS
+from .toml_table import Table
+
+# Bodies every job can draw without an [[avatars]] table: the bundled stand-in, or the user's
+# licensed SMPL files (from [dataset] body_model_dir) in one gender.
+BUILTIN_AVATARS: tuple[str, ...] = ("standin", "smpl-neutral", "smpl-female", "smpl-male")
+MAPPINGS: tuple[str, ...] = ("auto", *PRESETS)
+
+
+@dataclass(frozen=True)
+class AvatarSpec:
+    """One rigged character. blend: the .blend file, absolute; object: its armature object's name
+    ("" = the file's only armature); mapping: "auto", a key of ``PRESETS``, or an absolute path of
+    a JSON mapping file (``core.retarget.mapping_file``); swap_sides: exchange left and right."""
+
+    name: str
+    blend: str
+    object: str = ""
+    mapping: str = "auto"
+    swap_sides: bool = False
+
+
+def parse_avatar(table: Table, name: str, resolve) -> AvatarSpec:
+    """One ``[[avatars]]`` table (``name`` already read and checked); ``resolve(value)`` makes a
+    path absolute against the job file's folder."""
+    if name in BUILTIN_AVATARS:
+        table.fail("name", f"{name!r} is a built-in avatar; give yours another name")
+    blend = resolve(table.string("blend", None))
+    if blend.suffix.lower() != ".blend":
+        table.fail("blend", f"expected a .blend file, got {blend.name!r}")
+    if not blend.is_file():
+        table.fail("blend", f"file not found: {blend}")
+    obj = table.string("object", "")
+    mapping = table.string("mapping", "auto")
+    if mapping.lower().endswith(".json"):
+        path = resolve(mapping)
+        try:
+            load_mapping(path)
+        except MappingError as error:
+            table.fail("mapping", str(error))
+        mapping = str(path)
+    elif mapping.lower() not in MAPPINGS:
+        table.fail("mapping", f"expected 'auto', a preset ({', '.join(PRESETS)}) or a .json mapping file, "
+                              f"got {mapping!r}")
+    else:
+        mapping = mapping.lower()
+    swap_sides = table.boolean("swap_sides", False)
+    table.finish()
+    return AvatarSpec(name=name, blend=str(blend), object=obj, mapping=mapping, swap_sides=swap_sides)
+
+
+def is_builtin(avatar: str) -> bool:
+    """Whether a manifest person's avatar is a body of the stand-in/SMPL kind (not a rig)."""
+    return avatar in BUILTIN_AVATARS
+
+
+def retarget_mapping(spec: dict) -> tuple[str, str]:
+    """(RetargetConfig.mapping, RetargetConfig.mapping_file) of a manifest avatar entry."""
+    mapping = spec["mapping"]
+    if mapping == "auto":
+        return "AUTO", ""
+    if mapping in PRESETS:
+        return mapping, ""
+    return "FILE", str(Path(mapping))

@@ -1,0 +1,109 @@
+"""Batch clips on the user's rigged avatars: appended from their .blend, retargeted, labelled
+from what Blender evaluates, and what renders is the avatar, not the SMPL body."""
+
+import json
+
+import bpy
+import numpy as np
+import pytest
+
+from addon.batch.clip import render_clip
+from addon.bridge.render_video import FRAME_PATTERN, read_png
+from addon.core.render.coco import SMPL_JOINT_OF_COCO
+from addon.core.render.jobspec import load_job_spec
+from addon.core.render.lens import Lens, world_to_camera
+from addon.core.render.manifest import build_manifest
+from addon.core.skeleton import JOINT_NAMES
+from helpers.avatar_blend import save_avatar_blend
+
+JOB = """
+[[scenes]]
+name = "ward"
+procedural = "care_room"
+[[prompts]]
+name = "talk"
+text = "a nurse and a patient stand and talk"
+roles = {roles}
+label = "talk"
+[[avatars]]
+name = "nurse"
+blend = "nurse.blend"
+{object_line}
+[clip]
+seconds = 0.5
+width = 96
+height = 72
+[generation]
+checkpoint = "{checkpoint}"
+steps = 1
+device = "cpu"
+[randomize]
+avatars = ["nurse"]
+[outputs]
+png_frames = true
+"""
+
+
+def avatar_job(tmp_path, roles='["staff", "patient"]', object_line=""):
+    """A manifest job whose every person draws the Mixamo test avatar; (job, avatar info)."""
+    info = save_avatar_blend(tmp_path / "nurse.blend", "mixamo", scale=0.9)
+    from helpers.tiny_checkpoint import write_tiny_checkpoint  # torch: not in the compat envs
+    checkpoint = write_tiny_checkpoint(tmp_path)
+    (tmp_path / "jobs.toml").write_text(JOB.format(roles=roles, object_line=object_line, checkpoint=checkpoint))
+    return build_manifest(load_job_spec(tmp_path / "jobs.toml"))["jobs"][0], info
+
+
+def annotations(folder):
+    return json.loads((folder / "annotations.json").read_text())
+
+
+def test_two_people_on_copies_of_one_avatar_are_labelled_from_its_evaluated_bones(tmp_path):
+    job, info = avatar_job(tmp_path)
+    folder = render_clip(job, tmp_path / "out")
+    document = annotations(folder)
+    lens = Lens.from_json(document["camera"]["lens"])
+    camera_to_world = np.asarray(document["camera"]["camera_to_world"])
+    avatars = [bpy.data.objects[p["avatar"]["object"]] for p in document["persons"]]
+    assert len({a.name for a in avatars}) == 2 and all(a.type == "ARMATURE" for a in avatars)  # two copies
+    assert "Their Cube" not in bpy.data.objects and "Their Camera" not in bpy.data.objects  # left behind
+    for person, avatar in zip(document["persons"], avatars):
+        assert person["body"] == "avatar:nurse"
+        assert person["avatar"]["blend"] == str(tmp_path / "nurse.blend")
+        assert person["avatar"]["retarget"]["direction_max_deg"] < 3.0
+        assert avatar.animation_data.action is not None
+    smpl_bodies = [o for o in bpy.data.objects if o.type == "MESH" and o.name.startswith(("Staff", "Patient"))]
+    assert smpl_bodies and all(o.hide_render for o in smpl_bodies)
+    scene = bpy.context.scene
+    for t in (0, 4):
+        scene.frame_set(t + 1)
+        for p, avatar in enumerate(avatars):
+            joints = document["frames"][t]["persons"][p]["joints_world"]
+            for joint, bone in info["bones"].items():
+                head = np.asarray(avatar.matrix_world) @ np.array([*avatar.pose.bones[bone].head, 1.0])
+                np.testing.assert_allclose(joints[JOINT_NAMES.index(joint)], head[:3], atol=2e-5)
+            keypoints = np.asarray(document["frames"][t]["persons"][p]["keypoints"])
+            for coco, smpl in SMPL_JOINT_OF_COCO.items():
+                if keypoints[coco, 2] > 0:
+                    pixel = lens.project(world_to_camera(np.asarray(joints[smpl]), camera_to_world))
+                    np.testing.assert_allclose(keypoints[coco, :2], pixel, atol=2e-3)
+
+
+def test_the_rendered_avatar_fills_its_annotated_box(tmp_path):
+    job, _ = avatar_job(tmp_path, roles='["patient"]')
+    folder = render_clip(job, tmp_path / "out")
+    document = annotations(folder)
+    for t in (0, 4):
+        image = read_png(folder / "frames" / FRAME_PATTERN.format(t + 1)).astype(np.float64) / 255.0
+        red = (image[..., 0] > 0.25) & (image[..., 1] < 0.6 * image[..., 0]) & (image[..., 2] < 0.6 * image[..., 0])
+        ys, xs = np.nonzero(red)
+        assert len(xs) > 30, "the avatar's red body is not in the image"
+        x, y, w, h = document["frames"][t]["persons"][0]["bbox"]
+        assert abs(xs.min() - x) <= 2 and abs(xs.max() + 1 - (x + w)) <= 2, (xs.min(), xs.max(), x, w)
+        assert abs(ys.min() - y) <= 2 and abs(ys.max() + 1 - (y + h)) <= 2, (ys.min(), ys.max(), y, h)
+
+
+def test_a_missing_avatar_object_fails_the_clip_naming_the_file_and_key(tmp_path):
+    job, _ = avatar_job(tmp_path, roles='["patient"]', object_line='object = "Nobody"')
+    with pytest.raises(ValueError, match=r"nurse\.blend.*key 'object'.*'Nobody'.*Character"):
+        render_clip(job, tmp_path / "out")
+    assert not (tmp_path / "out" / "clips").exists() and not any((tmp_path / "out" / ".partial").iterdir())
