@@ -100,6 +100,7 @@ def run(args: argparse.Namespace) -> int:
     from ..core.render.dataset import assemble_dataset, finished_clips
     from ..core.render.jobspec import load_job_spec
     from ..core.render.manifest import build_manifest, parse_shard, read_manifest, shard, write_manifest
+    from .avatar_files import check_avatar_files
     from .progress import JsonLog, ProgressBar
     from .scheduler import run_clips
 
@@ -113,6 +114,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(str(error)) from None
     blender = _blender_binary(args.blender)
     spec = load_job_spec(args.config)
+    check_avatar_files(spec)
     manifest = build_manifest(spec)
     out: Path = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)

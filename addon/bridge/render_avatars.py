@@ -101,7 +101,7 @@ def append_avatar(spec: dict, collection: bpy.types.Collection) -> bpy.types.Obj
         with bpy.data.libraries.load(path, link=False) as (source, target):
             names = list(source.objects)
             target.objects = list(names)  # (Blender fills the list it is given with the objects)
-    except OSError as error:
+    except (OSError, ValueError) as error:  # (ValueError: the file open in this Blender, the scene's)
         raise ValueError(f"{where}: cannot read the .blend file ({error})") from None
     loaded = {name: obj for name, obj in zip(names, target.objects) if obj is not None}
     armatures = {name: obj for name, obj in loaded.items() if obj.type == "ARMATURE"}

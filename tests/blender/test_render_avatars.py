@@ -107,3 +107,28 @@ def test_a_missing_avatar_object_fails_the_clip_naming_the_file_and_key(tmp_path
     with pytest.raises(ValueError, match=r"nurse\.blend.*key 'object'.*'Nobody'.*Character"):
         render_clip(job, tmp_path / "out")
     assert not (tmp_path / "out" / "clips").exists() and not any((tmp_path / "out" / ".partial").iterdir())
+
+
+def test_the_render_command_refuses_an_avatar_file_that_does_not_fit_before_rendering(tmp_path, capsys):
+    from addon.batch.cli import EXIT_BAD_INPUT, main
+
+    avatar_job(tmp_path, roles='["patient"]', object_line='object = "Nobody"')
+    config = tmp_path / "jobs.toml"
+    assert main(["--config", str(config), "--out", str(tmp_path / "out")]) == EXIT_BAD_INPUT
+    assert "key 'avatars[0].object'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+    config.write_text(config.read_text().replace('object = "Nobody"', ""))
+    (tmp_path / "nurse.blend").write_bytes(b"BLENDER-v500 not really")
+    assert main(["--config", str(config), "--out", str(tmp_path / "out")]) == EXIT_BAD_INPUT
+    assert "key 'avatars[0].blend'" in capsys.readouterr().err
+    save_room_with_two_armatures(tmp_path / "nurse.blend")
+    assert main(["--config", str(config), "--out", str(tmp_path / "out"), "--dry-run"]) == EXIT_BAD_INPUT
+    assert "holds 2 armatures" in capsys.readouterr().err
+
+
+def save_room_with_two_armatures(path):
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    for name in ("One", "Two"):
+        bpy.context.scene.collection.objects.link(bpy.data.objects.new(name, bpy.data.armatures.new(name)))
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    bpy.ops.wm.read_factory_settings(use_empty=True)  # (Blender loads nothing from the file it has open)

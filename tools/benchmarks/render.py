@@ -10,7 +10,9 @@ weights; ``benchmarks.generation`` does the same). DESIGN.md's target: < 60 s pe
 
 Rows: one clip at a time with 2 render/torch threads (per-clip wall time, from the run's log, and
 the stage timings of the clip's render.json); then 4 clips with ``--workers 2`` (1 thread each):
-clips per minute.
+clips per minute; then the first row's clips with both people drawn as a rigged avatar from a
+.blend (the stand-in body as a Mixamo-named rig: appended, retargeted and evaluated per frame for
+its labels), side by side with the first row in the same run.
 
 The rows are also written to ``<bench out>/render/results.json`` (``context["out"]``, default
 ``out/bench``) with the machine they ran on and its load: the docs' and README's render numbers
@@ -41,9 +43,16 @@ SAMPLE = REPO_ROOT / "addon" / "assets" / "sample_reconstruction.npz"
 TARGET_S = 60.0
 
 
-def job_file(folder: Path, checkpoint: Path, variations: int, jittered: int) -> Path:
-    path = folder / f"bench_{variations}x{jittered}.toml"
-    path.write_text(f"""
+def job_file(folder: Path, checkpoint: Path, variations: int, jittered: int, avatar: Path | None = None) -> Path:
+    path = folder / f"bench_{variations}x{jittered}{'_avatar' if avatar else ''}.toml"
+    rigged = f"""
+[[avatars]]
+name = "rigged"
+blend = "{avatar}"
+[randomize]
+avatars = ["rigged"]
+""" if avatar else ""
+    path.write_text(rigged + f"""
 [dataset]
 name = "bench"
 [[scenes]]
@@ -116,14 +125,9 @@ def measure() -> list[dict]:
         single = folder / "single"
         render(job_file(folder, checkpoint, 2, 0), single, workers=1, threads=2)
         seconds = [e["seconds"] for e in read_log(single / "log.jsonl") if e["event"] == "clip_done"]
-        stages: dict[str, list[float]] = {}
-        for clip in sorted((single / "clips").iterdir()):
-            for name, value in json.loads((clip / "render.json").read_text())["timings"].items():
-                stages.setdefault(name, []).append(value)
         rows = [{
             "name": "render 1 clip: 100 frames 320x240 Workbench + generation (2 persons x 10 s), 1 worker x 2 threads",
-            "samples_s": seconds, "target_s": TARGET_S, "checkpoint": weights,
-            "stages_median_s": {k: round(statistics.median(v), 2) for k, v in stages.items()},
+            "samples_s": seconds, "target_s": TARGET_S, "checkpoint": weights, "stages_median_s": stage_medians(single),
         }]
         wall = render(job_file(folder, checkpoint, 2, 1), folder / "pair", workers=2, threads=1)
         rows.append({
@@ -131,7 +135,46 @@ def measure() -> list[dict]:
             "samples_s": [wall], "clips_per_minute": round(4 * 60.0 / wall, 2), "s_per_clip": round(wall / 4, 1),
             "checkpoint": weights,
         })
+        blend, vertices = mixamo_avatar(folder / "avatar.blend")
+        rigged = folder / "rigged"
+        render(job_file(folder, checkpoint, 2, 0, blend), rigged, workers=1, threads=2)
+        rows.append({
+            "name": f"render 1 clip as the first row, both persons on a rigged avatar ({vertices} vertices), "
+                    "1 worker x 2 threads",
+            "samples_s": [e["seconds"] for e in read_log(rigged / "log.jsonl") if e["event"] == "clip_done"],
+            "target_s": TARGET_S, "checkpoint": weights, "stages_median_s": stage_medians(rigged),
+        })
         return rows
+
+
+def stage_medians(out: Path) -> dict[str, float]:
+    """The median of every stage timing over the clips' render.json files."""
+    stages: dict[str, list[float]] = {}
+    for clip in sorted((out / "clips").iterdir()):
+        for name, value in json.loads((clip / "render.json").read_text())["timings"].items():
+            stages.setdefault(name, []).append(value)
+    return {k: round(statistics.median(v), 2) for k, v in stages.items()}
+
+
+def mixamo_avatar(path: Path) -> tuple[Path, int]:
+    """A .blend holding the stand-in body as a user's avatar would come: its rig's bones renamed
+    to Mixamo's (the vertex groups follow), no SMPL metadata. Returns (path, vertex count)."""
+    import bpy
+
+    from addon.bridge.people import create_person
+    from addon.core.body.model import load_body_model
+    from addon.core.retarget.presets import PRESETS
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    body = load_body_model(None)
+    person = create_person(bpy.context.scene.collection, "Character", body.rest_joints(),
+                           vertices_y=body.rest_vertices(), faces=body.faces, weights=body.weights)
+    for joint, bone in PRESETS["mixamo"].items():
+        person.armature.data.bones[joint].name = f"mixamorig:{bone}"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    vertices = len(person.body.data.vertices)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    return path, vertices
 
 
 if __name__ == "__main__":
