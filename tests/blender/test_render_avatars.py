@@ -132,3 +132,52 @@ def save_room_with_two_armatures(path):
         bpy.context.scene.collection.objects.link(bpy.data.objects.new(name, bpy.data.armatures.new(name)))
     bpy.ops.wm.save_as_mainfile(filepath=str(path))
     bpy.ops.wm.read_factory_settings(use_empty=True)  # (Blender loads nothing from the file it has open)
+
+
+@pytest.fixture(scope="module")
+def rigify_avatar(tmp_path_factory):
+    """A .blend holding a generated Rigify rig ("rig": controls, mechanism and DEF bones, which
+    follow the controls through constraints) with boxes skinned to its DEF bones."""
+    import addon_utils
+
+    path = tmp_path_factory.mktemp("rigify") / "rigify.blend"
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    addon_utils.enable("rigify", default_set=True)
+    try:
+        assert bpy.ops.object.armature_human_metarig_add() == {"FINISHED"}
+        meta = bpy.context.view_layer.objects.active
+        assert bpy.ops.pose.rigify_generate() == {"FINISHED"}
+        rig = next(o for o in bpy.data.objects if o.type == "ARMATURE" and o != meta)
+        rig.name = "rig"
+        bpy.data.objects.remove(meta)
+        from helpers.avatar_blend import skin_with_boxes
+
+        skin_with_boxes(rig)
+        bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    finally:
+        addon_utils.disable("rigify", default_set=True)
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+    return path
+
+
+def test_a_generated_rigify_avatar_is_labelled_where_its_deform_bones_go(tmp_path, rigify_avatar):
+    """Its auto-detected mapping keys the FK controls; the DEF bones that the mesh follows get
+    there through the rig's constraints, and the labels sit on them."""
+    (tmp_path / "nurse.blend").write_bytes(rigify_avatar.read_bytes())
+    from helpers.tiny_checkpoint import write_tiny_checkpoint
+
+    (tmp_path / "jobs.toml").write_text(JOB.format(roles='["patient"]', object_line='object = "rig"',
+                                                   checkpoint=write_tiny_checkpoint(tmp_path)))
+    job = build_manifest(load_job_spec(tmp_path / "jobs.toml"))["jobs"][0]
+    document = annotations(render_clip(job, tmp_path / "out"))
+    person = document["persons"][0]
+    assert not person["avatar"]["retarget"].get("constraints_held")  # the controls hold no DEF bone
+    rig = bpy.data.objects[person["avatar"]["object"]]
+    deform = {"left_shoulder": "DEF-upper_arm.L", "left_elbow": "DEF-forearm.L", "left_wrist": "DEF-hand.L",
+              "right_hip": "DEF-thigh.R", "right_knee": "DEF-shin.R", "right_ankle": "DEF-foot.R"}
+    for t in (0, 2, 4):
+        bpy.context.scene.frame_set(t + 1)
+        joints = document["frames"][t]["persons"][0]["joints_world"]
+        for joint, bone in deform.items():
+            head = np.asarray(rig.matrix_world) @ np.array([*rig.pose.bones[bone].head, 1.0])
+            np.testing.assert_allclose(joints[JOINT_NAMES.index(joint)], head[:3], atol=1e-4, err_msg=joint)

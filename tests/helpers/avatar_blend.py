@@ -17,11 +17,11 @@ RED = (0.9, 0.02, 0.02, 1.0)
 
 
 def skin_with_boxes(armature, colour=RED, name: str = "Avatar Body"):
-    """A mesh with one box per bone of ``armature`` (rest pose), skinned to it."""
+    """A mesh with one box per deforming bone of ``armature`` (rest pose), skinned to it."""
     import bpy
 
     vertices, faces, groups = [], [], []
-    for bone in armature.data.bones:
+    for bone in (b for b in armature.data.bones if b.use_deform):
         matrix = np.array([list(row) for row in bone.matrix_local])
         length, w = bone.length, BOX_HALF_WIDTH
         corners = np.array([[x, y, z, 1.0] for y in (0.0, length) for x in (-w, w) for z in (-w, w)])
