@@ -221,11 +221,16 @@ def _pose_state(rig: bpy.types.Object) -> dict:
 
 
 def name_variation_tracks(rig: bpy.types.Object) -> None:
-    """Stash tracks holding generated variations are named "seed N" (others keep their name)."""
+    """Stash tracks holding generated variations are named "seed N" (others keep their name); a
+    seed generated again onto the same rig names its later tracks "seed N (2)", "seed N (3)" ...
+    (bottom track first, the order they were stashed in)."""
     anim = rig.animation_data
     if anim is None:
         return
+    seen: dict[int, int] = {}
     for track in anim.nla_tracks:
         strips = list(track.strips)
         if len(strips) == 1 and strips[0].action is not None and "isynth_seed" in strips[0].action:
-            track.name = f"seed {strips[0].action['isynth_seed']}"
+            seed = int(strips[0].action["isynth_seed"])
+            seen[seed] = seen.get(seed, 0) + 1
+            track.name = f"seed {seed}" if seen[seed] == 1 else f"seed {seed} ({seen[seed]})"

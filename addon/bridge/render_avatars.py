@@ -70,6 +70,9 @@ def put_on_avatars(built, job: dict, tracks: list[PersonTrack], say=print) -> li
 def _retarget(built, job: dict, chosen: list[int], avatars: dict) -> list:
     """The retarget results of the chosen people (one mapping setting per avatar spec)."""
     persons, specs = job["look"]["persons"], job["avatars"]
+    sources = {p: retarget_bridge.read_source(built.people[p].armature) for p in chosen}
+    # One centre for every avatar person, whichever mapping group retargets them.
+    pivot = retarget_api.group_centre(list(sources.values())) if len(chosen) > 1 else None
     results = [None] * len(chosen)
     by_config: dict[tuple, list[int]] = {}
     for k, p in enumerate(chosen):
@@ -77,13 +80,9 @@ def _retarget(built, job: dict, chosen: list[int], avatars: dict) -> list:
         by_config.setdefault((*retarget_mapping(spec), bool(spec["swap_sides"])), []).append(k)
     for (mapping, mapping_file, swap), members in by_config.items():
         config = retarget_api.RetargetConfig(mapping=mapping, mapping_file=mapping_file, swap_sides=swap)
-        pairs = []
-        for k in members:
-            p = chosen[k]
-            pairs.append((retarget_bridge.read_source(built.people[p].armature),
-                          retarget_bridge.read_target(avatars[p])))
+        pairs = [(sources[chosen[k]], retarget_bridge.read_target(avatars[chosen[k]])) for k in members]
         try:
-            found = retarget_api.retarget_people(pairs, config)
+            found = retarget_api.retarget_people(pairs, config, pivot)
         except ValueError as error:  # MappingError included: say which file the avatar came from
             names = ", ".join(f"{specs[persons[chosen[k]]['avatar']]['blend']}" for k in members)
             raise ValueError(f"avatar from {names}: {error}") from None
@@ -122,6 +121,9 @@ def append_avatar(spec: dict, collection: bpy.types.Collection) -> bpy.types.Obj
     _remove(obj for obj in loaded.values() if obj not in keep)
     for obj in keep:
         collection.objects.link(obj)
+    # World matrices as the file stored them may predate the objects' own transforms (a file
+    # written by a script that never evaluated them): evaluate before reading the rig.
+    bpy.context.view_layer.update()
     return armature
 
 

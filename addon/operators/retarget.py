@@ -52,6 +52,10 @@ def config_properties(cls):
                                 description="Scale the root path by the leg-length ratio"),
         foot_cleanup=BoolProperty(name="Plant Feet", default=True,
                                   description="Keep planted feet from sliding or floating after scaling"),
+        scale_spacing=BoolProperty(name="Scale Spacing", default=True,
+                                   description="With several people, scale their paths about their common centre, "
+                                               "so the space between them grows and shrinks with the avatars "
+                                               "(hands that held the other person still reach them)"),
         swap_sides=BoolProperty(name="Swap L/R", default=False,
                                 description="The avatar's sides are named from the viewer's side: its .L bones "
                                             "play SMPL's right"),
@@ -76,6 +80,7 @@ def config_from(props) -> api.RetargetConfig:
         root_motion=props.root_motion,
         scale_root=props.scale_root,
         foot_cleanup=props.foot_cleanup,
+        scale_spacing=props.scale_spacing,
         swap_sides=props.swap_sides,
         mirror_fill=props.mirror_fill,
     )
@@ -84,7 +89,7 @@ def config_from(props) -> api.RetargetConfig:
 def copy_config(settings, props) -> None:
     """Put the panel's settings on an operator button."""
     for name in ("mapping", "mapping_file", "calibration", "match_frame", "root_motion", "scale_root", "foot_cleanup",
-                 "swap_sides", "mirror_fill", "through_constraints"):
+                 "scale_spacing", "swap_sides", "mirror_fill", "through_constraints"):
         setattr(props, name, getattr(settings, name))
 
 
@@ -132,6 +137,7 @@ class ISYNTH_OT_retarget(bpy.types.Operator):
         try:
             objects = self.object_pairs(context)
             config = config_from(self)
+            context.view_layer.update()  # world matrices of objects a script just moved or appended
             reads = [(bridge.read_source(s), bridge.read_target(t, with_pose=config.calibration == "MATCH_POSE"))
                      for s, t in objects]
             results = api.retarget_people(reads, config)

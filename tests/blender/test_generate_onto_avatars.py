@@ -225,8 +225,8 @@ def test_an_smpl_rig_and_an_avatar_in_one_click_and_the_same_seed_again_stashes_
         stashed = [s.action for t in anim.nla_tracks for s in t.strips]
         assert all(action in stashed for action in first[obj.name])  # kept, not overwritten
         assert anim.action not in first[obj.name] and len(stashed) == 3
-        # The first click's variations, then this click's second (a seed repeated names a track twice).
-        assert [t.name for t in anim.nla_tracks] == ["seed 4", "seed 3", "seed 4"]
+        # The first click's variations, then this click's second (a repeated seed's track numbered).
+        assert [t.name for t in anim.nla_tracks] == ["seed 4", "seed 3", "seed 4 (2)"]
         repeat = read_action(obj)
         assert repeat.keys() == keys[obj.name].keys()
         for key in repeat:

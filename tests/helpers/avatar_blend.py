@@ -8,7 +8,11 @@ also holds a camera and an unrelated cube, which appending the avatar must leave
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+
+from addon.core.axes import Y_UP_TO_Z_UP
 
 from .avatar_rigs import avatar_spec, build_avatar, random_motion, rest_joints
 
@@ -16,14 +20,15 @@ BOX_HALF_WIDTH = 0.05  # metres (times the avatar's scale)
 RED = (0.9, 0.02, 0.02, 1.0)
 
 
-def skin_with_boxes(armature, colour=RED, name: str = "Avatar Body"):
-    """A mesh with one box per deforming bone of ``armature`` (rest pose), skinned to it."""
+def skin_with_boxes(armature, colour=RED, name: str = "Avatar Body", unit: float = 1.0):
+    """A mesh with one box per deforming bone of ``armature`` (rest pose), skinned to it;
+    ``unit``: armature units per metre (100 for an FBX rig in centimetres)."""
     import bpy
 
     vertices, faces, groups = [], [], []
     for bone in (b for b in armature.data.bones if b.use_deform):
         matrix = np.array([list(row) for row in bone.matrix_local])
-        length, w = bone.length, BOX_HALF_WIDTH
+        length, w = bone.length, BOX_HALF_WIDTH * unit
         corners = np.array([[x, y, z, 1.0] for y in (0.0, length) for x in (-w, w) for z in (-w, w)])
         start = len(vertices)
         vertices += [tuple((matrix @ c)[:3]) for c in corners]
@@ -46,18 +51,31 @@ def skin_with_boxes(armature, colour=RED, name: str = "Avatar Body"):
 
 
 def save_avatar_blend(path, scheme: str = "mixamo", name: str = "Character", scale: float = 1.0,
-                      rest: str = "T", location=(0.0, 0.0, 0.0)) -> dict:
+                      rest: str = "T", location=(0.0, 0.0, 0.0), fbx_units: bool = False) -> dict:
     """Write a factory-empty .blend holding one skinned avatar (+ a camera and a cube); returns
-    {"armature": its object name, "body": its mesh's, "bones": the expected SMPL joint -> bone}."""
+    {"armature": its object name, "body": its mesh's, "bones": the expected SMPL joint -> bone}.
+
+    fbx_units: as an FBX import brings a rig: its armature data Y-up in centimetres, the object
+    turned +90 degrees about X and scaled 0.01 (the same avatar in the world)."""
     import bpy
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     spec = avatar_spec(scheme, rest_joints(random_motion()), scale=scale, rest=rest)
+    unit = 1.0
+    if fbx_units:
+        to_y_up, unit = Y_UP_TO_Z_UP.T, 100.0
+        spec = replace(spec, heads=unit * spec.heads @ to_y_up.T, tails=unit * spec.tails @ to_y_up.T,
+                       frames=to_y_up @ spec.frames)
     armature = build_avatar(spec, name)
+    if fbx_units:
+        armature.rotation_euler = (np.pi / 2, 0.0, 0.0)
+        armature.scale = (0.01, 0.01, 0.01)
     armature.location = location
-    body = skin_with_boxes(armature)
+    body = skin_with_boxes(armature, unit=unit)
     camera = bpy.data.objects.new("Their Camera", bpy.data.cameras.new("Their Camera"))
     bpy.context.scene.collection.objects.link(camera)
+    # (Not evaluated before saving, on purpose: the file stores stale world matrices, as a
+    # file written by a script can; the clip must not trust them.)
     bpy.ops.mesh.primitive_cube_add(location=(5.0, 5.0, 0.5))
     bpy.context.object.name = "Their Cube"
     bpy.ops.wm.save_as_mainfile(filepath=str(path))

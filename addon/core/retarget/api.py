@@ -21,7 +21,7 @@ from .plan import RetargetPlan, build_plan
 from .presets import PRESETS
 from .quality import RetargetScore, add_penetration, score, target_joints
 from .rig import SourceMotion, TargetRig, WorldRest, world_rest
-from .smpl_world import SmplWorld, smpl_world
+from .smpl_world import HIPS, SmplWorld, smpl_world
 from .solve import RootMotion, Solution, SolveOptions, solve
 from .subset import restrict
 from .switches import FK_SWITCH_PROPERTY, FK_VALUE, switch_data_path
@@ -39,6 +39,9 @@ class RetargetConfig:
     swap_sides: exchange left and right (a rig whose sides are named from the viewer's side).
     mirror_fill: complete joints missing on one side from the other side's bone names.
     calibration, match_frame, root_motion, scale_root, foot_cleanup: see :class:`.solve.SolveOptions`.
+    scale_spacing: with two or more people (and ``scale_root``), scale their root paths about
+        their common starting centre, so the space between them grows and shrinks with the
+        avatars and hands that reached the other person still do; off: each about its own start.
     """
 
     mapping: str = "AUTO"
@@ -50,6 +53,7 @@ class RetargetConfig:
     root_motion: RootMotion = "FULL"
     scale_root: bool = True
     foot_cleanup: bool = True
+    scale_spacing: bool = True
 
     def __post_init__(self) -> None:
         if self.mapping not in MAPPING_CHOICES:
@@ -59,8 +63,9 @@ class RetargetConfig:
         if self.calibration not in CALIBRATIONS:
             raise ValueError(f"calibration: expected one of {CALIBRATIONS}, got {self.calibration!r}")
 
-    def options(self) -> SolveOptions:
-        return SolveOptions(self.calibration, self.match_frame, self.root_motion, self.scale_root, self.foot_cleanup)
+    def options(self, pivot: tuple[float, float] | None = None) -> SolveOptions:
+        return SolveOptions(self.calibration, self.match_frame, self.root_motion, self.scale_root, self.foot_cleanup,
+                            pivot)
 
 
 @dataclass(frozen=True)
@@ -121,14 +126,16 @@ def resolve_mapping(rig: TargetRig, config: RetargetConfig) -> BoneMapping:
     return mapping
 
 
-def retarget_one(source: SourceMotion, rig: TargetRig, config: RetargetConfig) -> RetargetResult:
-    """Retarget one SMPL motion onto one armature (no penetration score: see retarget_people)."""
+def retarget_one(source: SourceMotion, rig: TargetRig, config: RetargetConfig,
+                 pivot: tuple[float, float] | None = None) -> RetargetResult:
+    """Retarget one SMPL motion onto one armature (no penetration score: see retarget_people);
+    ``pivot``: the world (x, y) its root path is scaled about (None: its own start)."""
     mapping = resolve_mapping(rig, config)
     smpl = smpl_world(source)
     whole = world_rest(rig)
     plan, solved, rest = restrict(build_plan(rig, whole, mapping, smpl.rest_joints), rig, whole)
     rest = standing_floor(plan, rest, smpl)  # a BVH import's origin is at its hips, not its floor
-    solution = solve(plan, solved, rest, smpl, config.options())
+    solution = solve(plan, solved, rest, smpl, config.options(pivot))
     return RetargetResult(
         source=source.name,
         target=rig.name,
@@ -163,8 +170,12 @@ def action_channels(plan: RetargetPlan, rig: TargetRig, solution: Solution) -> t
     return tuple(channels)
 
 
-def retarget_people(pairs: Sequence[tuple[SourceMotion, TargetRig]], config: RetargetConfig) -> list[RetargetResult]:
-    """Retarget every (source, target) pair; with two or more, score their penetration too.
+def retarget_people(pairs: Sequence[tuple[SourceMotion, TargetRig]], config: RetargetConfig,
+                    pivot: tuple[float, float] | None = None) -> list[RetargetResult]:
+    """Retarget every (source, target) pair; with two or more, score their penetration too and
+    (``config.scale_spacing``) scale their root paths about their common centre,
+    :func:`group_centre` of the sources, or ``pivot`` when given (a caller retargeting one group
+    of people in several calls).
 
     ValueError (MappingError included) naming the object when a target appears twice or a
     pair cannot be retargeted; nothing is returned partially.
@@ -179,7 +190,11 @@ def retarget_people(pairs: Sequence[tuple[SourceMotion, TargetRig]], config: Ret
                 "give every person its own avatar"
             )
         seen[rig.name] = source.name
-    results = [retarget_one(source, rig, config) for source, rig in pairs]
+    if pivot is None and config.scale_spacing and len(pairs) > 1:
+        pivot = group_centre([source for source, _ in pairs])
+    if not config.scale_spacing:
+        pivot = None
+    results = [retarget_one(source, rig, config, pivot) for source, rig in pairs]
     targets = [target_joints(r.plan, r.smpl, r.solution) for r in results]
     sources = [r.smpl.joints[:, :22] for r in results]
     offsets = [int(round(r.frame_start)) for r in results]
@@ -187,5 +202,16 @@ def retarget_people(pairs: Sequence[tuple[SourceMotion, TargetRig]], config: Ret
     return [replace(result, score=new) for result, new in zip(results, scores)]
 
 
-__all__ = ["RetargetConfig", "RetargetResult", "ChannelValues", "resolve_mapping", "retarget_one",
+def group_centre(sources: Sequence[SourceMotion]) -> tuple[float, float]:
+    """The mean world (x, y) of the sources' hip midpoints on their first frames, metres."""
+    starts = []
+    for source in sources:
+        first = replace(source, local_rotations=np.asarray(source.local_rotations)[:1],
+                        transl=np.asarray(source.transl)[:1])
+        starts.append(smpl_world(first).joints[0, list(HIPS), :2].mean(axis=0))
+    centre = np.mean(starts, axis=0)
+    return float(centre[0]), float(centre[1])
+
+
+__all__ = ["RetargetConfig", "group_centre", "RetargetResult", "ChannelValues", "resolve_mapping", "retarget_one",
            "retarget_people", "action_channels", "MappingError", "MAPPING_CHOICES"]

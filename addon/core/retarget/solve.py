@@ -47,13 +47,16 @@ ROOT_MOTIONS: tuple[str, ...] = ("FULL", "IN_PLACE")
 class SolveOptions:
     """calibration: see :mod:`.calibration`; match_frame: source frame of the match pose
     (None: SMPL's rest); root_motion: FULL or IN_PLACE; scale_root: scale the root path by the
-    leg-length ratio; foot_cleanup: plant feet at contact frames."""
+    leg-length ratio; foot_cleanup: plant feet at contact frames; pivot: the world (x, y) point,
+    metres, the root path is scaled about (None: the person's own start, so only its travel
+    scales; several people get their common centre, so their spacing scales with them)."""
 
     calibration: Calibration = "DIRECTIONS"
     match_frame: int | None = None
     root_motion: RootMotion = "FULL"
     scale_root: bool = True
     foot_cleanup: bool = True
+    pivot: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         if self.root_motion not in ROOT_MOTIONS:
@@ -84,7 +87,7 @@ def solve(plan: RetargetPlan, rig: TargetRig, rest: WorldRest, smpl: SmplWorld, 
     K = calibrate(options.calibration, plan, rig, rest, smpl, options.match_frame)
     deltas = mapped_deltas(plan, smpl, K)
     scale = leg_scale(plan, rest, smpl) if options.scale_root else 1.0
-    root = root_positions(plan, rest, smpl, deltas[:, plan.root], scale, options.root_motion)
+    root = root_positions(plan, rest, smpl, deltas[:, plan.root], scale, options.root_motion, options.pivot)
     contacts = foot_contacts(smpl)
     if options.foot_cleanup and plan.legs:
         # The clean-up needs only the legs' positions: fill just the bones above them first.
@@ -167,12 +170,13 @@ def leg_scale(plan: RetargetPlan, rest: WorldRest, smpl: SmplWorld) -> float:
 
 
 def root_positions(plan: RetargetPlan, rest: WorldRest, smpl: SmplWorld, root_delta: np.ndarray, scale: float,
-                   root_motion: RootMotion) -> np.ndarray:
+                   root_motion: RootMotion, pivot: tuple[float, float] | None = None) -> np.ndarray:
     """(T, 3) world position of the pelvis bone's head (module docstring, step 3).
 
     root_delta: (T, 3, 3) the pelvis bone's world rotation relative to its rest. Heights:
     SMPL standing on the floor maps to the target standing on its floor (``rest.floor_z``), differences from
-    that are scaled, z_t = (anchor rest height) + s (z_s - SMPL's standing anchor height).
+    that are scaled, z_t = (anchor rest height) + s (z_s - SMPL's standing anchor height);
+    horizontally x_t = c + s (x_s - c) about the pivot c (the person's own start by default).
     """
     standing = standing_heights(smpl.rest_joints)
     hips = plan.bone_of_joint[list(HIPS)]
@@ -184,8 +188,8 @@ def root_positions(plan: RetargetPlan, rest: WorldRest, smpl: SmplWorld, root_de
         source_standing = float(standing[0])
     out = np.empty_like(source)
     out[:, 2] = (anchor[2] - rest.floor_z) + scale * (source[:, 2] - source_standing)
-    start = source[0, :2]
-    out[:, :2] = start + scale * (source[:, :2] - start)
+    centre = source[0, :2] if pivot is None else np.asarray(pivot, dtype=np.float64)
+    out[:, :2] = centre + scale * (source[:, :2] - centre)
     out += root_delta @ (rest.heads[plan.root] - anchor)
     if root_motion == "IN_PLACE":
         out[:, :2] = out[0, :2]
