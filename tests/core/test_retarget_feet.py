@@ -103,3 +103,34 @@ def test_cleanup_needs_no_feet_and_leaves_a_footless_rig_alone():
     result = retarget_one(source_of(motion), rig, RetargetConfig())
     assert not result.plan.legs and result.score.contact_frames == 0 and np.isnan(result.score.foot_max_m)
     assert result.solution.leg_scale == 1.0  # no foot bones: nothing to measure the legs by
+
+
+def folded_leg(fold: float):
+    """Hip, knee and ankle (1, 3) of a leg of two 0.45 m bones whose ankle is ``fold`` x the leg's
+    length from the hip, knee forward (+Y), foot below the hip."""
+    L = 0.45
+    d = fold * 2 * L
+    H = np.array([[0.0, 0.0, 1.0]])
+    A = H - [0.0, 0.0, d]
+    K = H + [0.0, np.sqrt(L**2 - (d / 2) ** 2), -d / 2]
+    return H, K, A
+
+
+def test_a_deeply_folded_leg_turns_at_most_the_bound_and_keeps_part_of_the_slide():
+    from addon.core.retarget.feet import MAX_TURN_DEG, _bounded_two_bone, _turn_deg, _two_bone
+
+    forward = np.array([[0.0, 1.0, 0.0]])
+    H, K, A = folded_leg(0.1)  # kneeling: the ankle 9 cm under the hip
+    goal = A + [0.0, 0.03, 0.0]  # hold the ankle 3 cm away
+    free = _two_bone(H, K, A, goal, forward)
+    assert max(_turn_deg(free[0])[0], _turn_deg(free[1] @ free[0])[0]) > 1.5 * MAX_TURN_DEG  # what it avoids
+    R1, R2 = _bounded_two_bone(H, K, A, goal, forward)
+    assert max(_turn_deg(R1)[0], _turn_deg(R2 @ R1)[0]) <= MAX_TURN_DEG
+    ankle = H + np.einsum("nij,nj->ni", R1, K - H) + np.einsum("nij,nj->ni", R2 @ R1, A - K)
+    moved = float((ankle - A)[0, 1])
+    assert 0.0 < moved < 0.03  # part of the way
+    H, K, A = folded_leg(0.8)  # standing: the same hold is a small turn, made in full
+    goal = A + [0.0, 0.03, 0.0]
+    R1, R2 = _bounded_two_bone(H, K, A, goal, forward)
+    ankle = H + np.einsum("nij,nj->ni", R1, K - H) + np.einsum("nij,nj->ni", R2 @ R1, A - K)
+    np.testing.assert_allclose(ankle, goal, atol=1e-9)

@@ -19,8 +19,9 @@ A scaled copy of the source does both by itself, so only what the retarget chang
 corrected (removing the source's own slides would bend a nearly straight stance leg a lot
 for a few millimetres). The vertical shift both feet share goes to the pelvis; what is left
 fades out over :data:`RAMP_S` around each contact and is reached by turning thigh and shin
-(two-bone IK, the knee kept in its plane; the foot keeps its world orientation). Where a leg
-cannot reach, the pelvis is lowered first.
+(two-bone IK, the knee kept in its plane; the foot keeps its world orientation); a deeply
+folded leg's bones are turned at most :data:`MAX_TURN_DEG` (its foot keeps part of its slide).
+Where a leg cannot reach, the pelvis is lowered first.
 """
 
 from __future__ import annotations
@@ -39,6 +40,13 @@ MAX_GROUND_M = 0.15
 RAMP_S = 0.2
 HEIGHT_TOLERANCE_M = 0.003
 _REACH = 0.9995  # never straighten a leg completely: the knee direction would be undefined
+# A deeply folded leg (kneeling, squatting: the ankle within FOLDED of the leg's length from
+# the hip) turns tens of degrees for a centimetre at the ankle: there the clean-up turns its
+# thigh or shin at most MAX_TURN_DEG, and the foot keeps the rest of its slide (a kneeling
+# helper's knee jumped 32 degrees for one frame to hold an ankle 2.8 cm). Legs less folded are
+# turned as far as their feet need (a walk on an avatar whose path is not scaled needs more).
+FOLDED = 0.35
+MAX_TURN_DEG = 10.0
 
 
 def foot_contacts(smpl: SmplWorld) -> dict[str, np.ndarray]:
@@ -198,7 +206,7 @@ def plant_feet(
             continue
         H, K, A = (lowered[frames, b] for b in (leg.thigh, leg.shin, leg.foot))
         goal = lifted[frames, leg.foot] + shift[frames]
-        R1, R2 = _two_bone(H, K, A, goal, forward[frames])
+        R1, R2 = _bounded_two_bone(H, K, A, goal, forward[frames])
         deltas[np.ix_(frames, leg.thigh_chain)] = R1[:, None] @ deltas[np.ix_(frames, leg.thigh_chain)]
         deltas[np.ix_(frames, leg.shin_chain)] = (R2 @ R1)[:, None] @ deltas[np.ix_(frames, leg.shin_chain)]
     return deltas, root_position
@@ -207,6 +215,30 @@ def plant_feet(
 def _leg_length(leg: Leg, rest: WorldRest) -> float:
     h = rest.heads
     return float(np.linalg.norm(h[leg.shin] - h[leg.thigh]) + np.linalg.norm(h[leg.foot] - h[leg.shin]))
+
+
+def _bounded_two_bone(H, K, A, goal, forward) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_two_bone` towards ``goal``; for a leg folded deeper than :data:`FOLDED` (before or
+    after), where that would turn the thigh or the shin more than :data:`MAX_TURN_DEG`, towards
+    a fraction of the way there (halved until it does not: 1, 1/2 ... 1/64, then not at all)."""
+    length = np.linalg.norm(K - H, axis=1) + np.linalg.norm(A - K, axis=1)
+    near = np.minimum(np.linalg.norm(A - H, axis=1), np.linalg.norm(goal - H, axis=1))
+    folded = near < FOLDED * length
+    fraction = np.ones(len(H))
+    for _ in range(7):
+        R1, R2 = _two_bone(H, K, A, A + fraction[:, None] * (goal - A), forward)
+        over = folded & (np.maximum(_turn_deg(R1), _turn_deg(R2 @ R1)) > MAX_TURN_DEG)
+        if not over.any():
+            return R1, R2
+        fraction[over] *= 0.5
+    fraction[over] = 0.0
+    return _two_bone(H, K, A, A + fraction[:, None] * (goal - A), forward)
+
+
+def _turn_deg(R: np.ndarray) -> np.ndarray:
+    """(N,) the rotation angle of (N, 3, 3) rotations, degrees."""
+    cosine = (np.trace(R, axis1=-2, axis2=-1) - 1.0) / 2.0
+    return np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0)))
 
 
 def _two_bone(H, K, A, goal, forward) -> tuple[np.ndarray, np.ndarray]:
