@@ -146,7 +146,7 @@ def test_jobs_that_draw_the_avatar_carry_its_resolved_spec(tmp_path):
     for job in jobs:
         assert [person["avatar"] for person in job["look"]["persons"]] == ["nurse", "nurse"]
         assert job["avatars"] == {"nurse": {"name": "nurse", "blend": str((tmp_path / "avatars" / "nurse.blend").resolve()),
-                                            "object": "", "mapping": "mixamo", "swap_sides": False}}
+                                            "object": "", "mapping": "mixamo", "swap_sides": False, "roles": []}}
 
 
 def test_jobs_of_built_in_bodies_have_no_avatars_key(tmp_path):
@@ -178,3 +178,31 @@ def test_drawing_an_avatar_changes_no_other_draw(tmp_path):
         assert {k: v for k, v in a["look"].items() if k != "persons"} == \
             {k: v for k, v in b["look"].items() if k != "persons"}
         assert a["camera"] == b["camera"]
+
+
+ROLE_AVATARS = """
+[[avatars]]
+name = "nurse"
+blend = "avatars/nurse.blend"
+roles = ["staff"]
+[[avatars]]
+name = "resident"
+blend = "avatars/nurse.blend"
+roles = ["patient", "person"]
+"""
+
+
+def test_avatars_play_only_their_roles(tmp_path):
+    spec = load_job_spec(write(tmp_path, BASE + ROLE_AVATARS + '[randomize]\navatars = ["nurse", "resident"]\n'))
+    assert [a.roles for a in spec.avatars] == [("staff",), ("patient", "person")]
+    for job in build_manifest(spec)["jobs"]:
+        assert [person["avatar"] for person in job["look"]["persons"]] == ["nurse", "resident"]
+        assert job["avatars"]["nurse"]["roles"] == ["staff"]
+
+
+def test_a_role_no_listed_avatar_may_play_is_refused(tmp_path):
+    message = error_of(tmp_path, BASE + ROLE_AVATARS + '[randomize]\navatars = ["nurse"]\n')
+    assert "key 'randomize.avatars'" in message and "'patient'" in message and "prompts[0]" in message
+    assert "avatars[0].roles" in error_of(tmp_path, BASE + NURSE + 'roles = ["doctor"]\n')
+    # A built-in body next to it plays anyone.
+    load_job_spec(write(tmp_path, BASE + ROLE_AVATARS + '[randomize]\navatars = ["nurse", "standin"]\n'))

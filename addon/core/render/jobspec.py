@@ -29,7 +29,7 @@ from typing import Literal
 from ..labels import ACTIONS
 from ..generation_settings import DEFAULT_GUIDANCE, DEFAULT_SMOOTHING_S, MAX_SMOOTHING_S
 from ..motion.motion import ROLES
-from .jobspec_avatars import BUILTIN_AVATARS, AvatarSpec, parse_avatar
+from .jobspec_avatars import BUILTIN_AVATARS, AvatarSpec, avatars_for, parse_avatar
 from .toml_table import JobSpecError, Table
 
 __all__ = [
@@ -282,6 +282,11 @@ def parse_job_spec(raw: dict, path: Path) -> JobSpec:
         if prompt.source == "recorded" and other is not None:
             raise JobSpecError(f"{path}: key 'prompts[{index}].source': 'recorded' takes the people of bundle "
                                f"scenes, and scene {other.name!r} is {other.kind}")
+    for index, prompt in enumerate(prompts):
+        for role in prompt.roles:
+            if not avatars_for(role, randomize.avatars, avatars):
+                raise JobSpecError(f"{path}: key 'randomize.avatars': no avatar listed may play role {role!r} "
+                                   f"(prompts[{index}]); list one whose [[avatars]] roles include it, or a built-in body")
     for index, scene in enumerate(scenes):
         if scene.kind == "blend" and cameras.ceiling_corners and (scene.room_min is None or scene.room_max is None
                                                                    or scene.ceiling_height is None):

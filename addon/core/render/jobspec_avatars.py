@@ -11,6 +11,7 @@ and the labels come from its evaluated bones and skinned meshes (``docs/batch_re
     object = "Armature"         # default "": the file's only armature
     mapping = "auto"            # "auto", a preset (mixamo, rigify_deform, ...) or a .json mapping file
     swap_sides = false          # true for a rig whose sides are named from the viewer's side
+    roles = ["staff"]           # who it may play (default: anyone)
 
 Only what the file itself says is checked here (core reads no .blend); a missing object or a
 rig no mapping fits fails its clips, each with a message naming the file and the object.
@@ -21,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..motion.motion import ROLES
 from ..retarget.mapping import MappingError
 from ..retarget.mapping_file import load_mapping
 from ..retarget.presets import PRESETS
@@ -36,13 +38,15 @@ MAPPINGS: tuple[str, ...] = ("auto", *PRESETS)
 class AvatarSpec:
     """One rigged character. blend: the .blend file, absolute; object: its armature object's name
     ("" = the file's only armature); mapping: "auto", a key of ``PRESETS``, or an absolute path of
-    a JSON mapping file (``core.retarget.mapping_file``); swap_sides: exchange left and right."""
+    a JSON mapping file (``core.retarget.mapping_file``); swap_sides: exchange left and right;
+    roles: the roles it may play (empty: any)."""
 
     name: str
     blend: str
     object: str = ""
     mapping: str = "auto"
     swap_sides: bool = False
+    roles: tuple[str, ...] = ()
 
 
 def parse_avatar(table: Table, name: str, resolve) -> AvatarSpec:
@@ -70,8 +74,16 @@ def parse_avatar(table: Table, name: str, resolve) -> AvatarSpec:
     else:
         mapping = mapping.lower()
     swap_sides = table.boolean("swap_sides", False)
+    roles = table.strings("roles", (), ROLES)
     table.finish()
-    return AvatarSpec(name=name, blend=str(blend), object=obj, mapping=mapping, swap_sides=swap_sides)
+    return AvatarSpec(name=name, blend=str(blend), object=obj, mapping=mapping, swap_sides=swap_sides, roles=roles)
+
+
+def avatars_for(role: str, names: tuple[str, ...], avatars: tuple[AvatarSpec, ...]) -> tuple[str, ...]:
+    """The names among ``names`` (``[randomize] avatars``) that may play ``role``: built-in
+    bodies and rigged avatars without ``roles`` play anyone."""
+    allowed = {a.name: a.roles for a in avatars}
+    return tuple(name for name in names if not allowed.get(name) or role in allowed[name])
 
 
 def is_builtin(avatar: str) -> bool:

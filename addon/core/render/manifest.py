@@ -31,6 +31,7 @@ from ..camera import OPENCV_TO_BLENDER_CAMERA, look_at
 from ..labels import ACTIONS, ACTION_INDEX
 from ..files import atomic_write
 from .jobspec import JobSpec, SceneSpec
+from .jobspec_avatars import avatars_for
 from .lens import Lens, pinhole_lens
 from .scenes import SceneInfo, scene_info
 from .toml_table import JobSpecError
@@ -191,7 +192,7 @@ def _rigged_avatars(spec: JobSpec, persons: list[dict]) -> dict:
     drew; nothing when they drew none, so jobs without them read as before (a --resume of a
     data set made before avatars existed still matches its manifest)."""
     drawn = {person["avatar"] for person in persons}
-    avatars = {a.name: dataclasses.asdict(a) for a in spec.avatars if a.name in drawn}
+    avatars = {a.name: {**dataclasses.asdict(a), "roles": list(a.roles)} for a in spec.avatars if a.name in drawn}
     return {"avatars": avatars} if avatars else {}
 
 
@@ -199,7 +200,12 @@ def _person(role: str, rng: np.random.Generator, spec: JobSpec) -> dict:
     """One person's body shape, avatar and clothing, drawn in a fixed order."""
     randomize = spec.randomize
     betas = rng.normal(0.0, randomize.body_shape_std, 10).clip(-2.5, 2.5)
-    avatar = randomize.avatars[int(rng.integers(len(randomize.avatars)))]
+    # Among those that may play the role (all of them unless an [[avatars]] table says otherwise:
+    # then the draw is the one it always was).
+    candidates = avatars_for(role, randomize.avatars, spec.avatars)
+    if not candidates:  # a recorded prompt's roles come from its bundle, known only now
+        raise JobSpecError(f"{spec.path}: key 'randomize.avatars': no avatar listed may play role {role!r}")
+    avatar = candidates[int(rng.integers(len(candidates)))]
     shirt = _jitter_colour(_pick(rng, _CLOTHING[role]), rng)
     trousers = _jitter_colour(_pick(rng, _TROUSERS), rng)
     skin = _jitter_colour(_pick(rng, _SKIN), rng)
