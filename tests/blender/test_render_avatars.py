@@ -139,24 +139,15 @@ def save_room_with_two_armatures(path):
 def rigify_avatar(tmp_path_factory):
     """A .blend holding a generated Rigify rig ("rig": controls, mechanism and DEF bones, which
     follow the controls through constraints) with boxes skinned to its DEF bones."""
-    import addon_utils
+    from helpers.avatar_blend import skin_with_boxes
+    from helpers.rigify_rig import generate_rigify
 
     path = tmp_path_factory.mktemp("rigify") / "rigify.blend"
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    addon_utils.enable("rigify", default_set=True)
     try:
-        assert bpy.ops.object.armature_human_metarig_add() == {"FINISHED"}
-        meta = bpy.context.view_layer.objects.active
-        assert bpy.ops.pose.rigify_generate() == {"FINISHED"}
-        rig = next(o for o in bpy.data.objects if o.type == "ARMATURE" and o != meta)
-        rig.name = "rig"
-        bpy.data.objects.remove(meta)
-        from helpers.avatar_blend import skin_with_boxes
-
-        skin_with_boxes(rig)
+        skin_with_boxes(generate_rigify("rig"))
         bpy.ops.wm.save_as_mainfile(filepath=str(path))
     finally:
-        addon_utils.disable("rigify", default_set=True)
         bpy.ops.wm.read_factory_settings(use_empty=True)
     return path
 

@@ -16,6 +16,7 @@ from addon.core.retarget.feet import foot_contacts
 from addon.core.retarget.smpl_world import smpl_world
 from addon.core.skeleton import JOINT_INDEX, JOINT_NAMES
 from helpers.avatar_rigs import source_of, walk_motions
+from helpers.rigify_rig import generate_rigify
 from tests.blender.test_retarget import (
     RIGIFY_SEGMENTS,
     assert_same_rest,
@@ -317,16 +318,9 @@ def rigify_library(tmp_path_factory):
     (append copies the rig with its constraints and drivers pointing at the copy)."""
     path = tmp_path_factory.mktemp("rigify") / "generated_rig.blend"
     bpy.ops.wm.read_factory_settings(use_empty=True)
-    addon_utils.enable("rigify", default_set=True)
     try:
-        assert bpy.ops.object.armature_human_metarig_add() == {"FINISHED"}
-        meta = bpy.context.view_layer.objects.active
-        assert bpy.ops.pose.rigify_generate() == {"FINISHED"}
-        rig = next(o for o in bpy.data.objects if o.type == "ARMATURE" and o != meta)
-        rig.name = "rig"
-        bpy.data.libraries.write(str(path), {rig}, fake_user=True)
+        bpy.data.libraries.write(str(path), {generate_rigify("rig")}, fake_user=True)
     finally:
-        addon_utils.disable("rigify", default_set=True)
         bpy.ops.wm.read_factory_settings(use_empty=True)
     return path
 

@@ -6,26 +6,17 @@ import pickle
 import numpy as np
 import pytest
 
-from addon.core.body.model import load_body_model
 from addon.core.camera import OPENCV_TO_BLENDER_CAMERA, look_at
-from addon.core.demo_motion import waving_motion
 from addon.core.render.annotations import (
-    PersonTrack, annotation_document, compute_clip_labels, read_annotation_document, write_json,
+    annotation_document, compute_clip_labels, read_annotation_document, write_json,
 )
 from addon.core.render.lens import Lens, pinhole_lens, world_to_camera
 from addon.core.render.skeleton_image import draw_skeletons
 from addon.core.render.writers import write_dataset_files
+from helpers.render_tracks import waving_track as track
 
 CAMERA = look_at(np.array([0.0, -6.0, 2.2]), np.array([0.0, -0.5, 0.8])) @ OPENCV_TO_BLENDER_CAMERA
 LENS = pinhole_lens(160, 120, 60.0)
-
-
-def track(position, yaw=0.0, action=3):
-    body = load_body_model(None)
-    motion = waving_motion(position_xy=position, facing_yaw_deg=yaw, seconds=0.4, fps=10.0)
-    motion.role = "staff"
-    return PersonTrack(motion=motion, rest_joints_y=body.rest_joints(), body=body, betas=np.zeros(body.num_betas),
-                       actions=np.full(motion.num_frames, action, dtype=np.int32))
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from addon.core.body.model import load_body_model
 from addon.core.camera import OPENCV_TO_BLENDER_CAMERA, look_at
-from addon.core.demo_motion import waving_motion
 from addon.core.render.annotations import (
     PersonTrack, annotation_document, compute_clip_labels, track_joints, track_vertices,
 )
@@ -18,6 +16,7 @@ from addon.core.render.rig_labels import EvaluatedBody, face_vertex_ids
 from addon.core.retarget.quality import joints_on_rig
 from addon.core.rotations import axis_angle_to_matrix
 from addon.core.skeleton import JOINT_INDEX
+from helpers.render_tracks import waving_track as track
 
 CAMERA = look_at(np.array([0.0, -6.0, 2.2]), np.array([0.0, -0.5, 0.8])) @ OPENCV_TO_BLENDER_CAMERA
 LENS = pinhole_lens(160, 120, 60.0)
@@ -73,13 +72,6 @@ def test_an_unmapped_joint_follows_its_nearest_mapped_ancestor():
 
 
 # ---- compute_clip_labels with an evaluated body -----------------------------------------------
-
-def track(position, yaw=0.0, action=3):
-    body = load_body_model(None)
-    motion = waving_motion(position_xy=position, facing_yaw_deg=yaw, seconds=0.4, fps=10.0)
-    motion.role = "staff"
-    return PersonTrack(motion=motion, rest_joints_y=body.rest_joints(), body=body, betas=np.zeros(body.num_betas),
-                       actions=np.full(motion.num_frames, action, dtype=np.int32))
 
 
 def evaluated_from_fk(track: PersonTrack, shift=(0.0, 0.0, 0.0)) -> EvaluatedBody:
