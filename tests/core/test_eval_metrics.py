@@ -12,7 +12,7 @@ from addon.core.eval.distribution import (
 from addon.core.eval.geometry import BONE_RADII, depth_inside_boxes, inside_footprints, segment_distance
 from addon.core.eval.physical import (
     bone_length_std, contact_rate, fk_agreement, floor_float, floor_penetration, foot_skating_ratio, has_contact,
-    person_penetration, scene_penetration, seated_share, velocity_agreement,
+    penetration_depths, person_penetration, scene_penetration, seated_share, velocity_agreement,
 )
 from addon.core.eval.physical_report import physical_metrics
 from addon.core.motion.motion import Motion
@@ -119,6 +119,20 @@ def test_two_persons_penetrate_when_overlapping_and_not_when_apart():
     half[1, :3] = standing(3)[0]  # the second person walks into the first for 3 of 6 frames
     assert person_penetration(half)["frames_fraction"] == 0.5
     assert person_penetration(standing(6)) == {"frames_fraction": 0.0, "mean_depth_m": 0.0}
+
+
+def test_thicker_persons_overlap_by_their_thicker_capsules():
+    """Two people side by side, 0.22 m apart: SMPL-sized capsules (torso 0.1 m) do not meet,
+    1.3x ones do, by 0.3 x the two torso radii more."""
+    pair = np.concatenate([standing(2), standing(2, y=0.22)])
+    plain = penetration_depths(pair)
+    assert plain.max() < 0.0
+    np.testing.assert_allclose(penetration_depths(pair, scales=[1.0, 1.0]), plain)
+    thick = penetration_depths(pair, scales=[1.3, 1.3])
+    np.testing.assert_allclose(thick.max(), plain.max() + 0.3 * 2 * BONE_RADII.max(), atol=1e-9)
+    assert thick.max() > 0.0
+    one = penetration_depths(pair, scales=[1.3, 1.0])  # only one of them bigger: half the gain
+    np.testing.assert_allclose(one.max(), plain.max() + 0.3 * BONE_RADII.max(), atol=1e-9)
 
 
 def test_three_persons_count_every_pair():

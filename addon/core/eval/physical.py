@@ -146,22 +146,28 @@ def person_penetration(joints: np.ndarray, include_forearms: bool = False) -> di
     return _fraction_and_depth(penetration_depths(joints, include_forearms))
 
 
-def penetration_depths(joints: np.ndarray, include_forearms: bool = False) -> np.ndarray:
+def penetration_depths(joints: np.ndarray, include_forearms: bool = False,
+                       scales: np.ndarray | None = None) -> np.ndarray:
     """(pairs, T) deepest capsule overlap (m) of each pair of persons in each frame (see
-    :func:`person_penetration`); pairs in the order (0, 1), (0, 2) ... (P-2, P-1)."""
+    :func:`person_penetration`); pairs in the order (0, 1), (0, 2) ... (P-2, P-1).
+
+    scales: (P,) each person's build relative to SMPL's (their capsule radii times it; an
+    avatar retargeted at a leg-length ratio of 1.2 is that much thicker); None: all 1."""
     joints = check_joints(joints)
     P = joints.shape[0]
+    scales = np.ones(P) if scales is None else np.asarray(scales, dtype=np.float64)
     start, end = bone_segments(joints)  # (P, T, 21, 3) each
-    radii = BONE_RADII[:, None] + BONE_RADII[None, :]  # (21, 21)
+    radius = BONE_RADII
     if not include_forearms:
         keep = ~np.isin(BONE_CHILDREN, FOREARM_CHILDREN)
-        start, end, radii = start[:, :, keep], end[:, :, keep], radii[np.ix_(keep, keep)]
+        start, end, radius = start[:, :, keep], end[:, :, keep], radius[keep]
     depths = []
     for a in range(P):
         for b in range(a + 1, P):
             distance = segment_distance(
                 start[a][:, :, None], end[a][:, :, None], start[b][:, None, :], end[b][:, None, :]
             )  # (T, B, B)
+            radii = scales[a] * radius[:, None] + scales[b] * radius[None, :]  # (B, B)
             depths.append((radii - distance).max(axis=(1, 2)))  # (T,)
     return np.stack(depths) if depths else np.zeros((0, joints.shape[1]))
 

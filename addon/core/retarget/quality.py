@@ -6,7 +6,8 @@
 - Foot-height error: at the source's contact frames, how far the target foot's lowest
   joint is from its rest height above the floor (|.|, metres).
 - Penetration: the deepest overlap of two persons' bone capsules
-  (:func:`..eval.physical.penetration_depths`) after retargeting, next to the source's.
+  (:func:`..eval.physical.penetration_depths`, SMPL's radii times the avatar's leg-length
+  ratio) after retargeting, next to the source's.
 """
 
 from __future__ import annotations
@@ -160,7 +161,8 @@ def add_penetration(scores: list[RetargetScore], targets: list[np.ndarray], sour
 
     targets / sources: per person (T_i, 22, 3) world joints; offsets: each person's first frame
     on a shared timeline (persons are compared where they overlap, at most
-    :data:`PENETRATION_FRAMES` evenly spaced frames of it)."""
+    :data:`PENETRATION_FRAMES` evenly spaced frames of it). The targets' capsules are SMPL's
+    times each score's ``leg_scale`` (a bigger avatar is a thicker one)."""
     if len(scores) < 2:
         return scores
     start = max(offsets)
@@ -173,7 +175,7 @@ def add_penetration(scores: list[RetargetScore], targets: list[np.ndarray], sour
     def window(items):
         return np.stack([x[start - o : stop - o : step] for x, o in zip(items, offsets)])
 
-    depth_target = penetration_depths(window(targets))  # (pairs, T)
+    depth_target = penetration_depths(window(targets), scales=[item.leg_scale for item in scores])  # (pairs, T)
     depth_source = penetration_depths(window(sources))
     P = len(scores)
     pairs = [(a, b) for a in range(P) for b in range(a + 1, P)]
