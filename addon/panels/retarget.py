@@ -34,9 +34,9 @@ class ISYNTH_PT_retarget(bpy.types.Panel):
         row = col.row(align=True)
         row.prop(settings, "scale_root", toggle=True)
         row.prop(settings, "foot_cleanup", toggle=True)
-        sub = row.row(align=True)
-        sub.active = settings.scale_root
-        sub.prop(settings, "scale_spacing", toggle=True)
+        row = col.row(align=True)
+        row.active = settings.scale_root  # (spacing scales with the root path)
+        row.prop(settings, "scale_spacing", toggle=True)
         row = col.row(align=True)
         row.prop(settings, "swap_sides", toggle=True)
         row.prop(settings, "mirror_fill", toggle=True)
