@@ -3,8 +3,9 @@
 For every person whose manifest avatar is one of the job file's ``[[avatars]]``
 (:mod:`..core.render.jobspec_avatars`):
 
-1. a fresh copy of the avatar (its armature and every mesh it carries or deforms) is appended
-   from its .blend into the render collection (two people drawing one avatar get two copies);
+1. a fresh copy of the avatar (its armature, the objects above it, and every mesh it carries
+   or deforms) is appended from its .blend into the render collection (two people drawing one
+   avatar get two copies); what renders is shown in the viewport too, so it is evaluated;
 2. the person's SMPL rig, keyed as for any person, is retargeted onto it with the Retarget
    operator's solve (all avatar people at once, so the score has their penetration), re-keyed
    through the avatar's constraints where they override the keys (:mod:`.retarget_refine`);
@@ -118,9 +119,16 @@ def append_avatar(spec: dict, collection: bpy.types.Collection) -> bpy.types.Obj
     else:
         armature = next(iter(armatures.values()))
     keep = [obj for obj in loaded.values() if obj is armature or _carried_by(obj, armature)]
+    parent = armature.parent
+    while parent is not None:  # an FBX import's empty above the rig carries its transform
+        keep.append(parent)
+        parent = parent.parent
     _remove(obj for obj in loaded.values() if obj not in keep)
     for obj in keep:
         collection.objects.link(obj)
+        # What renders is what the labels read: evaluated in the view layer too (a mesh hidden in
+        # the viewport alone would render skinned but be read unskinned).
+        obj.hide_viewport = obj.hide_render
     # World matrices as the file stored them may predate the objects' own transforms (a file
     # written by a script that never evaluated them): evaluate before reading the rig.
     bpy.context.view_layer.update()
@@ -156,7 +164,7 @@ def evaluate_avatar(scene: bpy.types.Scene, avatar: bpy.types.Object, result, tr
     names = result.rig.bone_names
     bones = [avatar.pose.bones[name] for name in names]
     meshes = [obj for obj in avatar.users_collection[0].objects
-              if obj.type == "MESH" and obj.visible_get() and not obj.hide_render and _carried_by(obj, avatar)]
+              if obj.type == "MESH" and not obj.hide_render and _carried_by(obj, avatar)]
     if not meshes:
         raise ValueError(f"avatar {avatar.name!r}: no visible mesh is parented to or deformed by the armature")
     heads = np.empty((frames, len(names), 3))

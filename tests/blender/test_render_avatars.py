@@ -44,7 +44,7 @@ png_frames = true
 """
 
 
-def avatar_job(tmp_path, roles='["staff", "patient"]', object_line="", fbx_units=False):
+def avatar_job(tmp_path, roles='["staff", "patient"]', object_line="", fbx_units=""):
     """A manifest job whose every person draws the Mixamo test avatar; (job, avatar info)."""
     info = save_avatar_blend(tmp_path / "nurse.blend", "mixamo", scale=0.9, fbx_units=fbx_units)
     from helpers.tiny_checkpoint import write_tiny_checkpoint  # torch: not in the compat envs
@@ -88,7 +88,7 @@ def test_two_people_on_copies_of_one_avatar_are_labelled_from_its_evaluated_bone
                     np.testing.assert_allclose(keypoints[coco, :2], pixel, atol=2e-3)
 
 
-@pytest.mark.parametrize("fbx_units", [False, True], ids=["metres", "fbx-centimetres"])
+@pytest.mark.parametrize("fbx_units", ["", "object", "parent"], ids=["metres", "fbx-object", "fbx-under-an-empty"])
 def test_the_rendered_avatar_fills_its_annotated_box(tmp_path, fbx_units):
     job, _ = avatar_job(tmp_path, roles='["patient"]', fbx_units=fbx_units)
     folder = render_clip(job, tmp_path / "out")

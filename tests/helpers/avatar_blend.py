@@ -51,12 +51,14 @@ def skin_with_boxes(armature, colour=RED, name: str = "Avatar Body", unit: float
 
 
 def save_avatar_blend(path, scheme: str = "mixamo", name: str = "Character", scale: float = 1.0,
-                      rest: str = "T", location=(0.0, 0.0, 0.0), fbx_units: bool = False) -> dict:
+                      rest: str = "T", location=(0.0, 0.0, 0.0), fbx_units: str = "") -> dict:
     """Write a factory-empty .blend holding one skinned avatar (+ a camera and a cube); returns
     {"armature": its object name, "body": its mesh's, "bones": the expected SMPL joint -> bone}.
 
-    fbx_units: as an FBX import brings a rig: its armature data Y-up in centimetres, the object
-    turned +90 degrees about X and scaled 0.01 (the same avatar in the world)."""
+    fbx_units: "object" or "parent" as an FBX import brings a rig: its armature data Y-up in
+    centimetres, the armature object ("object") or an empty it is parented to ("parent") turned
+    +90 degrees about X and scaled 0.01 (the same avatar in the world); "parent" also hides the
+    body in the viewport only (it still renders)."""
     import bpy
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -67,11 +69,17 @@ def save_avatar_blend(path, scheme: str = "mixamo", name: str = "Character", sca
         spec = replace(spec, heads=unit * spec.heads @ to_y_up.T, tails=unit * spec.tails @ to_y_up.T,
                        frames=to_y_up @ spec.frames)
     armature = build_avatar(spec, name)
+    holder = armature
+    if fbx_units == "parent":
+        holder = bpy.data.objects.new(f"{name} Root", None)
+        bpy.context.scene.collection.objects.link(holder)
+        armature.parent = holder
     if fbx_units:
-        armature.rotation_euler = (np.pi / 2, 0.0, 0.0)
-        armature.scale = (0.01, 0.01, 0.01)
-    armature.location = location
+        holder.rotation_euler = (np.pi / 2, 0.0, 0.0)
+        holder.scale = (0.01, 0.01, 0.01)
+    holder.location = location
     body = skin_with_boxes(armature, unit=unit)
+    body.hide_viewport = fbx_units == "parent"
     camera = bpy.data.objects.new("Their Camera", bpy.data.cameras.new("Their Camera"))
     bpy.context.scene.collection.objects.link(camera)
     # (Not evaluated before saving, on purpose: the file stores stale world matrices, as a
