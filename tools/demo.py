@@ -215,7 +215,11 @@ def main(argv: list[str] | None = None) -> int:
 
     dataset = render_demo_dataset(args.out / "dataset")
     print(f"demo: labelled data set of {dataset['clips']} clips ({dataset['people']}) in {dataset['where']}")
-    return 0 if dataset["ok"] else 1
+    from render import render_demo_avatar_dataset
+
+    avatars = render_demo_avatar_dataset(args.out / "dataset_avatar")
+    print(f"demo: {avatars['clips']} clip with its people on a rigged avatar (retargeted) in {avatars['where']}")
+    return 0 if dataset["ok"] and avatars["ok"] else 1
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ if __name__ == "__main__":  # alone: the repository root and tools/ on the path,
 from addon.batch.cli import EXIT_OK, main  # noqa: E402
 from addon.batch.progress import read_log  # noqa: E402
 from addon.core.generate import BUNDLED_CHECKPOINT  # noqa: E402
+from standin_avatar import write_standin_avatar  # noqa: E402  (tools/)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = REPO_ROOT / "addon" / "assets" / "sample_reconstruction.npz"
@@ -135,7 +136,8 @@ def measure() -> list[dict]:
             "samples_s": [wall], "clips_per_minute": round(4 * 60.0 / wall, 2), "s_per_clip": round(wall / 4, 1),
             "checkpoint": weights,
         })
-        blend, vertices = mixamo_avatar(folder / "avatar.blend")
+        blend = folder / "avatar.blend"
+        vertices = write_standin_avatar(blend)
         rigged = folder / "rigged"
         render(job_file(folder, checkpoint, 2, 0, blend), rigged, workers=1, threads=2)
         rows.append({
@@ -154,27 +156,6 @@ def stage_medians(out: Path) -> dict[str, float]:
         for name, value in json.loads((clip / "render.json").read_text())["timings"].items():
             stages.setdefault(name, []).append(value)
     return {k: round(statistics.median(v), 2) for k, v in stages.items()}
-
-
-def mixamo_avatar(path: Path) -> tuple[Path, int]:
-    """A .blend holding the stand-in body as a user's avatar would come: its rig's bones renamed
-    to Mixamo's (the vertex groups follow), no SMPL metadata. Returns (path, vertex count)."""
-    import bpy
-
-    from addon.bridge.people import create_person
-    from addon.core.body.model import load_body_model
-    from addon.core.retarget.presets import PRESETS
-
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    body = load_body_model(None)
-    person = create_person(bpy.context.scene.collection, "Character", body.rest_joints(),
-                           vertices_y=body.rest_vertices(), faces=body.faces, weights=body.weights)
-    for joint, bone in PRESETS["mixamo"].items():
-        person.armature.data.bones[joint].name = f"mixamorig:{bone}"
-    bpy.ops.wm.save_as_mainfile(filepath=str(path))
-    vertices = len(person.body.data.vertices)
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    return path, vertices
 
 
 if __name__ == "__main__":

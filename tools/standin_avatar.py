@@ -1,0 +1,31 @@
+"""A rigged avatar file made from the bundled stand-in body, for the demo and the benchmarks.
+
+The stand-in's rig and skinned body with the rig's bones renamed to Mixamo's (the vertex groups
+follow) and no SMPL metadata: an avatar as a user's character file brings one, which batch
+rendering's ``[[avatars]]`` retargets onto (docs/batch_rendering.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def write_standin_avatar(path: Path, name: str = "Character") -> int:
+    """Write the avatar to ``path`` (a .blend) from a factory-empty file, which is left empty
+    again; returns its vertex count."""
+    import bpy
+
+    from addon.bridge.people import create_person
+    from addon.core.body.model import load_body_model
+    from addon.core.retarget.presets import PRESETS
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    body = load_body_model(None)
+    person = create_person(bpy.context.scene.collection, name, body.rest_joints(),
+                           vertices_y=body.rest_vertices(), faces=body.faces, weights=body.weights)
+    for joint, bone in PRESETS["mixamo"].items():
+        person.armature.data.bones[joint].name = f"mixamorig:{bone}"
+    bpy.ops.wm.save_as_mainfile(filepath=str(path))
+    vertices = len(person.body.data.vertices)
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    return vertices
