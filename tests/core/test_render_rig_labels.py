@@ -123,9 +123,12 @@ def test_the_document_names_the_avatar(tracks):
     labels = compute_clip_labels(people, CAMERA, LENS, [])
     job = {"clip_id": "c", "key": "c", "split": "train", "seed": 1, "motion_seed": 2,
            "prompt": {"label": "turn", "label_id": 3}, "clip": {"fps": 10.0}}
-    persons = annotation_document(job, people, labels, CAMERA, LENS, [])["persons"]
+    looks = [{"role": "staff", "avatar": avatar, "betas": [0.5] * 10, "shirt_rgb": [0.1, 0.2, 0.3]}
+             for avatar in ("nurse", "standin")]
+    persons = annotation_document(job, people, labels, CAMERA, LENS, looks)["persons"]
     assert persons[0]["body"] == "avatar:nurse" and persons[0]["avatar"] == quality
-    assert persons[1]["body"] == "standin" and "avatar" not in persons[1]
+    assert persons[0]["look"] == {"role": "staff", "avatar": "nurse"}  # its own shape and materials
+    assert persons[1]["body"] == "standin" and "avatar" not in persons[1] and persons[1]["look"] == looks[1]
 
 
 # ---- face_vertex_ids --------------------------------------------------------------------------

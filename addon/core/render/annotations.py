@@ -174,7 +174,7 @@ def annotation_document(job: dict, tracks: list[PersonTrack], labels: ClipLabels
         persons.append({
             "person": p,
             "role": motion.role,
-            "look": persons_look[p] if p < len(persons_look) else {},
+            "look": applied_look(persons_look[p] if p < len(persons_look) else {}, track),
             "body": f"avatar:{track.avatar['name']}" if track.avatar else getattr(track.body, "kind", ""),
             **({"avatar": track.avatar} if track.avatar else {}),
             "smpl": {
@@ -211,6 +211,15 @@ def annotation_document(job: dict, tracks: list[PersonTrack], labels: ClipLabels
         "settings": job,
         **(extra or {}),
     }
+
+
+def applied_look(look: dict, track: PersonTrack) -> dict:
+    """The manifest's look of a person as it shows: a rigged avatar wears its own shape and
+    materials, so its drawn betas and colours (drawn all the same, to keep every later draw of
+    the clip as it was) are left out."""
+    if not track.avatar:
+        return look
+    return {key: value for key, value in look.items() if key in ("role", "avatar")}
 
 
 def write_json(path: str | Path, document: dict) -> None:
