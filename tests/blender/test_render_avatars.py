@@ -173,3 +173,20 @@ def test_a_generated_rigify_avatar_is_labelled_where_its_deform_bones_go(tmp_pat
         for joint, bone in deform.items():
             head = np.asarray(rig.matrix_world) @ np.array([*rig.pose.bones[bone].head, 1.0])
             np.testing.assert_allclose(joints[JOINT_NAMES.index(joint)], head[:3], atol=1e-4, err_msg=joint)
+
+
+def test_an_avatar_with_a_mapping_file_is_retargeted_through_it(tmp_path):
+    """The job file's mapping file, not the auto-detection: the mapping it names is the one used."""
+    from addon.core.retarget.mapping_file import FORMAT, VERSION
+
+    _, info = avatar_job(tmp_path, roles='["patient"]')
+    bones = {joint: bone for joint, bone in info["bones"].items() if joint != "head"}  # the head left out
+    (tmp_path / "nurse_map.json").write_text(json.dumps({"format": FORMAT, "version": VERSION, "name": "nurse",
+                                                         "bones": bones}))
+    config = tmp_path / "jobs.toml"
+    config.write_text(config.read_text().replace('blend = "nurse.blend"', 'blend = "nurse.blend"\nmapping = "nurse_map.json"'))
+    job = build_manifest(load_job_spec(config))["jobs"][0]
+    assert job["avatars"]["nurse"]["mapping"] == str(tmp_path / "nurse_map.json")
+    person = annotations(render_clip(job, tmp_path / "out"))["persons"][0]
+    assert person["avatar"]["retarget"]["missing"] == ["head"]  # as the file says
+    assert person["avatar"]["retarget"]["direction_max_deg"] < 3.0
