@@ -2,9 +2,9 @@
 
 Steps (timed into ``render.json``): build the room and camera (first, so a broken scene fails
 fast), generate the motions (core, in-process), shape and place the people, key their rigs, put
-the people drawn as rigged avatars on them (retargeted), apply the look, compute the labels (core), render the RGB frames (+ sensor
-noise), draw the skeleton frames, render the depth and silhouette passes, encode the MP4s, write
-``annotations.json``; the folder is renamed only when everything is written, so ``clips/`` never
+the people drawn as rigged avatars on them (retargeted), apply the look, compute the labels
+(core), render the RGB frames (+ sensor noise), draw the skeleton frames, render the depth and
+silhouette passes, encode the MP4s, write ``annotations.json``; the folder is renamed only when everything is written, so ``clips/`` never
 holds a half-finished clip.
 """
 

@@ -37,3 +37,21 @@ def object_from_mesh(
     obj = bpy.data.objects.new(name, mesh)
     collection.objects.link(obj)
     return obj
+
+
+def evaluated_triangles(obj: bpy.types.Object, depsgraph) -> tuple[np.ndarray, np.ndarray]:
+    """The object's mesh as ``depsgraph`` evaluated it (modifiers, skinning applied):
+    (V, 3) float64 world vertices, metres, and (F, 3) int64 triangles into them."""
+    evaluated = obj.evaluated_get(depsgraph)
+    mesh = evaluated.to_mesh()
+    try:
+        mesh.calc_loop_triangles()
+        co = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
+        mesh.vertices.foreach_get("co", co)
+        triangles = np.empty(len(mesh.loop_triangles) * 3, dtype=np.int64)
+        mesh.loop_triangles.foreach_get("vertices", triangles)
+        matrix = np.array(evaluated.matrix_world, dtype=np.float64)
+    finally:
+        evaluated.to_mesh_clear()
+    world = co.reshape(-1, 3).astype(np.float64) @ matrix[:3, :3].T + matrix[:3, 3]
+    return world, triangles.reshape(-1, 3)

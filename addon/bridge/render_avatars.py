@@ -20,7 +20,6 @@ so nothing here needs undoing.
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import bpy
 import numpy as np
@@ -32,6 +31,7 @@ from ..core.render.rig_labels import EvaluatedBody, face_vertex_ids
 from ..core.retarget import api as retarget_api
 from ..core.retarget.quality import joints_on_rig
 from . import retarget as retarget_bridge
+from .meshes import evaluated_triangles
 from .retarget_refine import hold_through_constraints
 
 
@@ -44,27 +44,33 @@ def put_on_avatars(built, job: dict, tracks: list[PersonTrack], say=print) -> li
         return tracks
     collection = built.camera.users_collection[0]
     specs = job.get("avatars", {})
-    avatars = {}
+    avatars, meshes = {}, {}
     for p in chosen:
         name = persons[p]["avatar"]
         if name not in specs:
             raise ValueError(f"job {job['key']}: person {p} draws avatar {name!r}, which the job has no entry for")
-        avatars[p] = append_avatar(specs[name], collection)
-    results = _retarget(built, job, chosen, avatars)
-    out = list(tracks)
-    for p, result in zip(chosen, results):
-        spec = specs[persons[p]["avatar"]]
-        keyed, _ = retarget_bridge.write_result(avatars[p], result)
-        result, fit = hold_through_constraints(keyed, result)
+        avatars[p], meshes[p] = append_avatar(specs[name], collection)
+    for p in chosen:  # hidden first: the re-keying's evaluations skip them (the keys are read from the action)
         _hide_smpl(built.people[p])
-        say(f"{job['clip_id']}: person {p} on avatar {spec['name']!r}: {result.score.summary()}"
+    results = _retarget(built, job, chosen, avatars)
+    keyed = []
+    for p, result in zip(chosen, results):
+        obj, _ = retarget_bridge.write_result(avatars[p], result)
+        result, fit = hold_through_constraints(obj, result)
+        say(f"{job['clip_id']}: person {p} on avatar {persons[p]['avatar']!r}: {result.score.summary()}"
             + (f"; {fit.summary()}" if fit else ""))
-        evaluated = evaluate_avatar(built.scene, keyed, result, tracks[p], int(job["clip"]["frames"]))
-        quality = {k: _plain(v) for k, v in result.score.as_dict().items()}
+        keyed.append((obj, result, fit))
+    bodies = evaluate_avatars(built.scene, [(obj, meshes[p], result, tracks[p])
+                                            for p, (obj, result, _) in zip(chosen, keyed)],
+                              int(job["clip"]["frames"]))
+    out = list(tracks)
+    for p, (obj, result, fit), body in zip(chosen, keyed, bodies):
+        spec = specs[persons[p]["avatar"]]
+        quality = result.score.as_dict()
         if fit is not None:
             quality["constraints_held"] = list(fit.held)
-        out[p] = dataclasses.replace(tracks[p], evaluated=evaluated, avatar={
-            "name": spec["name"], "blend": spec["blend"], "object": keyed.name, "retarget": quality})
+        out[p] = dataclasses.replace(tracks[p], evaluated=body, avatar={
+            "name": spec["name"], "blend": spec["blend"], "object": obj.name, "retarget": quality})
     return out
 
 
@@ -92,9 +98,10 @@ def _retarget(built, job: dict, chosen: list[int], avatars: dict) -> list:
     return results
 
 
-def append_avatar(spec: dict, collection: bpy.types.Collection) -> bpy.types.Object:
-    """A fresh copy of the avatar's armature, with every object parented under it or deformed by
-    it, linked into ``collection``; the file's other objects are not kept."""
+def append_avatar(spec: dict, collection: bpy.types.Collection) -> tuple[bpy.types.Object, list]:
+    """A fresh copy of the avatar's armature, with the objects above it and every object
+    parented under it or deformed by it, linked into ``collection`` (the file's other objects are
+    not kept); returns (the armature, its meshes that render)."""
     path, wanted = spec["blend"], spec["object"]
     where = f"avatar {spec['name']!r} ({path})"
     try:
@@ -132,7 +139,10 @@ def append_avatar(spec: dict, collection: bpy.types.Collection) -> bpy.types.Obj
     # World matrices as the file stored them may predate the objects' own transforms (a file
     # written by a script that never evaluated them): evaluate before reading the rig.
     bpy.context.view_layer.update()
-    return armature
+    meshes = [obj for obj in keep if obj.type == "MESH" and not obj.hide_render and _carried_by(obj, armature)]
+    if not meshes:
+        raise ValueError(f"{where}: no mesh that renders is parented to or deformed by armature {armature.name!r}")
+    return armature, meshes
 
 
 def _carried_by(obj: bpy.types.Object, armature: bpy.types.Object) -> bool:
@@ -157,77 +167,56 @@ def _hide_smpl(person) -> None:
             obj.hide_viewport = obj.hide_render = True
 
 
-def evaluate_avatar(scene: bpy.types.Scene, avatar: bpy.types.Object, result, track: PersonTrack,
-                    frames: int) -> EvaluatedBody:
-    """The avatar at frames 1..``frames`` as Blender evaluates it (constraints, drivers and
-    modifiers included): SMPL's joints on it, face points and skinned meshes, world metres."""
-    names = result.rig.bone_names
-    bones = [avatar.pose.bones[name] for name in names]
-    meshes = [obj for obj in avatar.users_collection[0].objects
-              if obj.type == "MESH" and not obj.hide_render and _carried_by(obj, avatar)]
-    if not meshes:
-        raise ValueError(f"avatar {avatar.name!r}: no visible mesh is parented to or deformed by the armature")
-    heads = np.empty((frames, len(names), 3))
-    deltas = np.empty((frames, len(names), 3, 3))
-    vertices, faces = [], None
-    rest = np.array([_rows(avatar.data.bones[name].matrix_local) for name in names])
+def evaluate_avatars(scene: bpy.types.Scene, avatars: list[tuple], frames: int) -> list[EvaluatedBody]:
+    """Each (armature, meshes, retarget result, track) at frames 1..``frames`` as Blender
+    evaluates it (constraints, drivers and modifiers included), all in one pass over the frames:
+    SMPL's joints on it, face points and skinned meshes, world metres."""
+    reads = [_AvatarFrames(*avatar, frames) for avatar in avatars]
     before = scene.frame_current
     try:
         for t in range(frames):
             scene.frame_set(t + 1)
-            world = _rows(avatar.matrix_world)
-            posed = world @ np.array([_rows(pb.matrix) for pb in bones])
-            rest_world = world @ rest
-            heads[t] = posed[:, :3, 3]
-            deltas[t] = posed[:, :3, :3] @ np.linalg.inv(rest_world[:, :3, :3])
-            frame_vertices, frame_faces = _skinned(meshes)
-            if faces is None:
-                faces = frame_faces
-            elif len(frame_faces) != len(faces):
-                raise ValueError(f"avatar {avatar.name!r}: its meshes change topology between frames; the "
-                                 "labels need one set of triangles")
-            vertices.append(frame_vertices)
+            depsgraph = bpy.context.evaluated_depsgraph_get()
+            for read in reads:
+                read.take(t, depsgraph)
     finally:
         scene.frame_set(before)
-    joints = joints_on_rig(result.plan.bone_of_joint, heads, deltas, result.smpl.rest_joints,
-                           result.solution.leg_scale)
-    vertices = np.stack(vertices)
-    rotations, _ = track_joints(track)
-    ids = face_vertex_ids(vertices[0], joints[0, HEAD], rotations[0, HEAD], result.solution.leg_scale)
-    return EvaluatedBody(joints=joints, face=vertices[:, ids], vertices=vertices, faces=faces)
+    return [read.body() for read in reads]
 
 
-def _skinned(meshes: list[bpy.types.Object]) -> tuple[np.ndarray, np.ndarray]:
-    """(V, 3) world vertices and (F, 3) triangles of the evaluated meshes, concatenated."""
-    depsgraph = bpy.context.evaluated_depsgraph_get()
-    all_vertices, all_faces, offset = [], [], 0
-    for obj in meshes:
-        evaluated = obj.evaluated_get(depsgraph)
-        mesh = evaluated.to_mesh()
-        try:
-            mesh.calc_loop_triangles()
-            co = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
-            mesh.vertices.foreach_get("co", co)
-            triangles = np.empty(len(mesh.loop_triangles) * 3, dtype=np.int64)
-            mesh.loop_triangles.foreach_get("vertices", triangles)
-            matrix = _rows(evaluated.matrix_world)
-            world = co.reshape(-1, 3).astype(np.float64) @ matrix[:3, :3].T + matrix[:3, 3]
-        finally:
-            evaluated.to_mesh_clear()
-        all_vertices.append(world)
-        all_faces.append(triangles.reshape(-1, 3) + offset)
-        offset += len(world)
-    return np.concatenate(all_vertices), np.concatenate(all_faces)
+class _AvatarFrames:
+    """One avatar's bone heads, bone rotations and skinned meshes, frame by frame."""
 
+    def __init__(self, armature, meshes, result, track: PersonTrack, frames: int) -> None:
+        self.armature, self.meshes, self.result, self.track = armature, meshes, result, track
+        names = result.rig.bone_names
+        self.bones = [armature.pose.bones[name] for name in names]
+        self.rest = np.array([np.array(armature.data.bones[name].matrix_local, dtype=np.float64) for name in names])
+        self.heads = np.empty((frames, len(names), 3))
+        self.deltas = np.empty((frames, len(names), 3, 3))
+        self.vertices: list[np.ndarray] = []
+        self.faces: np.ndarray | None = None
 
-def _rows(matrix) -> np.ndarray:
-    return np.array([list(row) for row in matrix], dtype=np.float64)
+    def take(self, t: int, depsgraph) -> None:
+        world = np.array(self.armature.matrix_world, dtype=np.float64)
+        posed = world @ np.array([np.array(pb.matrix, dtype=np.float64) for pb in self.bones])
+        self.heads[t] = posed[:, :3, 3]
+        self.deltas[t] = posed[:, :3, :3] @ np.linalg.inv((world @ self.rest)[:, :3, :3])
+        parts = [evaluated_triangles(obj, depsgraph) for obj in self.meshes]
+        offsets = np.cumsum([0] + [len(v) for v, _ in parts[:-1]])
+        faces = np.concatenate([f + o for (_, f), o in zip(parts, offsets)])
+        if self.faces is None:
+            self.faces = faces
+        elif len(faces) != len(self.faces):
+            raise ValueError(f"avatar {self.armature.name!r}: its meshes change topology between frames; the "
+                             "labels need one set of triangles")
+        self.vertices.append(np.concatenate([v for v, _ in parts]))
 
-
-def _plain(value):
-    """JSON-safe: NaN -> None, tuples -> lists."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+    def body(self) -> EvaluatedBody:
+        result = self.result
+        joints = joints_on_rig(result.plan.bone_of_joint, self.heads, self.deltas, result.smpl.rest_joints,
+                               result.solution.leg_scale)
+        vertices = np.stack(self.vertices)
+        rotations, _ = track_joints(self.track)
+        ids = face_vertex_ids(vertices[0], joints[0, HEAD], rotations[0, HEAD], result.solution.leg_scale)
+        return EvaluatedBody(joints=joints, face=vertices[:, ids], vertices=vertices, faces=self.faces)

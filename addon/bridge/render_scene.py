@@ -19,6 +19,7 @@ from ..core.render.lens import Lens
 from ..core.render.visibility import Occluder
 from ..core.room import RoomLayout, demo_room_scene
 from .collections import new_child_collection
+from .meshes import evaluated_triangles
 from .people import Person, create_person_from_build
 from .reconstruction import import_reconstruction
 from .render_camera import render_camera, scene_camera_pose_and_lens
@@ -130,20 +131,7 @@ def mesh_occluders(scene: bpy.types.Scene) -> list[Occluder]:
     for obj in scene.objects:
         if obj.type != "MESH" or obj.hide_render:
             continue
-        evaluated = obj.evaluated_get(depsgraph)
-        mesh = evaluated.to_mesh()
-        try:
-            mesh.calc_loop_triangles()
-            count = len(mesh.loop_triangles)
-            if count == 0:
-                continue
-            vertices = np.empty(len(mesh.vertices) * 3, dtype=np.float32)
-            mesh.vertices.foreach_get("co", vertices)
-            triangles = np.empty(count * 3, dtype=np.int32)
-            mesh.loop_triangles.foreach_get("vertices", triangles)
-            matrix = np.array(evaluated.matrix_world, dtype=np.float64)
-            world = vertices.reshape(-1, 3).astype(np.float64) @ matrix[:3, :3].T + matrix[:3, 3]
-            occluders.append(Occluder(obj.name, world[triangles.reshape(-1, 3)]))
-        finally:
-            evaluated.to_mesh_clear()
+        world, triangles = evaluated_triangles(obj, depsgraph)
+        if len(triangles):
+            occluders.append(Occluder(obj.name, world[triangles]))
     return occluders

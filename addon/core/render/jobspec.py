@@ -33,7 +33,7 @@ from .jobspec_avatars import BUILTIN_AVATARS, AvatarSpec, avatars_for, parse_ava
 from .toml_table import JobSpecError, Table
 
 __all__ = [
-    "AVATARS", "AvatarSpec", "ENGINES", "LENSES", "SCENE_KINDS", "CameraSpec", "ClipSpec", "EngineSpec", "GenerationSpec",
+    "AvatarSpec", "BUILTIN_AVATARS", "ENGINES", "LENSES", "SCENE_KINDS", "CameraSpec", "ClipSpec", "EngineSpec", "GenerationSpec",
     "JobSpec", "JobSpecError", "OutputSpec", "PromptSpec", "RandomizeSpec", "SceneSpec", "SplitSpec",
     "load_job_spec", "parse_job_spec",
 ]
@@ -45,8 +45,6 @@ SCENE_KINDS: tuple[str, ...] = ("bundle", "blend", "procedural")
 ENGINES: tuple[str, ...] = ("workbench", "eevee", "cycles")
 LENSES: tuple[str, ...] = ("pinhole", "fisheye")
 PROCEDURAL_ROOMS: tuple[str, ...] = ("care_room",)
-# Bodies a person can be rendered with besides the job file's own [[avatars]] (jobspec_avatars).
-AVATARS: tuple[str, ...] = BUILTIN_AVATARS
 SAMPLERS: tuple[str, ...] = ("ddpm", "ddim", "dpmpp_2m")
 PROMPT_SOURCES: tuple[str, ...] = ("generate", "recorded")
 DEVICES: tuple[str, ...] = ("auto", "cuda", "cpu")
@@ -431,14 +429,14 @@ def _randomize(table: Table, engine: EngineSpec, body_model_dir: str, own: tuple
         clothing=table.boolean("clothing", True),
         body_shapes=table.boolean("body_shapes", True),
         body_shape_std=table.number("body_shape_std", 1.0, 0.0, 3.0),
-        avatars=table.strings("avatars", ("standin",), AVATARS + own),
+        avatars=table.strings("avatars", ("standin",), BUILTIN_AVATARS + own),
         camera_noise=table.range_pair("camera_noise", (0.0, 0.0), 0.0, 0.5),
         motion_blur=table.boolean("motion_blur", False),
         motion_blur_shutter=table.range_pair("motion_blur_shutter", (0.3, 0.7), 0.01, 2.0),
     )
     if not spec.avatars:
         table.fail("avatars", "give at least one avatar")
-    if any(a in AVATARS and a.startswith("smpl") for a in spec.avatars) and not body_model_dir:
+    if any(a in BUILTIN_AVATARS and a.startswith("smpl") for a in spec.avatars) and not body_model_dir:
         table.fail("avatars", "SMPL avatars need [dataset] body_model_dir (a folder with your licensed SMPL files)")
     if spec.motion_blur and engine.name == "workbench":
         table.fail("motion_blur", "Workbench renders no motion blur; use engine 'eevee' or 'cycles'")

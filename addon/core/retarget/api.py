@@ -190,10 +190,10 @@ def retarget_people(pairs: Sequence[tuple[SourceMotion, TargetRig]], config: Ret
                 "give every person its own avatar"
             )
         seen[rig.name] = source.name
-    if pivot is None and config.scale_spacing and len(pairs) > 1:
-        pivot = group_centre([source for source, _ in pairs])
     if not config.scale_spacing:
         pivot = None
+    elif pivot is None and len(pairs) > 1:
+        pivot = group_centre([source for source, _ in pairs])
     results = [retarget_one(source, rig, config, pivot) for source, rig in pairs]
     targets = [target_joints(r.plan, r.smpl, r.solution) for r in results]
     sources = [r.smpl.joints[:, :22] for r in results]

@@ -62,7 +62,9 @@ class RetargetScore:
         return "; ".join(parts)
 
     def as_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+        """The fields as plain JSON: tuples as lists, NaN (not measured) as None."""
+        return {k: list(v) if isinstance(v, tuple) else None if isinstance(v, float) and np.isnan(v) else v
+                for k, v in self.__dict__.items()}
 
 
 def direction_errors(plan: RetargetPlan, smpl: SmplWorld, solution: Solution) -> np.ndarray:
