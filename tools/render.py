@@ -91,6 +91,9 @@ name = "demo"
 [[avatars]]
 name = "character"
 blend = "avatar.blend"
+[avatars.garments]
+shirt = ["* shirt"]
+trousers = ["* trousers"]
 [randomize]
 avatars = ["character"]
 [clip]

@@ -2,12 +2,16 @@
 
 The stand-in's rig and skinned body with the rig's bones renamed to Mixamo's (the vertex groups
 follow) and no SMPL metadata: an avatar as a user's character file brings one, which batch
-rendering's ``[[avatars]]`` retargets onto (docs/batch_rendering.md).
+rendering's ``[[avatars]]`` retargets onto (docs/batch_rendering.md). Its body wears three
+garment materials ("<name> shirt", "<name> trousers", "<name> skin") for ``[avatars.garments]``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+
+AUTHORED_LOOK = {"shirt_rgb": [0.55, 0.55, 0.55], "trousers_rgb": [0.3, 0.3, 0.3], "skin_rgb": [0.75, 0.6, 0.5]}
 
 
 def write_standin_avatar(path: Path, name: str = "Character") -> int:
@@ -16,6 +20,7 @@ def write_standin_avatar(path: Path, name: str = "Character") -> int:
     import bpy
 
     from addon.bridge.people import create_person
+    from addon.bridge.render_look import dress_body
     from addon.core.body.model import load_body_model
     from addon.core.retarget.presets import PRESETS
 
@@ -25,6 +30,9 @@ def write_standin_avatar(path: Path, name: str = "Character") -> int:
                            vertices_y=body.rest_vertices(), faces=body.faces, weights=body.weights)
     for joint, bone in PRESETS["mixamo"].items():
         person.armature.data.bones[joint].name = f"mixamorig:{bone}"
+    # Garment materials "<name> shirt", "... trousers", "... skin" in neutral colours, which a job
+    # file's [avatars.garments] can recolour per clip.
+    dress_body(person.body, AUTHORED_LOOK, body.weights, body.faces)
     bpy.ops.wm.save_as_mainfile(filepath=str(path))
     vertices = len(person.body.data.vertices)
     bpy.ops.wm.read_factory_settings(use_empty=True)

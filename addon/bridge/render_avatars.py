@@ -5,7 +5,9 @@ For every person whose manifest avatar is one of the job file's ``[[avatars]]``
 
 1. a fresh copy of the avatar (its armature, the objects above it, and every mesh it carries
    or deforms) is appended from its .blend into the render collection (two people drawing one
-   avatar get two copies); what renders is shown in the viewport too, so it is evaluated;
+   avatar get two copies); what renders is shown in the viewport too, so it is evaluated; the
+   garment materials the job file names take the person's drawn clothing colours
+   (:mod:`.avatar_look`);
 2. the person's SMPL rig, keyed as for any person, is retargeted onto it with the Retarget
    operator's solve (all avatar people at once, so the score has their penetration), re-keyed
    through the avatar's constraints where they override the keys (:mod:`.retarget_refine`);
@@ -31,6 +33,7 @@ from ..core.render.rig_labels import EvaluatedBody, face_vertex_ids
 from ..core.retarget import api as retarget_api
 from ..core.retarget.quality import joints_on_rig
 from . import retarget as retarget_bridge
+from .avatar_look import recolour_garments
 from .meshes import evaluated_triangles
 from .retarget_refine import hold_through_constraints
 
@@ -44,12 +47,14 @@ def put_on_avatars(built, job: dict, tracks: list[PersonTrack], say=print) -> li
         return tracks
     collection = built.camera.users_collection[0]
     specs = job.get("avatars", {})
-    avatars, meshes = {}, {}
+    avatars, meshes, recoloured = {}, {}, {}
     for p in chosen:
         name = persons[p]["avatar"]
         if name not in specs:
             raise ValueError(f"job {job['key']}: person {p} draws avatar {name!r}, which the job has no entry for")
         avatars[p], meshes[p] = append_avatar(specs[name], collection)
+        recoloured[p] = recolour_garments(meshes[p], specs[name].get("garments", {}), persons[p],
+                                          f"person {p}") if specs[name].get("garments") else {}
     for p in chosen:  # hidden first: the re-keying's evaluations skip them (the keys are read from the action)
         _hide_smpl(built.people[p])
     results = _retarget(built, job, chosen, avatars)
@@ -69,8 +74,9 @@ def put_on_avatars(built, job: dict, tracks: list[PersonTrack], say=print) -> li
         quality = result.score.as_dict()
         if fit is not None:
             quality["constraints_held"] = list(fit.held)
+        worn = {"recoloured": recoloured[p]} if recoloured[p] else {}
         out[p] = dataclasses.replace(tracks[p], evaluated=body, avatar={
-            "name": spec["name"], "blend": spec["blend"], "object": obj.name, "retarget": quality})
+            "name": spec["name"], "blend": spec["blend"], "object": obj.name, "retarget": quality, **worn})
     return out
 
 

@@ -15,34 +15,7 @@ from addon.core.render.lens import Lens, world_to_camera
 from addon.core.render.manifest import build_manifest
 from addon.core.skeleton import JOINT_NAMES
 from helpers.avatar_blend import save_avatar_blend
-
-JOB = """
-[[scenes]]
-name = "ward"
-procedural = "care_room"
-[[prompts]]
-name = "talk"
-text = "a nurse and a patient stand and talk"
-roles = {roles}
-label = "talk"
-[[avatars]]
-name = "nurse"
-blend = "nurse.blend"
-{object_line}
-[clip]
-seconds = 0.5
-width = 96
-height = 72
-[generation]
-checkpoint = "{checkpoint}"
-steps = 1
-device = "cpu"
-[randomize]
-avatars = ["nurse"]
-[outputs]
-png_frames = true
-"""
-
+from helpers.avatar_job import JOB, annotations
 
 def avatar_job(tmp_path, roles='["staff", "patient"]', object_line="", fbx_units=""):
     """A manifest job whose every person draws the Mixamo test avatar; (job, avatar info)."""
@@ -51,10 +24,6 @@ def avatar_job(tmp_path, roles='["staff", "patient"]', object_line="", fbx_units
     checkpoint = write_tiny_checkpoint(tmp_path)
     (tmp_path / "jobs.toml").write_text(JOB.format(roles=roles, object_line=object_line, checkpoint=checkpoint))
     return build_manifest(load_job_spec(tmp_path / "jobs.toml"))["jobs"][0], info
-
-
-def annotations(folder):
-    return json.loads((folder / "annotations.json").read_text())
 
 
 def test_two_people_on_copies_of_one_avatar_are_labelled_from_its_evaluated_bones(tmp_path):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from addon.core.render.jobspec import JobSpecError, load_job_spec
-from addon.core.render.jobspec_avatars import is_builtin, retarget_mapping
+from addon.core.render.jobspec_avatars import garment_of_material, is_builtin, retarget_mapping
 from addon.core.render.manifest import build_manifest
 
 # A procedural room reads no file, so the manifest is quick to build.
@@ -108,6 +108,10 @@ def test_retarget_mapping_and_is_builtin():
         (NURSE + "scale = 1.2\n", "avatars[0].scale", "unknown key"),
         (NURSE + '[randomize]\navatars = ["nurse", "doctor"]\n', "randomize.avatars", "'doctor' is not one of"),
         ('[randomize]\navatars = ["nurse"]\n', "randomize.avatars", "'nurse' is not one of"),
+        (NURSE + "garments = 3\n", "avatars[0].garments", "expected a table"),
+        (NURSE + '[avatars.garments]\nshirt = "Top"\n', "avatars[0].garments.shirt", "list of strings"),
+        (NURSE + '[avatars.garments]\nshirt = ["Top", " "]\n', "avatars[0].garments.shirt", "pattern is empty"),
+        (NURSE + '[avatars.garments]\nhat = ["Cap"]\n', "avatars[0].garments.hat", "unknown key"),
     ],
 )
 def test_bad_avatar_tables_name_the_key(tmp_path, avatars, key, words):
@@ -206,3 +210,27 @@ def test_a_role_no_listed_avatar_may_play_is_refused(tmp_path):
     assert "avatars[0].roles" in error_of(tmp_path, BASE + NURSE + 'roles = ["doctor"]\n')
     # A built-in body next to it plays anyone.
     load_job_spec(write(tmp_path, BASE + ROLE_AVATARS + '[randomize]\navatars = ["nurse", "standin"]\n'))
+
+
+GARMENTS = NURSE + '[avatars.garments]\nskin = ["Body"]\nshirt = ["Top", "Jacket*"]\ntrousers = []\n'
+
+
+def test_garment_patterns_are_parsed_in_garment_order_and_match_material_names(tmp_path):
+    (avatar,) = load_job_spec(write(tmp_path, BASE + GARMENTS)).avatars
+    assert avatar.garments == (("shirt", ("Top", "Jacket*")), ("skin", ("Body",)))  # empty lists dropped
+    assert garment_of_material("Jacket Blue", avatar.garments) == "shirt"
+    assert garment_of_material("Body", {"skin": ["Body"]}) == "skin"
+    assert garment_of_material("body", avatar.garments) is None  # case-sensitive
+    assert garment_of_material("Topcoat", avatar.garments) is None  # a name, not a prefix
+
+
+def test_jobs_carry_the_garments_only_when_clothing_is_randomised(tmp_path):
+    drawn = '[randomize]\navatars = ["nurse"]\n'
+    jobs = build_manifest(load_job_spec(write(tmp_path, BASE + GARMENTS + drawn)))["jobs"]
+    assert all(job["avatars"]["nurse"]["garments"] == {"shirt": ["Top", "Jacket*"], "skin": ["Body"]} for job in jobs)
+    off = build_manifest(load_job_spec(write(tmp_path, BASE + GARMENTS + drawn + "clothing = false\n")))["jobs"]
+    assert all("garments" not in job["avatars"]["nurse"] for job in off)
+    # A job file without garments writes the manifest entry it always did (a --resume still matches).
+    plain = build_manifest(load_job_spec(write(tmp_path, BASE + NURSE + drawn)))["jobs"]
+    assert all(set(job["avatars"]["nurse"]) == {"name", "blend", "object", "mapping", "swap_sides", "roles"}
+               for job in plain)

@@ -12,6 +12,15 @@ and the labels come from its evaluated bones and skinned meshes (``docs/batch_re
     mapping = "auto"            # "auto", a preset (mixamo, rigify_deform, ...) or a .json mapping file
     swap_sides = false          # true for a rig whose sides are named from the viewer's side
     roles = ["staff"]           # who it may play (default: anyone)
+    [avatars.garments]          # optional: its materials that take the clip's drawn clothing colours
+    shirt = ["Top", "Jacket*"]  # material names or fnmatch patterns (case-sensitive)
+    trousers = ["Pants"]
+    skin = []
+
+With ``[randomize] clothing`` on, every material whose name a garment lists is recoloured per
+clip with that person's drawn shirt, trousers or skin colour (``bridge.avatar_look``), as the
+built-in bodies are; the avatar's other materials, and all of them with clothing off, render as
+authored.
 
 Only what the file itself says is checked here (core reads no .blend); a missing object or a
 rig no mapping fits fails its clips, each with a message naming the file and the object.
@@ -20,12 +29,14 @@ rig no mapping fits fails its clips, each with a message naming the file and the
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 
 from ..motion.motion import ROLES
 from ..retarget.mapping import MappingError
 from ..retarget.mapping_file import load_mapping
 from ..retarget.presets import PRESETS
+from .clothing import GARMENTS
 from .toml_table import Table
 
 # Bodies every job can draw without an [[avatars]] table: the bundled stand-in, or the user's
@@ -39,7 +50,8 @@ class AvatarSpec:
     """One rigged character. blend: the .blend file, absolute; object: its armature object's name
     ("" = the file's only armature); mapping: "auto", a key of ``PRESETS``, or an absolute path of
     a JSON mapping file (``core.retarget.mapping_file``); swap_sides: exchange left and right;
-    roles: the roles it may play (empty: any)."""
+    roles: the roles it may play (empty: any); garments: (garment, material name patterns) pairs,
+    garments of ``clothing.GARMENTS`` in that order, only those given (empty: none recoloured)."""
 
     name: str
     blend: str
@@ -47,6 +59,7 @@ class AvatarSpec:
     mapping: str = "auto"
     swap_sides: bool = False
     roles: tuple[str, ...] = ()
+    garments: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 def parse_avatar(table: Table, name: str, resolve) -> AvatarSpec:
@@ -75,8 +88,36 @@ def parse_avatar(table: Table, name: str, resolve) -> AvatarSpec:
         mapping = mapping.lower()
     swap_sides = table.boolean("swap_sides", False)
     roles = table.strings("roles", (), ROLES)
+    garments = _garments(table.table("garments")) if "garments" in table else ()
     table.finish()
-    return AvatarSpec(name=name, blend=str(blend), object=obj, mapping=mapping, swap_sides=swap_sides, roles=roles)
+    return AvatarSpec(name=name, blend=str(blend), object=obj, mapping=mapping, swap_sides=swap_sides, roles=roles,
+                      garments=garments)
+
+
+def _garments(table: Table) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The ``garments`` table: per garment of GARMENTS a list of non-empty material name patterns."""
+    found = []
+    for garment in GARMENTS:
+        if garment not in table:
+            continue
+        patterns = table.strings(garment, None)
+        if any(not pattern.strip() for pattern in patterns):
+            table.fail(garment, "a material name pattern is empty")
+        if patterns:
+            found.append((garment, patterns))
+    table.finish()
+    return tuple(found)
+
+
+def garment_of_material(material: str, garments) -> str | None:
+    """The first garment (in GARMENTS order) one of whose patterns matches the material name
+    ``material`` (``fnmatch``, case-sensitive), or None. garments: AvatarSpec.garments or the
+    manifest's {garment: [patterns]}."""
+    pairs = garments.items() if isinstance(garments, dict) else garments
+    for garment, patterns in pairs:
+        if any(fnmatchcase(material, pattern) for pattern in patterns):
+            return garment
+    return None
 
 
 def avatars_for(role: str, names: tuple[str, ...], avatars: tuple[AvatarSpec, ...]) -> tuple[str, ...]:

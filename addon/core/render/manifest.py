@@ -190,9 +190,17 @@ def _job(spec: JobSpec, scene: SceneSpec, info: SceneInfo, prompt, variation: st
 def _rigged_avatars(spec: JobSpec, persons: list[dict]) -> dict:
     """{"avatars": name -> AvatarSpec fields} for the job file's rigged avatars this clip's people
     drew; nothing when they drew none, so jobs without them read as before (a --resume of a
-    data set made before avatars existed still matches its manifest)."""
+    data set made before avatars existed still matches its manifest). "garments" ({garment:
+    [patterns]}) only where materials are recoloured: the avatar lists some and clothing is
+    randomised (so does an entry without them)."""
     drawn = {person["avatar"] for person in persons}
-    avatars = {a.name: {**dataclasses.asdict(a), "roles": list(a.roles)} for a in spec.avatars if a.name in drawn}
+    avatars = {}
+    for avatar in (a for a in spec.avatars if a.name in drawn):
+        entry = {**dataclasses.asdict(avatar), "roles": list(avatar.roles)}
+        del entry["garments"]
+        if avatar.garments and spec.randomize.clothing:
+            entry["garments"] = {garment: list(patterns) for garment, patterns in avatar.garments}
+        avatars[avatar.name] = entry
     return {"avatars": avatars} if avatars else {}
 
 
