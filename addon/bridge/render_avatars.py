@@ -7,7 +7,7 @@ For every person whose manifest avatar is one of the job file's ``[[avatars]]``
    or deforms) is appended from its .blend into the render collection (two people drawing one
    avatar get two copies); what renders is shown in the viewport too, so it is evaluated; the
    garment materials the job file names take the person's drawn clothing colours
-   (:mod:`.avatar_look`);
+   (:mod:`.avatar_look`), and the copy is scaled by the person's drawn ``avatar_scale``;
 2. the person's SMPL rig, keyed as for any person, is retargeted onto it with the Retarget
    operator's solve (all avatar people at once, so the score has their penetration), re-keyed
    through the avatar's constraints where they override the keys (:mod:`.retarget_refine`);
@@ -53,6 +53,8 @@ def put_on_avatars(built, job: dict, tracks: list[PersonTrack], say=print) -> li
         if name not in specs:
             raise ValueError(f"job {job['key']}: person {p} draws avatar {name!r}, which the job has no entry for")
         avatars[p], meshes[p] = append_avatar(specs[name], collection)
+        if persons[p].get("avatar_scale") is not None:
+            _scale(avatars[p], float(persons[p]["avatar_scale"]))
         recoloured[p] = recolour_garments(meshes[p], specs[name].get("garments", {}), persons[p],
                                           f"person {p}") if specs[name].get("garments") else {}
     for p in chosen:  # hidden first: the re-keying's evaluations skip them (the keys are read from the action)
@@ -149,6 +151,16 @@ def append_avatar(spec: dict, collection: bpy.types.Collection) -> tuple[bpy.typ
     if not meshes:
         raise ValueError(f"{where}: no mesh that renders is parented to or deformed by armature {armature.name!r}")
     return armature, meshes
+
+
+def _scale(armature: bpy.types.Object, factor: float) -> None:
+    """The avatar copy scaled by ``factor`` about the origin of its top object (the armature, or
+    the empty an FBX import hangs it under): its retarget then reads the scaled rig."""
+    top = armature
+    while top.parent is not None:
+        top = top.parent
+    top.scale = [factor * value for value in top.scale]
+    bpy.context.view_layer.update()
 
 
 def _carried_by(obj: bpy.types.Object, armature: bpy.types.Object) -> bool:

@@ -159,3 +159,22 @@ def test_an_avatar_with_a_mapping_file_is_retargeted_through_it(tmp_path):
     person = annotations(render_clip(job, tmp_path / "out"))["persons"][0]
     assert person["avatar"]["retarget"]["missing"] == ["head"]  # as the file says
     assert person["avatar"]["retarget"]["direction_max_deg"] < 3.0
+
+
+def test_a_drawn_avatar_scale_scales_the_rig_its_labels_come_from(tmp_path):
+    def thigh_lengths(folder):
+        frames = annotations(folder)["frames"]
+        joints = np.asarray([f["persons"][0]["joints_world"] for f in frames])
+        hip, knee = JOINT_NAMES.index("left_hip"), JOINT_NAMES.index("left_knee")
+        return np.linalg.norm(joints[:, hip] - joints[:, knee], axis=-1)
+
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "tall").mkdir()
+    job, _ = avatar_job(tmp_path / "plain", roles='["patient"]')
+    plain = thigh_lengths(render_clip(job, tmp_path / "plain" / "out"))
+    job, _ = avatar_job(tmp_path / "tall", roles='["patient"]', object_line="scale = [1.3, 1.3]")
+    folder = render_clip(job, tmp_path / "tall" / "out")
+    person = annotations(folder)["persons"][0]
+    assert person["look"]["avatar_scale"] == pytest.approx(1.3)
+    assert person["avatar"]["retarget"]["direction_max_deg"] < 3.0
+    np.testing.assert_allclose(thigh_lengths(folder), 1.3 * plain, rtol=1e-4)

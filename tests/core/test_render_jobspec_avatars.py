@@ -105,7 +105,10 @@ def test_retarget_mapping_and_is_builtin():
         (NURSE + 'mapping = "maximo"\n', "avatars[0].mapping", "expected 'auto', a preset"),
         (NURSE + 'mapping = "maps/absent.json"\n', "avatars[0].mapping", "cannot read the mapping file"),
         (NURSE + "swap_sides = 'yes'\n", "avatars[0].swap_sides", "true or false"),
-        (NURSE + "scale = 1.2\n", "avatars[0].scale", "unknown key"),
+        (NURSE + "scale = 1.2\n", "avatars[0].scale", "expected a list of 2 numbers"),
+        (NURSE + "scale = [1.2, 0.9]\n", "avatars[0].scale", "min <= max"),
+        (NURSE + "scale = [0.2, 1.0]\n", "avatars[0].scale", "must be >= 0.5"),
+        (NURSE + "height = 1.8\n", "avatars[0].height", "unknown key"),
         (NURSE + '[randomize]\navatars = ["nurse", "doctor"]\n', "randomize.avatars", "'doctor' is not one of"),
         ('[randomize]\navatars = ["nurse"]\n', "randomize.avatars", "'nurse' is not one of"),
         (NURSE + "garments = 3\n", "avatars[0].garments", "expected a table"),
@@ -234,3 +237,25 @@ def test_jobs_carry_the_garments_only_when_clothing_is_randomised(tmp_path):
     plain = build_manifest(load_job_spec(write(tmp_path, BASE + NURSE + drawn)))["jobs"]
     assert all(set(job["avatars"]["nurse"]) == {"name", "blend", "object", "mapping", "swap_sides", "roles"}
                for job in plain)
+
+
+def test_a_scale_range_draws_each_avatar_person_a_scale_and_changes_no_other_draw(tmp_path):
+    drawn = '[randomize]\navatars = ["nurse"]\n'
+    plain = build_manifest(load_job_spec(write(tmp_path, BASE + NURSE + drawn)))["jobs"]
+    scaled = build_manifest(load_job_spec(write(tmp_path, BASE + NURSE + "scale = [0.8, 1.25]\n" + drawn)))["jobs"]
+    scales = [[person["avatar_scale"] for person in job["look"]["persons"]] for job in scaled]
+    assert all(0.8 <= s <= 1.25 for row in scales for s in row) and len({s for row in scales for s in row}) == 6
+    for a, b in zip(plain, scaled):  # only the new key and the avatar entry's range differ
+        assert [{k: v for k, v in p.items() if k != "avatar_scale"} for p in b["look"]["persons"]] == \
+            a["look"]["persons"]
+        assert "avatar_scale" not in a["look"]["persons"][0] and "scale" not in a["avatars"]["nurse"]
+        assert b["avatars"]["nurse"]["scale"] == [0.8, 1.25]
+        assert (a["seed"], a["camera"]) == (b["seed"], b["camera"])
+    # Every camera's clip of one variation shows the same people.
+    cameras = build_manifest(load_job_spec(write(tmp_path, BASE.replace("jittered = 1", "jittered = 2") + NURSE
+                                                 + "scale = [0.8, 1.25]\n" + drawn)))["jobs"]
+    by_variation = {}
+    for job in cameras:
+        by_variation.setdefault(job["key"].rsplit("/", 1)[0], []).append(
+            [p["avatar_scale"] for p in job["look"]["persons"]])
+    assert all(len(rows) == 3 and rows[0] == rows[1] == rows[2] for rows in by_variation.values())

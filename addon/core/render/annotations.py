@@ -216,12 +216,12 @@ def annotation_document(job: dict, tracks: list[PersonTrack], labels: ClipLabels
 def applied_look(look: dict, track: PersonTrack) -> dict:
     """The manifest's look of a person as it shows: a rigged avatar wears its own shape and
     materials, so its drawn betas and colours (drawn all the same, to keep every later draw of
-    the clip as it was) are left out, but for the garments its materials were recoloured with
-    (``track.avatar["recoloured"]``: garment -> material names)."""
+    the clip as it was) are left out, but for its drawn scale and the garments its materials
+    were recoloured with (``track.avatar["recoloured"]``: garment -> material names)."""
     if not track.avatar:
         return look
     worn = {f"{garment}_rgb" for garment in track.avatar.get("recoloured", {})}
-    return {key: value for key, value in look.items() if key in ("role", "avatar") or key in worn}
+    return {key: value for key, value in look.items() if key in ("role", "avatar", "avatar_scale") or key in worn}
 
 
 def write_json(path: str | Path, document: dict) -> None:

@@ -12,6 +12,7 @@ and the labels come from its evaluated bones and skinned meshes (``docs/batch_re
     mapping = "auto"            # "auto", a preset (mixamo, rigify_deform, ...) or a .json mapping file
     swap_sides = false          # true for a rig whose sides are named from the viewer's side
     roles = ["staff"]           # who it may play (default: anyone)
+    scale = [0.9, 1.1]          # each person drawing it is scaled by U(min, max) (default [1, 1])
     [avatars.garments]          # optional: its materials that take the clip's drawn clothing colours
     shirt = ["Top", "Jacket*"]  # material names or fnmatch patterns (case-sensitive)
     trousers = ["Pants"]
@@ -43,6 +44,7 @@ from .toml_table import Table
 # licensed SMPL files (from [dataset] body_model_dir) in one gender.
 BUILTIN_AVATARS: tuple[str, ...] = ("standin", "smpl-neutral", "smpl-female", "smpl-male")
 MAPPINGS: tuple[str, ...] = ("auto", *PRESETS)
+MIN_SCALE, MAX_SCALE = 0.5, 2.0  # an avatar's drawn scale stays within these (a child to a giant)
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,8 @@ class AvatarSpec:
     """One rigged character. blend: the .blend file, absolute; object: its armature object's name
     ("" = the file's only armature); mapping: "auto", a key of ``PRESETS``, or an absolute path of
     a JSON mapping file (``core.retarget.mapping_file``); swap_sides: exchange left and right;
-    roles: the roles it may play (empty: any); garments: (garment, material name patterns) pairs,
+    roles: the roles it may play (empty: any); scale: [min, max] of the uniform factor each
+    person drawing it is scaled by (about its top object's origin); garments: (garment, material name patterns) pairs,
     garments of ``clothing.GARMENTS`` in that order, only those given (empty: none recoloured)."""
 
     name: str
@@ -59,6 +62,7 @@ class AvatarSpec:
     mapping: str = "auto"
     swap_sides: bool = False
     roles: tuple[str, ...] = ()
+    scale: tuple[float, float] = (1.0, 1.0)
     garments: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
@@ -88,10 +92,11 @@ def parse_avatar(table: Table, name: str, resolve) -> AvatarSpec:
         mapping = mapping.lower()
     swap_sides = table.boolean("swap_sides", False)
     roles = table.strings("roles", (), ROLES)
+    scale = table.range_pair("scale", (1.0, 1.0), MIN_SCALE, MAX_SCALE)
     garments = _garments(table.table("garments")) if "garments" in table else ()
     table.finish()
     return AvatarSpec(name=name, blend=str(blend), object=obj, mapping=mapping, swap_sides=swap_sides, roles=roles,
-                      garments=garments)
+                      scale=scale, garments=garments)
 
 
 def _garments(table: Table) -> tuple[tuple[str, tuple[str, ...]], ...]:

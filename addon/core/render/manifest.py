@@ -147,6 +147,7 @@ def _job(spec: JobSpec, scene: SceneSpec, info: SceneInfo, prompt, variation: st
     roles = list(info.roles) if recorded else list(prompt.roles)
     person_labels = [prompt.label] * len(roles) if recorded else list(prompt.person_labels)
     persons = [_person(role, look, spec) for role in roles]
+    _avatar_scales(persons, spec, motion_seed)
     room = _room_look(look, info, spec)
     noise = float(view.uniform(*randomize.camera_noise)) if randomize.camera_noise[1] > 0 else 0.0
     shutter = float(view.uniform(*randomize.motion_blur_shutter)) if randomize.motion_blur else 0.0
@@ -196,12 +197,25 @@ def _rigged_avatars(spec: JobSpec, persons: list[dict]) -> dict:
     drawn = {person["avatar"] for person in persons}
     avatars = {}
     for avatar in (a for a in spec.avatars if a.name in drawn):
-        entry = {**dataclasses.asdict(avatar), "roles": list(avatar.roles)}
+        entry = {**dataclasses.asdict(avatar), "roles": list(avatar.roles), "scale": list(avatar.scale)}
         del entry["garments"]
+        if avatar.scale == (1.0, 1.0):
+            del entry["scale"]
         if avatar.garments and spec.randomize.clothing:
             entry["garments"] = {garment: list(patterns) for garment, patterns in avatar.garments}
         avatars[avatar.name] = entry
     return {"avatars": avatars} if avatars else {}
+
+
+def _avatar_scales(persons: list[dict], spec: JobSpec, motion_seed: int) -> None:
+    """Each person on a rigged avatar with a scale range gets "avatar_scale", drawn from its own
+    stream (hash of the variation's seed and the person's index), so the look's other draws,
+    and every job without such a range, stay as they were; the same in every camera's clip."""
+    ranges = {a.name: a.scale for a in spec.avatars if a.scale != (1.0, 1.0)}
+    for index, person in enumerate(persons):
+        if person["avatar"] in ranges:
+            rng = np.random.default_rng(stable_seed(motion_seed, f"avatar_scale/{index}"))
+            person["avatar_scale"] = float(rng.uniform(*ranges[person["avatar"]]))
 
 
 def _person(role: str, rng: np.random.Generator, spec: JobSpec) -> dict:
