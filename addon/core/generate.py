@@ -48,6 +48,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .action_caveats import action_caveat
 from .diffusion.checkpoint import CheckpointError, build_denoiser, checkpoint_paths, load_checkpoint_files
 from .diffusion.corrections import Corrections
 from .diffusion.conditioning import ROLES, Conditioning, build_conditioning, scene_tokens
@@ -183,6 +184,8 @@ class GenerationResult:
     understood_as: the training captions the prompt was anchored to, (caption, weight) heaviest
         first; empty when the prompt was used as it is.
     hands_placed: whether the decode put reaching hands on the other person (GenerationRequest.hand_contact).
+    caveat: one line when the prompt was placed in an action this checkpoint does poorly
+        (``action_caveats``), else "".
     """
 
     motions: list[Motion]
@@ -195,6 +198,7 @@ class GenerationResult:
     checkpoint: str
     understood_as: tuple[tuple[str, float], ...] = ()
     hands_placed: bool = False
+    caveat: str = ""
 
 
 @dataclass(frozen=True, eq=False)
@@ -213,6 +217,7 @@ class SamplingInputs:
         beside (``diffusion.seating``); None: nobody.
     bed_sitters: per person, whether the finishing corrections sit them on the edge of the bed
         they sit down beside (``diffusion.bed_edge``); None: nobody.
+    action: the action the anchoring placed the prompt in ("" or None: none).
     """
 
     x_T: Tensor
@@ -225,6 +230,7 @@ class SamplingInputs:
     in_bed: bool = False
     seated: tuple[bool, ...] | None = None
     bed_sitters: tuple[bool, ...] | None = None
+    action: str | None = None
 
 
 class EncodedPrompts(NamedTuple):
@@ -240,6 +246,8 @@ class EncodedPrompts(NamedTuple):
         when it was placed in an action in which someone sits on one), else None.
     bed_sitters: per prompt, who may be sat on a bed's edge (``seating.sitting_persons`` of its
         roles when it was placed in an action in which someone sits there), else None.
+    actions: per prompt, the action (script) the anchoring placed it in ("" when the anchors
+        name none), or None when the prompts were not anchored.
     """
 
     embeddings: Tensor | None
@@ -248,6 +256,7 @@ class EncodedPrompts(NamedTuple):
     in_bed: list[bool]
     seated: list[tuple[bool, ...] | None]
     bed_sitters: list[tuple[bool, ...] | None]
+    actions: list[str] | None = None
 
 
 def resolve_device(device: Device) -> torch.device:
@@ -324,7 +333,8 @@ class Generator:
         seated = [sitting_persons(r) if group in ON_CHAIR_SCRIPTS else None for group, r in zip(anchored.groups, roles)]
         bed_sitters = [sitting_persons(r) if group in ON_BED_EDGE_SCRIPTS else None
                        for group, r in zip(anchored.groups, roles)]
-        return EncodedPrompts(anchored.embeddings, anchored.interpretation, reaching, in_bed, seated, bed_sitters)
+        return EncodedPrompts(anchored.embeddings, anchored.interpretation, reaching, in_bed, seated, bed_sitters,
+                              list(anchored.groups))
 
     def anchor_prompts(self, prompts: list[str], roles: list[tuple[str, ...]], by_tokens: bool = True) -> Anchored:
         """B prompts mapped onto the checkpoint's anchors (``text.anchors``), the group vote on
@@ -394,7 +404,8 @@ class Generator:
                               understood_as=tuple(encoded.interpretation[0]),
                               reaching=encoded.reaching[0] if request.hand_contact else None,
                               in_bed=encoded.in_bed[0], seated=encoded.seated[0],
-                              bed_sitters=encoded.bed_sitters[0])
+                              bed_sitters=encoded.bed_sitters[0],
+                              action=encoded.actions[0] if encoded.actions else None)
 
     def generate(self, request: GenerationRequest, callback: ProgressCallback | None = None) -> GenerationResult:
         """Run one request (module doc, steps 1-6).
@@ -447,6 +458,7 @@ class Generator:
             checkpoint=self.checkpoint,
             understood_as=inputs.understood_as,
             hands_placed=inputs.reaching is not None and any(inputs.reaching),
+            caveat=action_caveat(self.meta.evaluation, inputs.action),
         )
 
     def decode(self, normalized: np.ndarray, roles: tuple[str, ...], reaching: tuple[bool, ...] | None = None

@@ -34,7 +34,8 @@ class VariationResult:
     joints_file: (P, T, 22, 3) .npy; fps; device: where it ran ("cpu", "cuda:0");
     seconds: the worker's sampling time; understood_as: the training captions the prompt was
     anchored to, (caption, weight) heaviest first (empty: used as written); hands_placed: the
-    decode put helpers' hands on the other person (the prompt implies touch)."""
+    decode put helpers' hands on the other person (the prompt implies touch); caveat: one line
+    when the prompt was placed in an action the checkpoint does poorly, else ""."""
 
     seed: int
     motion_files: tuple[str, ...]
@@ -44,6 +45,7 @@ class VariationResult:
     seconds: float
     understood_as: tuple[tuple[str, float], ...] = ()
     hands_placed: bool = False
+    caveat: str = ""
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,7 @@ class GenerationJob:
                 seconds=float(message["seconds_taken"]),
                 understood_as=tuple((str(t), float(w)) for t, w in message.get("understood_as", ())),
                 hands_placed=bool(message.get("hands_placed", False)),
+                caveat=str(message.get("caveat", "")),
             ))
             if self.state == "cancelling":
                 self.state = "cancelled"

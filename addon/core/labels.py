@@ -25,6 +25,18 @@ SCRIPTS: tuple[str, ...] = (
     "fall_while_staff_present", "talk", "hand_over",
 )
 SCRIPT_INDEX = {name: index for index, name in enumerate(SCRIPTS)}
+# What each script is, in a few words for messages ("this checkpoint does walking in or out poorly").
+SCRIPT_TITLES: dict[str, str] = {
+    "walk_through": "walking in or out", "stand_and_turn": "standing and turning",
+    "sit_on_chair": "sitting down on a chair", "sit_on_bed_edge": "sitting on a bed's edge",
+    "go_to_bed": "going to bed", "get_out_of_bed": "getting out of bed", "turn_in_bed": "turning in bed",
+    "fall_standing": "falling from standing", "fall_walking": "falling while walking",
+    "fall_from_bed": "falling from the bed", "fall_and_try_to_get_up": "falling and trying to get up",
+    "kneel_or_crouch": "kneeling or crouching", "bend_over_bed": "bending over the bed",
+    "help_up_from_floor": "helping someone up from the floor", "help_out_of_bed": "helping someone out of bed",
+    "support_walking": "supporting someone's walk", "attend_in_bed": "attending someone in bed",
+    "fall_while_staff_present": "a fall with staff present", "talk": "talking", "hand_over": "handing something over",
+}
 TWO_PERSON_SCRIPTS = frozenset(SCRIPTS[SCRIPTS.index("help_up_from_floor"):])
 # Scripts whose caption says that the two people touch (assisting hands reach the other person).
 TOUCH_SCRIPTS = frozenset({"help_up_from_floor", "help_out_of_bed", "support_walking", "hand_over"})

@@ -15,7 +15,7 @@ line, each carrying the request's ``id``. Nothing else is ever written to stdout
         -> {"id": 2, "type": "progress", "step": k, "total": n}            (per sampler step)
         -> {"id": 2, "type": "result", "motions": [.npz per person], "joints": .npy,
             "fps", "device", "seconds_taken", "steps", "understood_as": [[caption, weight], ...],
-            "hands_placed": bool}
+            "hands_placed": bool, "caveat": str ("" or one line: the action is weak in this checkpoint)}
         or {"id": 2, "type": "cancelled"} or {"id": 2, "type": "error", "message": ...}
         An error the GPU raised (``device_failed``) carries ``"fatal": true`` and the worker
         exits right after it (code EXIT_DEVICE_FAILED): the next request gets a fresh process.
@@ -108,6 +108,7 @@ def _generate(message: dict, replies: _Replies, cancel: threading.Event) -> dict
         "steps": result.steps,
         "understood_as": [[text, weight] for text, weight in result.understood_as],
         "hands_placed": result.hands_placed,
+        "caveat": result.caveat,
     }
 
 

@@ -292,7 +292,8 @@ class ISYNTH_OT_generate_interaction(bpy.types.Operator):
         status.generation_device = device + notice
         status.generation_state = "DONE"
         placed, blocked = placement_note(variations)
-        warnings = ([blocked] if blocked else []) + warnings
+        caveat = next((r.caveat for r in job.results if r.caveat), "")  # one prompt: one action for every variation
+        warnings = ([caveat] if caveat else []) + ([blocked] if blocked else []) + warnings
         # Every person, whatever its target: counting the new armatures said "1 person(s)" for a
         # click onto an existing SMPL rig and an avatar (only the avatar's SMPL rig is new).
         status.generation_message = (f"{final.message}: {len(made.rigs)} person(s) in "

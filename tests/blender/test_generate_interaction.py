@@ -478,3 +478,23 @@ def test_every_variation_is_retargeted_onto_an_avatar_target(ext):
         keyed[seed] = np.stack([curves[(hips, i)] for i in range(3)], 1)
         np.testing.assert_allclose(keyed[seed], expected, atol=1e-5)
     assert not np.allclose(keyed[4], keyed[5], atol=1e-3)  # different seeds, different motions
+
+
+def test_a_prompt_in_an_action_the_checkpoint_does_poorly_is_a_warning_in_the_panel(ext, tmp_path):
+    """The checkpoint's evaluation counts say its walks are rarely recognised: the click still keys
+    the rig, and the panel's warning line (and the operator's report) says so."""
+    from helpers.tiny_checkpoint import write_tiny_checkpoint
+
+    anchors = [("a nurse walks into the room", ("staff",), "walk_through"),
+               ("a nurse sits down on a chair", ("staff",), "sit_on_chair")]
+    counts = {"summary": {"script_agreement": {"walk_through": [1, 11], "sit_on_chair": [9, 10]}}}
+    weak = write_tiny_checkpoint(tmp_path, name="weak_walks", anchors=anchors, evaluation=counts)
+    bpy.context.preferences.addons[ext.name].preferences.checkpoint_path = str(weak)
+    status = bpy.context.window_manager.isynth_status
+    assert bpy.ops.isynth.generate_interaction(prompt="a carer strolls in", roles="staff", seconds=0.5,
+                                               seed=1) == {"FINISHED"}
+    assert "does walking in or out poorly" in status.generation_warning
+    assert "1 of its 11 evaluation clips" in status.generation_warning
+    assert bpy.ops.isynth.generate_interaction(prompt="a nurse sits down on a chair", roles="staff", seconds=0.5,
+                                               seed=1) == {"FINISHED"}
+    assert not status.generation_warning

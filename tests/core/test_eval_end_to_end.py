@@ -43,6 +43,10 @@ def test_every_row_of_both_tables_is_scored(result):
             assert 0.0 <= row["r_precision"]["top1"] <= row["r_precision"]["top3"] <= 1.0
             assert np.isfinite(row["fid"]) and row["fid"] >= -1e-6
             assert 0.0 <= row["classifier_agreement"] <= 1.0
+            # Per action: every clip counted once, and the counts make up the overall agreement.
+            counts = np.array(list(row["classifier_by_script"].values()))
+            assert counts[:, 1].sum() == row["clips"]
+            assert counts[:, 0].sum() / row["clips"] == pytest.approx(row["classifier_agreement"])
     # Real procedural data is physically clean by construction (the generator's checks).
     real = data["tables"]["test_scenes"][0]["physical"]
     # Joints are FK on the one checkpoint skeleton, not each body's own shape: feet sink a few mm.
@@ -63,6 +67,15 @@ def test_the_report_files(result):
     assert text.count("| Model, DDIM 25 steps (default) |") == 2
     assert len(data["checks"]) == 7 and all(isinstance(c["passed"], bool) for c in data["checks"])
     assert json.loads((out / "eval.json").read_text())["checks"] == data["checks"]
+    # The default rows' per-action sum, which the checkpoint ships, and its table.
+    shipped = data["summary"]["script_agreement"]
+    default_rows = [data["tables"][t][1]["classifier_by_script"] for t in ("test_scenes", "reworded_prompts")]
+    for name, (agreed, clips) in shipped.items():
+        assert clips == sum(row.get(name, [0, 0])[1] for row in default_rows)
+        assert agreed == sum(row.get(name, [0, 0])[0] for row in default_rows)
+    assert "### Which actions the clips are recognised as" in text
+    first = next(iter(data["tables"]["test_scenes"][0]["classifier_by_script"]))
+    assert any(line.startswith(f"| {first} | ") for line in text.splitlines())
     from PIL import Image
 
     with Image.open(out / "eval_contact_sheet.png") as image:

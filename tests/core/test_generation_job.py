@@ -90,3 +90,22 @@ def test_the_status_line_says_when_hands_were_put_on_the_patient(client, hand_co
     assert job.results[0].hands_placed is hand_contact
     assert ("hands placed on the other person" in final.message) is hand_contact
     job.cleanup()
+
+
+def test_a_prompt_in_an_action_the_bundled_checkpoint_does_poorly_carries_its_caveat(client):
+    """Through the worker: the result says what the shipped evaluation counts say of the action."""
+    import json
+
+    from addon.core.action_caveats import action_caveat
+    from addon.core.generate import BUNDLED_CHECKPOINT
+
+    evaluation = json.loads(BUNDLED_CHECKPOINT.with_suffix(".json").read_text())["evaluation"]
+    counts = evaluation["summary"]["script_agreement"]
+    assert len(counts) == 20 and all(clips > 0 for _, clips in counts.values())  # every action evaluated
+    settings = GenerationSettings(prompt="a nurse walks into the room", roles=("staff",), seconds=1.0, seed=0,
+                                  quality="DRAFT")
+    job = GenerationJob(settings, str(BUNDLED_CHECKPOINT), "cpu")
+    job.start(client)
+    assert job.run_blocking(300).state == "done"
+    assert job.results[0].caveat == action_caveat(evaluation, "walk_through")
+    job.cleanup()

@@ -36,6 +36,7 @@ def write_tiny_checkpoint(
     use_scene: bool = True,
     anchors: list[tuple[str, tuple[str, ...]]] | None = None,
     token_bank: bool = False,
+    evaluation: dict | None = None,
 ) -> Path:
     """Write ``folder/name.safetensors`` + ``.json`` and return the weights path.
 
@@ -45,6 +46,7 @@ def write_tiny_checkpoint(
     std = ``TINY_STD``; rest joints: the stand-in body's (metres, template frame).
     anchors: (caption, roles) pairs to ship as prompt anchors, embedded with MiniLM.
     token_bank: ship the anchors' token bank too (needs action labels: (caption, roles, label)).
+    evaluation: the metadata's evaluation summary (``./run bundle-checkpoint`` writes the real one).
     """
     config = tiny_config(text_dim=384, max_frames=max_frames, use_scene=use_scene)
     # nn.Module initialises from torch's global RNG: fork it so the caller's stream is untouched.
@@ -61,6 +63,7 @@ def write_tiny_checkpoint(
         fps=fps,
         max_frames=max_frames,
         training={"note": "random weights for tests (tests/helpers/tiny_checkpoint.py); not trained"},
+        evaluation=dict(evaluation or {}),
     )
     arrays = CheckpointArrays(
         model=state,

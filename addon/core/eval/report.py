@@ -135,6 +135,7 @@ def render_markdown(result: dict, sheet: Path | None) -> str:
         *_table(result["tables"]["reworded_prompts"]),
         "",
         *_anchoring(meta.get("anchoring") or {}),
+        *_by_script(result["tables"]),
         "## Acceptance checks (issue 6)",
         "",
         "| Check | Measured | Passed |",
@@ -170,6 +171,29 @@ def _anchoring(anchoring: dict) -> list[str]:
     if misplaced:
         lines += ["", "Reworded prompts placed in another action: " + "; ".join(
             f"\"{m['text']}\" ({m['script']} -> {m['picked']})" for m in misplaced) + "."]
+    return lines + [""]
+
+
+def _by_script(tables: dict) -> list[str]:
+    """Per action (script), how many clips the evaluator recognised as it: real test clips and the
+    default row of both tables (what the checkpoint ships as its ``script_agreement``)."""
+    test, reworded = tables["test_scenes"], tables["reworded_prompts"]
+    if "classifier_by_script" not in test[1]:
+        return []
+    columns = ((test[0], "Real test clips"), (test[1], "Default, test scenes"), (reworded[1], "Default, reworded prompts"))
+
+    def cell(row: dict, name: str) -> str:
+        pair = row["classifier_by_script"].get(name)
+        return "-" if pair is None else f"{pair[0]}/{pair[1]}"
+
+    lines = ["### Which actions the clips are recognised as (classifier, by action)", "",
+             "Clips the evaluator's script head recognised as their own action. Generate Interaction reads the "
+             "default rows' sum from the checkpoint and says so when a prompt is placed in an action recognised "
+             "in fewer than half of them.", "",
+             "| Action | " + " | ".join(label for _, label in columns) + " |",
+             "|---|" + "---|" * len(columns)]
+    for name in test[0]["classifier_by_script"]:
+        lines.append(f"| {name} | " + " | ".join(cell(row, name) for row, _ in columns) + " |")
     return lines + [""]
 
 

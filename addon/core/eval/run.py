@@ -185,6 +185,15 @@ def _agreement(predicted: dict, clips: Sequence[EvalClip]) -> float:
     return float(np.mean([p == c.script for p, c in zip(predicted["script"], clips)]))
 
 
+def agreement_by_script(predicted: dict, clips: Sequence[EvalClip]) -> dict[str, list[int]]:
+    """{script name: [clips recognised as it, clips of it]}, in SCRIPTS order, scripts with clips only."""
+    counts = {name: [0, 0] for name in SCRIPTS}
+    for p, c in zip(predicted["script"], clips):
+        counts[SCRIPTS[c.script]][0] += int(p == c.script)
+        counts[SCRIPTS[c.script]][1] += 1
+    return {name: pair for name, pair in counts.items() if pair[1]}
+
+
 def prepare_evaluator(train: list[EvalClip], val: list[EvalClip], sizes: Any, work: Path, refresh: bool = False):
     """Train (or load the cached) evaluator without a generation checkpoint; returns it."""
     return _evaluator(train, val, sizes, work, refresh, minilm_numpy())
@@ -275,7 +284,8 @@ def _score(row: Row, evaluator, minilm, reference: np.ndarray, val_reference: np
                         "half_width": [float(h) for h in r_half]},
         "fid": float(fid), "mm_dist": dist.matching_score(text, motion),
         "diversity": {"mean": div_mean, "half_width": div_half},
-        "classifier_agreement": script_acc, "role_accuracy": float(roles.mean()),
+        "classifier_agreement": script_acc, "classifier_by_script": agreement_by_script(predicted, row.clips),
+        "role_accuracy": float(roles.mean()),
         "physical": physical,
     }
     if row.mm_groups is not None:
@@ -337,7 +347,21 @@ def _summary(tables: dict, checks: list[dict]) -> dict:
         "test_r_precision_top3": {r["name"]: round(r["r_precision"]["top3"], 3) for r in test},
         "test_fid": {r["name"]: round(r["fid"], 3) for r in test},
         "reworded_classifier_agreement": {r["name"]: round(r["classifier_agreement"], 3) for r in rw},
+        "script_agreement": script_agreement(test[1], rw[1]),
     }
+
+
+def script_agreement(*rows: dict) -> dict[str, list[int]]:
+    """Per script, [recognised, clips] summed over ``rows`` (scored rows with "classifier_by_script"):
+    the default row of both tables, which the checkpoint ships so that generation can say where
+    an action is weak (``generate.Generator.caveat``)."""
+    total: dict[str, list[int]] = {}
+    for row in rows:
+        for name, (agreed, clips) in row["classifier_by_script"].items():
+            pair = total.setdefault(name, [0, 0])
+            pair[0] += int(agreed)
+            pair[1] += int(clips)
+    return total
 
 
 def _contact_sheet(path: Path, row: Row) -> Path:
