@@ -78,6 +78,9 @@ def _render_into(work: Path, job: dict, root: Path, threads: int, say) -> Path:
     torch.set_num_threads(GENERATION_THREADS)
     built = step("scene", assemble_room, job)
     motions, generated = step("generate", generate_motions, job)
+    caveat = getattr(generated, "caveat", "")  # a recorded scene's people have none
+    if caveat:
+        say(f"{job['clip_id']}: prompt {job['prompt']['text']!r}: {caveat}")
     tracks = step("people", person_tracks, job, motions)
     step("rigs", add_people, built, tracks, float(job["clip"]["fps"]))
     if job.get("avatars"):
@@ -115,7 +118,8 @@ def _render_into(work: Path, job: dict, root: Path, threads: int, say) -> Path:
             shutil.rmtree(folder)
     extra = {"depth_range_m": [near, far] if outputs["depth"] else None,
              "generation": {"checkpoint": Path(generated.checkpoint).name, "sampler": generated.sampler,
-                            "steps": generated.steps, "device": generated.device}}
+                            "steps": generated.steps, "device": generated.device,
+                            **({"caveat": caveat} if caveat else {})}}
     document = annotation_document(job, tracks, labels, built.camera_to_world, built.lens, job["look"]["persons"],
                                    extra)
     step("write_annotations", write_json, work / "annotations.json", document)
@@ -134,7 +138,7 @@ def _render_into(work: Path, job: dict, root: Path, threads: int, say) -> Path:
 
 def apply_look(built, job: dict, tracks: list) -> None:
     """Clothing, floor and wall colours and (for EEVEE / Cycles) the light, as the manifest says.
-    Rigged avatars keep their own materials."""
+    Rigged avatars were dressed when they were appended (``bridge.avatar_look``)."""
     look = job["look"]
     for person, track, person_look in zip(built.people, tracks, look["persons"]):
         if person.body is not None and not track.avatar:
