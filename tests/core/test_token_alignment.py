@@ -128,10 +128,11 @@ def test_the_token_bank_round_trips_through_a_checkpoint_and_broken_banks_are_re
     np.testing.assert_allclose(bank.vectors, expected.vectors, atol=2e-3)  # stored as float16
     generator = Generator(path, device="cpu")
     assert generator.anchors.tokens is not None
-    text, understood, reaching, in_bed, seated, bed_sitters = generator.encode_prompts(["a pensioner topples over"],
-                                                                                     [("patient",)])
-    assert text.shape == (1, 384) and "falls" in understood[0][0][0] and reaching == [None]  # one person
-    assert in_bed == [False] and seated == [None] and bed_sitters == [None]
+    encoded = generator.encode_prompts(["a pensioner topples over"], [("patient",)])
+    assert encoded.embeddings.shape == (1, 384) and "falls" in encoded.interpretation[0][0][0]
+    assert encoded.reaching == [None]  # one person
+    assert encoded.in_bed == [False] and encoded.seated == [None] and encoded.bed_sitters == [None]
+    assert encoded.actions == ["fall"]  # the action (group) the vote placed it in
 
     weights, metadata = checkpoint_paths(path)
     tensors = load_file(str(weights))
