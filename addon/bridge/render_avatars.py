@@ -22,6 +22,8 @@ so nothing here needs undoing.
 from __future__ import annotations
 
 import dataclasses
+import shutil
+from pathlib import Path
 
 import bpy
 import numpy as np
@@ -48,15 +50,20 @@ def put_on_avatars(built, job: dict, tracks: list[PersonTrack], say=print) -> li
     collection = built.camera.users_collection[0]
     specs = job.get("avatars", {})
     avatars, meshes, recoloured = {}, {}, {}
-    for p in chosen:
-        name = persons[p]["avatar"]
-        if name not in specs:
-            raise ValueError(f"job {job['key']}: person {p} draws avatar {name!r}, which the job has no entry for")
-        avatars[p], meshes[p] = append_avatar(specs[name], collection)
-        if persons[p].get("avatar_scale") is not None:
-            _scale(avatars[p], float(persons[p]["avatar_scale"]))
-        recoloured[p] = recolour_garments(meshes[p], specs[name].get("garments", {}), persons[p],
-                                          f"person {p}") if specs[name].get("garments") else {}
+    try:
+        for p in chosen:
+            name = persons[p]["avatar"]
+            if name not in specs:
+                raise ValueError(f"job {job['key']}: person {p} draws avatar {name!r}, which the job has no entry for")
+            spec = specs[name]
+            avatars[p], meshes[p] = append_avatar(spec, collection, built.avatar_sources.get(spec["blend"]))
+            if persons[p].get("avatar_scale") is not None:
+                _scale(avatars[p], float(persons[p]["avatar_scale"]))
+            recoloured[p] = recolour_garments(meshes[p], spec["garments"], persons[p], f"person {p}") \
+                if spec.get("garments") else {}
+    finally:  # the room file's copy, once every avatar from it is appended (or one failed)
+        for copy in set(built.avatar_sources.values()):
+            shutil.rmtree(Path(copy).parent, ignore_errors=True)
     for p in chosen:  # hidden first: the re-keying's evaluations skip them (the keys are read from the action)
         _hide_smpl(built.people[p])
     results = _retarget(built, job, chosen, avatars)
@@ -106,38 +113,27 @@ def _retarget(built, job: dict, chosen: list[int], avatars: dict) -> list:
     return results
 
 
-def append_avatar(spec: dict, collection: bpy.types.Collection) -> tuple[bpy.types.Object, list]:
+def append_avatar(spec: dict, collection: bpy.types.Collection, source: str | None = None
+                  ) -> tuple[bpy.types.Object, list]:
     """A fresh copy of the avatar's armature, with the objects above it and every object
     parented under it or deformed by it, linked into ``collection`` (the file's other objects are
-    not kept); returns (the armature, its meshes that render)."""
+    not kept); returns (the armature, its meshes that render). source: the file to append from
+    instead of ``spec["blend"]`` (the copy :func:`set_aside_room_avatars` saved)."""
     path, wanted = spec["blend"], spec["object"]
     where = f"avatar {spec['name']!r} ({path})"
     try:
-        with bpy.data.libraries.load(path, link=False) as (source, target):
-            names = list(source.objects)
+        with bpy.data.libraries.load(source or path, link=False) as (library, target):
+            names = list(library.objects)
             target.objects = list(names)  # (Blender fills the list it is given with the objects)
-    except (OSError, ValueError) as error:  # (ValueError: the file open in this Blender, the scene's)
+    except (OSError, ValueError) as error:  # (ValueError: e.g. the file open in this Blender)
         raise ValueError(f"{where}: cannot read the .blend file ({error})") from None
     loaded = {name: obj for name, obj in zip(names, target.objects) if obj is not None}
-    armatures = {name: obj for name, obj in loaded.items() if obj.type == "ARMATURE"}
-    if wanted:
-        armature = loaded.get(wanted)
-        if armature is None or armature.type != "ARMATURE":
-            _remove(loaded.values())
-            what = "no object" if armature is None else f"a {armature.type.lower()}, not an armature,"
-            raise ValueError(f"{where}: key 'object': {what} named {wanted!r} (armatures in the file: "
-                             f"{sorted(armatures) or 'none'})")
-    elif len(armatures) != 1:
+    try:
+        armature = _avatar_armature(loaded, wanted, where)
+    except ValueError:
         _remove(loaded.values())
-        raise ValueError(f"{where}: key 'object': the file has {len(armatures)} armatures "
-                         f"({sorted(armatures) or 'none'}); name the avatar's")
-    else:
-        armature = next(iter(armatures.values()))
-    keep = [obj for obj in loaded.values() if obj is armature or _carried_by(obj, armature)]
-    parent = armature.parent
-    while parent is not None:  # an FBX import's empty above the rig carries its transform
-        keep.append(parent)
-        parent = parent.parent
+        raise
+    keep = _avatar_objects(loaded.values(), armature)
     _remove(obj for obj in loaded.values() if obj not in keep)
     for obj in keep:
         collection.objects.link(obj)
@@ -151,6 +147,58 @@ def append_avatar(spec: dict, collection: bpy.types.Collection) -> tuple[bpy.typ
     if not meshes:
         raise ValueError(f"{where}: no mesh that renders is parented to or deformed by armature {armature.name!r}")
     return armature, meshes
+
+
+def set_aside_room_avatars(job: dict) -> dict[str, str]:
+    """For a scene .blend just opened (``render_scene.assemble_room``) that is also the file of
+    avatars the job draws: save a copy of the file as it was opened into a temporary folder, to
+    append the avatars from (Blender appends nothing from the file it has open), and hide the
+    avatars' own objects there from render and view layer, so that neither the room's render nor
+    its occluders hold them. Returns {avatar blend path: the copy's path} ({} for none)."""
+    import tempfile
+    from pathlib import Path
+
+    scene_file = Path(job["scene"]["path"]).resolve()
+    inside = [spec for spec in job.get("avatars", {}).values() if Path(spec["blend"]).resolve() == scene_file]
+    if not inside:
+        return {}
+    copy = Path(tempfile.mkdtemp(prefix="isynth-avatars-")) / scene_file.name
+    # copy=True keeps this file the open one; relative paths (textures) are remapped to stay valid.
+    bpy.ops.wm.save_as_mainfile(filepath=str(copy), copy=True)
+    objects = {obj.name: obj for obj in bpy.data.objects}
+    for spec in inside:
+        armature = _avatar_armature(objects, spec["object"], f"avatar {spec['name']!r} ({spec['blend']})")
+        for obj in _avatar_objects(objects.values(), armature):
+            obj.hide_render = obj.hide_viewport = True
+    return {spec["blend"]: str(copy) for spec in inside}
+
+
+def _avatar_armature(objects: dict, wanted: str, where: str) -> bpy.types.Object:
+    """The avatar's armature among ``objects`` (name -> object): the one named ``wanted``, or the
+    only armature when ``wanted`` is ""; ValueError naming the key otherwise."""
+    armatures = {name: obj for name, obj in objects.items() if obj.type == "ARMATURE"}
+    if wanted:
+        armature = objects.get(wanted)
+        if armature is None or armature.type != "ARMATURE":
+            what = "no object" if armature is None else f"a {armature.type.lower()}, not an armature,"
+            raise ValueError(f"{where}: key 'object': {what} named {wanted!r} (armatures in the file: "
+                             f"{sorted(armatures) or 'none'})")
+        return armature
+    if len(armatures) != 1:
+        raise ValueError(f"{where}: key 'object': the file has {len(armatures)} armatures "
+                         f"({sorted(armatures) or 'none'}); name the avatar's")
+    return next(iter(armatures.values()))
+
+
+def _avatar_objects(objects, armature: bpy.types.Object) -> list:
+    """The armature, every object it carries or deforms, and the objects above it (an FBX
+    import's empty carries its transform)."""
+    keep = [obj for obj in objects if obj is armature or _carried_by(obj, armature)]
+    parent = armature.parent
+    while parent is not None:
+        keep.append(parent)
+        parent = parent.parent
+    return keep
 
 
 def _scale(armature: bpy.types.Object, factor: float) -> None:

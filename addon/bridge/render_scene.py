@@ -22,6 +22,7 @@ from .collections import new_child_collection
 from .meshes import evaluated_triangles
 from .people import Person, create_person_from_build
 from .reconstruction import import_reconstruction
+from .render_avatars import set_aside_room_avatars
 from .render_camera import render_camera, scene_camera_pose_and_lens
 from .rooms import build_room_scene
 from .scene_time import set_scene_fps
@@ -33,7 +34,9 @@ LABEL_PROPERTY = "isynth_label"
 class RenderScene:
     """What :func:`assemble_room` and :func:`add_people` built. camera_to_world: (4, 4) OpenCV of the render camera;
     lens: its projection; room: render-visible objects that are not people; points: the room's
-    point cloud (bundles) or None; occluders: extra static occluders read from a .blend."""
+    point cloud (bundles) or None; occluders: extra static occluders read from a .blend;
+    avatar_sources: {avatar blend: the temporary copy to append from} for avatars that live in
+    the scene .blend itself (``render_avatars.set_aside_room_avatars``)."""
 
     scene: bpy.types.Scene
     camera: bpy.types.Object
@@ -45,6 +48,7 @@ class RenderScene:
     floor: bpy.types.Object | None = None
     bundle: object = None
     occluders: list[Occluder] = field(default_factory=list)
+    avatar_sources: dict[str, str] = field(default_factory=dict)
 
 
 def assemble_room(job: dict) -> RenderScene:
@@ -54,11 +58,12 @@ def assemble_room(job: dict) -> RenderScene:
     """
     scene_spec = job["scene"]
     clip = job["clip"]
-    points, floor, bundle, occluders = None, None, None, []
+    points, floor, bundle, occluders, avatar_sources = None, None, None, [], {}
     base_pose = base_lens = None
     if scene_spec["kind"] == "blend":
         bpy.ops.wm.open_mainfile(filepath=scene_spec["path"], load_ui=False)
         scene = bpy.context.scene
+        avatar_sources = set_aside_room_avatars(job)  # avatars that live in the room file itself
         base_pose, base_lens = scene_camera_pose_and_lens(scene, int(clip["width"]), int(clip["height"]))
         occluders = mesh_occluders(scene)
     else:
@@ -82,7 +87,8 @@ def assemble_room(job: dict) -> RenderScene:
     camera_to_world, lens = _camera_pose(job, base_pose, base_lens)
     camera = render_camera(scene, lens, camera_to_world, collection)
     return RenderScene(scene=scene, camera=camera, camera_to_world=camera_to_world, lens=lens, people=[],
-                       room=room_objects, points=points, floor=floor, bundle=bundle, occluders=occluders)
+                       room=room_objects, points=points, floor=floor, bundle=bundle, occluders=occluders,
+                       avatar_sources=avatar_sources)
 
 
 def add_people(built: RenderScene, tracks: list, fps: float) -> None:
