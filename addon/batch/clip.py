@@ -76,9 +76,9 @@ def _render_into(work: Path, job: dict, root: Path, threads: int, say) -> Path:
     # Generation at one fixed torch thread count: CPU matrix products round differently with
     # more threads, so this keeps a clip's motion bit-exact whatever the machine and --workers.
     torch.set_num_threads(GENERATION_THREADS)
-    built = step("scene", assemble_room, job)
+    built = step("scene", assemble_room, job, work)
     motions, generated = step("generate", generate_motions, job)
-    caveat = getattr(generated, "caveat", "")  # a recorded scene's people have none
+    caveat = generated.caveat
     if caveat:
         say(f"{job['clip_id']}: prompt {job['prompt']['text']!r}: {caveat}")
     tracks = step("people", person_tracks, job, motions)

@@ -25,6 +25,7 @@ import bpy
 import numpy as np
 
 from ..core.render.jobspec_avatars import garment_of_material
+from .render_look import attribute_colours, shaded
 
 _APPEND_SUFFIX = re.compile(r"\.\d{3,}$")  # "Top.001": Blender's name for a second copy of "Top"
 
@@ -44,13 +45,13 @@ def recolour_garments(meshes: list[bpy.types.Object], garments: dict, person_loo
             if material is None:
                 continue
             original = material.name
-            garment = garment_of_material(original, garments) or garment_of_material(
-                _APPEND_SUFFIX.sub("", original), garments)
+            stem = _APPEND_SUFFIX.sub("", original)
+            garment = garment_of_material(original, garments) or garment_of_material(stem, garments)
             if garment is None:
                 continue
             if original not in copies:
                 copies[original] = _dyed_copy(material, person_look[f"{garment}_rgb"], owner)
-                recoloured.setdefault(garment, []).append(_APPEND_SUFFIX.sub("", original))
+                recoloured.setdefault(garment, []).append(stem)
             slot.material = copies[original]
             slot_colours[index] = person_look[f"{garment}_rgb"]
         if slot_colours and obj.data.color_attributes.active_color is not None:
@@ -106,18 +107,13 @@ def _repaint_attribute(mesh: bpy.types.Mesh, slot_colours: dict[int, list[float]
     if attribute.domain == "POINT":
         corner_points = np.empty(len(mesh.loops), dtype=np.int32)
         mesh.loops.foreach_get("vertex_index", corner_points)
-    rgba = np.empty(len(attribute.data) * 4, dtype=np.float32)
-    attribute.data.foreach_get("color", rgba)
-    rgba = rgba.reshape(-1, 4)
+    rgba = attribute_colours(attribute)
     authored = rgba.copy()  # every garment's shades from the colours as authored
     for slot, rgb in slot_colours.items():
-        chosen = corner_slots == slot
+        chosen = np.flatnonzero(corner_slots == slot)
         if attribute.domain == "POINT":
             chosen = np.unique(corner_points[chosen])
-        if len(authored[chosen]) == 0:
-            continue
-        brightness = authored[chosen, :3].mean(axis=1)
-        relative = brightness / max(float(brightness.mean()), 1e-6)
-        rgba[chosen, :3] = np.clip(relative[:, None] * np.asarray(rgb, dtype=np.float32), 0.0, 1.0)
+        if chosen.size:
+            rgba[chosen, :3] = shaded(authored[chosen, :3], rgb)
     attribute.data.foreach_set("color", rgba.ravel())
     mesh.update()

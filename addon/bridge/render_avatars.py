@@ -39,6 +39,8 @@ from .avatar_look import recolour_garments
 from .meshes import evaluated_triangles
 from .retarget_refine import hold_through_constraints
 
+ROOM_COPY_FOLDER = ".room_copy"  # in a clip's partial folder: the room .blend its in-room avatars come from
+
 
 def put_on_avatars(built, job: dict, tracks: list[PersonTrack], say=print) -> list[PersonTrack]:
     """``tracks`` with every rigged-avatar person retargeted and evaluated (``built.people`` are
@@ -61,7 +63,7 @@ def put_on_avatars(built, job: dict, tracks: list[PersonTrack], say=print) -> li
                 _scale(avatars[p], float(persons[p]["avatar_scale"]))
             recoloured[p] = recolour_garments(meshes[p], spec["garments"], persons[p], f"person {p}") \
                 if spec.get("garments") else {}
-    finally:  # the room file's copy, once every avatar from it is appended (or one failed)
+    finally:  # the room file's copy, once every avatar from it is appended (not into the finished clip)
         for copy in set(built.avatar_sources.values()):
             shutil.rmtree(Path(copy).parent, ignore_errors=True)
     for p in chosen:  # hidden first: the re-keying's evaluations skip them (the keys are read from the action)
@@ -149,20 +151,19 @@ def append_avatar(spec: dict, collection: bpy.types.Collection, source: str | No
     return armature, meshes
 
 
-def set_aside_room_avatars(job: dict) -> dict[str, str]:
+def set_aside_room_avatars(job: dict, scratch: Path) -> dict[str, str]:
     """For a scene .blend just opened (``render_scene.assemble_room``) that is also the file of
-    avatars the job draws: save a copy of the file as it was opened into a temporary folder, to
-    append the avatars from (Blender appends nothing from the file it has open), and hide the
-    avatars' own objects there from render and view layer, so that neither the room's render nor
-    its occluders hold them. Returns {avatar blend path: the copy's path} ({} for none)."""
-    import tempfile
-    from pathlib import Path
-
+    avatars the job draws: save a copy of the file as it was opened into ``scratch`` (the clip's
+    partial folder, removed with it when the clip fails), to append the avatars from (Blender
+    appends nothing from the file it has open), and hide the avatars' own objects there from
+    render and view layer, so that neither the room's render nor its occluders hold them.
+    Returns {avatar blend path: the copy's path} ({} for none)."""
     scene_file = Path(job["scene"]["path"]).resolve()
     inside = [spec for spec in job.get("avatars", {}).values() if Path(spec["blend"]).resolve() == scene_file]
     if not inside:
         return {}
-    copy = Path(tempfile.mkdtemp(prefix="isynth-avatars-")) / scene_file.name
+    copy = scratch / ROOM_COPY_FOLDER / scene_file.name
+    copy.parent.mkdir(parents=True, exist_ok=True)
     # copy=True keeps this file the open one; relative paths (textures) are remapped to stay valid.
     bpy.ops.wm.save_as_mainfile(filepath=str(copy), copy=True)
     objects = {obj.name: obj for obj in bpy.data.objects}

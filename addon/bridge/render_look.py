@@ -39,20 +39,30 @@ def recolour_points(points: bpy.types.Object, bundle, floor_rgb, wall_rgb) -> No
     """Floor and wall points of a bundle's cloud take new colours (times their relative brightness)."""
     labels = np.asarray(bundle.point_labels)
     attribute = points.data.color_attributes[COLOR_ATTRIBUTE]
-    rgba = np.empty(len(attribute.data) * 4, dtype=np.float32)
-    attribute.data.foreach_get("color", rgba)
-    rgba = rgba.reshape(-1, 4)
+    rgba = attribute_colours(attribute)
     for name, rgb in (("floor", floor_rgb), ("wall", wall_rgb)):
         if name not in bundle.mask_labels:
             continue
         chosen = labels == bundle.mask_labels.index(name)
-        if not chosen.any():
-            continue
-        brightness = rgba[chosen, :3].mean(axis=1)
-        relative = brightness / max(float(brightness.mean()), 1e-6)
-        rgba[chosen, :3] = np.clip(relative[:, None] * np.asarray(rgb, dtype=np.float32), 0.0, 1.0)
+        if chosen.any():
+            rgba[chosen, :3] = shaded(rgba[chosen, :3], rgb)
     attribute.data.foreach_set("color", rgba.ravel())
     points.data.update()
+
+
+def attribute_colours(attribute) -> np.ndarray:
+    """(N, 4) float32 RGBA of a colour attribute's elements (points or corners)."""
+    rgba = np.empty(len(attribute.data) * 4, dtype=np.float32)
+    attribute.data.foreach_get("color", rgba)
+    return rgba.reshape(-1, 4)
+
+
+def shaded(colours: np.ndarray, rgb) -> np.ndarray:
+    """(N, 3) colours -> (N, 3): ``rgb`` times each colour's brightness relative to their mean,
+    clipped to [0, 1] (a recolouring that keeps the shading of a texture or a scan)."""
+    brightness = colours.mean(axis=1)
+    relative = brightness / max(float(brightness.mean()), 1e-6)
+    return np.clip(relative[:, None] * np.asarray(rgb, dtype=np.float32), 0.0, 1.0)
 
 
 def recolour_surfaces(objects: list[bpy.types.Object], floor_rgb, wall_rgb) -> None:

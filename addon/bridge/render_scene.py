@@ -9,6 +9,7 @@ import operators use, so the rig evaluates to the joints the annotations are com
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import bpy
 import numpy as np
@@ -51,8 +52,9 @@ class RenderScene:
     avatar_sources: dict[str, str] = field(default_factory=dict)
 
 
-def assemble_room(job: dict) -> RenderScene:
+def assemble_room(job: dict, scratch: Path) -> RenderScene:
     """Open or build the job's room in a fresh Blender file and add its camera (no people yet).
+    scratch: the clip's partial folder (a copy of a room .blend that holds avatars goes there).
 
     Runs before generation, so a broken .blend fails the clip in seconds.
     """
@@ -63,7 +65,7 @@ def assemble_room(job: dict) -> RenderScene:
     if scene_spec["kind"] == "blend":
         bpy.ops.wm.open_mainfile(filepath=scene_spec["path"], load_ui=False)
         scene = bpy.context.scene
-        avatar_sources = set_aside_room_avatars(job)  # avatars that live in the room file itself
+        avatar_sources = set_aside_room_avatars(job, scratch)  # avatars that live in the room file itself
         base_pose, base_lens = scene_camera_pose_and_lens(scene, int(clip["width"]), int(clip["height"]))
         occluders = mesh_occluders(scene)
     else:

@@ -90,3 +90,4 @@ png_frames = true
     assert len(xs) > 20 and xs.min() >= x - 2 and xs.max() <= x + w + 2 and ys.min() >= y - 2 and ys.max() <= y + h + 2
     assert hashlib.sha256(room.read_bytes()).hexdigest() == digest  # the user's file as it was
     assert set(Path(tempfile.gettempdir()).glob("isynth-avatars-*")) == temporary  # the copy removed
+    assert not (folder / ".room_copy").exists() and not any((tmp_path / "out" / ".partial").iterdir())

@@ -54,6 +54,7 @@ class RecordedSource:
     steps: int = 0
     device: str = ""
     seconds_taken: float = 0.0
+    caveat: str = ""  # recorded people are what they are: never a weak action of a checkpoint
 
 
 def recorded_motions(job: dict) -> list[Motion]:
