@@ -58,8 +58,9 @@ from .diffusion.samplers import SAMPLERS, SamplingCancelled, sample
 from .generation_settings import DEFAULT_GUIDANCE, DEFAULT_SMOOTHING_S, MAX_SMOOTHING_S
 from .diffusion.schedule import DiffusionSchedule, cosine_schedule
 from .diffusion.seating import sitting_persons
+from .diffusion.walking import walking_persons
 from .motion.motion import Motion
-from .labels import IN_BED_SCRIPTS, ON_BED_EDGE_SCRIPTS, ON_CHAIR_SCRIPTS, TOUCH_SCRIPTS
+from .labels import IN_BED_SCRIPTS, ON_BED_EDGE_SCRIPTS, ON_CHAIR_SCRIPTS, TOUCH_SCRIPTS, WALKING_SCRIPTS
 from .motion.decode import decode_generated
 from .motion.hand_contact import reaching_persons
 from .motion.representation import FEATURE_DIM, NormalizationStats, RepresentationError
@@ -217,6 +218,8 @@ class SamplingInputs:
         beside (``diffusion.seating``); None: nobody.
     bed_sitters: per person, whether the finishing corrections sit them on the edge of the bed
         they sit down beside (``diffusion.bed_edge``); None: nobody.
+    walkers: per person, whether the finishing corrections step them along a route when the
+        model leaves them on the spot (``diffusion.walking``); None: nobody.
     action: the action the anchoring placed the prompt in ("" or None: none).
     """
 
@@ -230,6 +233,7 @@ class SamplingInputs:
     in_bed: bool = False
     seated: tuple[bool, ...] | None = None
     bed_sitters: tuple[bool, ...] | None = None
+    walkers: tuple[bool, ...] | None = None
     action: str | None = None
 
 
@@ -246,6 +250,8 @@ class EncodedPrompts(NamedTuple):
         when it was placed in an action in which someone sits on one), else None.
     bed_sitters: per prompt, who may be sat on a bed's edge (``seating.sitting_persons`` of its
         roles when it was placed in an action in which someone sits there), else None.
+    walkers: per prompt, who may be stepped along a route (``walking.walking_persons`` of its
+        roles when it was placed in an action that is a walk), else None.
     actions: per prompt, the action (script) the anchoring placed it in ("" when the anchors
         name none), or None when the prompts were not anchored.
     """
@@ -256,6 +262,7 @@ class EncodedPrompts(NamedTuple):
     in_bed: list[bool]
     seated: list[tuple[bool, ...] | None]
     bed_sitters: list[tuple[bool, ...] | None]
+    walkers: list[tuple[bool, ...] | None] | None = None
     actions: list[str] | None = None
 
 
@@ -325,7 +332,7 @@ class Generator:
         if not anchor or self.anchors is None:
             return EncodedPrompts(self.text_encoder.encode(prompts).to("cpu", torch.float32), [[] for _ in prompts],
                                   [None for _ in prompts], [False for _ in prompts], [None for _ in prompts],
-                                  [None for _ in prompts])
+                                  [None for _ in prompts], [None for _ in prompts])
         anchored = self.anchor_prompts(prompts, roles)
         reaching = [reaching_persons(r) if group in TOUCH_SCRIPTS else None
                     for group, r in zip(anchored.groups, roles)]
@@ -333,8 +340,9 @@ class Generator:
         seated = [sitting_persons(r) if group in ON_CHAIR_SCRIPTS else None for group, r in zip(anchored.groups, roles)]
         bed_sitters = [sitting_persons(r) if group in ON_BED_EDGE_SCRIPTS else None
                        for group, r in zip(anchored.groups, roles)]
+        walkers = [walking_persons(r) if group in WALKING_SCRIPTS else None for group, r in zip(anchored.groups, roles)]
         return EncodedPrompts(anchored.embeddings, anchored.interpretation, reaching, in_bed, seated, bed_sitters,
-                              list(anchored.groups))
+                              walkers, list(anchored.groups))
 
     def anchor_prompts(self, prompts: list[str], roles: list[tuple[str, ...]], by_tokens: bool = True) -> Anchored:
         """B prompts mapped onto the checkpoint's anchors (``text.anchors``), the group vote on
@@ -383,7 +391,7 @@ class Generator:
         generator = torch.Generator().manual_seed(int(request.seed))  # CPU: same numbers on any device
         # 2. The prompt through the checkpoint's own encoder. Conditions are built on the CPU
         # (ids, masks) and moved to the device as a whole.
-        encoded = EncodedPrompts(None, [[]], [None], [False], [None], [None])
+        encoded = EncodedPrompts(None, [[]], [None], [False], [None], [None], [None])
         if request.prompt.strip():
             encoded = self.encode_prompts([request.prompt], [request.roles], request.anchor_prompt)
         scenes = None
@@ -404,7 +412,7 @@ class Generator:
                               understood_as=tuple(encoded.interpretation[0]),
                               reaching=encoded.reaching[0] if request.hand_contact else None,
                               in_bed=encoded.in_bed[0], seated=encoded.seated[0],
-                              bed_sitters=encoded.bed_sitters[0],
+                              bed_sitters=encoded.bed_sitters[0], walkers=encoded.walkers[0],
                               action=encoded.actions[0] if encoded.actions else None)
 
     def generate(self, request: GenerationRequest, callback: ProgressCallback | None = None) -> GenerationResult:
@@ -425,7 +433,7 @@ class Generator:
             self.stats.mean, self.stats.std, torch.ones(1, len(request.roles), dtype=torch.bool, device=self.device),
             [request.scene_points] if self.denoiser.config.use_scene else None,
             rest_joints=self.rest_joints, fps=self.fps, in_bed=[inputs.in_bed], seated=[inputs.seated],
-            bed_sitters=[inputs.bed_sitters],
+            bed_sitters=[inputs.bed_sitters], walkers=[inputs.walkers], roles=[request.roles],
             smoothing_s=float(request.smoothing_s))
         model = corrections.wrap(model)
         ran = [0]

@@ -34,7 +34,11 @@ What the sampler returns is finished by :meth:`Corrections.finish`:
    frames after the filter 0.6 % / 0.0245 (scene penetration / foot skating);
 2. filtered along time (``temporal_smoothing``: the model's frame-to-frame shake, a tenth of a
    second; after the push, so that the filter also smooths the push's ends);
-3. the body separation once more, on a fresh decode (it measures the capsules on one decode per
+3. with a prompt about a walk, ``walking.walk_walkers``: a walker the model leaves shuffling on
+   the spot stepped along a straight route free of furniture (the rest of the clip moved with
+   the walk's end), after the filter, which would blur the locked stance feet into sliding
+   (foot skating of the walking test requests 0.01 -> 0.09);
+4. the body separation once more, on a fresh decode (it measures the capsules on one decode per
    call and moves people by its rounds, so a deep overlap in the last prediction can leave a
    shallow one behind, and the filter can move a body by a centimetre or two).
 """
@@ -55,8 +59,9 @@ from .onto_support import SupportMap, onto_support, support_map
 from .seating import Chairs, chairs_of, seat_sitters
 from .spacing import Model, keep_apart
 from ..generation_settings import DEFAULT_SMOOTHING_S
-from ..placement import height_map
+from ..placement import HeightMap, height_map
 from .temporal_smoothing import gaussian_over_time
+from .walking import walk_walkers
 
 FINISH_KEEP_OUT_FRAMES = 15  # the finishing keep_out's push is averaged over this many frames (1.5 s at 10 fps)
 
@@ -74,7 +79,11 @@ class Corrections:
     :meth:`for_scenes` when someone may sit), or None; seated: per batch row, per person
     whether they may be put onto a chair (``seating.sitting_persons`` of the rows whose prompt
     was understood as an action in which someone sits on one; None: nobody), or None for no
-    row; beds, bed_sitters: the same for sitting on a bed's edge (``bed_edge``); smoothing_s:
+    row; beds, bed_sitters: the same for sitting on a bed's edge (``bed_edge``); walkers: per
+    batch row, per person whether they may be stepped along a route (``walking.walking_persons``
+    of the rows whose prompt was understood as a walk; None: nobody), or None for no row; roles:
+    per batch row the persons' roles (their walking speed), or None; grids: per batch row the
+    scene's height map (made by :meth:`for_scenes` when someone may walk), or None; smoothing_s:
     the standard deviation of the time filter of :meth:`finish`, seconds (0: none).
     """
 
@@ -91,6 +100,9 @@ class Corrections:
     seated: Sequence[Sequence[bool] | None] | None = None
     beds: list[Beds | None] | None = None
     bed_sitters: Sequence[Sequence[bool] | None] | None = None
+    walkers: Sequence[Sequence[bool] | None] | None = None
+    roles: Sequence[Sequence[str] | None] | None = None
+    grids: list[HeightMap | None] | None = None
     smoothing_s: float = DEFAULT_SMOOTHING_S
 
     @classmethod
@@ -98,7 +110,7 @@ class Corrections:
                    scenes: Sequence[np.ndarray | None] | None, **settings) -> "Corrections":
         """Corrections for one (N, 3) scene point array (metres, floor z = 0) or None per batch
         row (``scenes`` None: no scene at all); ``settings``: the other fields."""
-        escape = support = chairs = beds = None
+        escape = support = chairs = beds = walk_grids = None
         if scenes is not None and any(points is not None for points in scenes):
             grids = [None if points is None else height_map(points) for points in scenes]  # one per scene
             escape = [None if points is None else escape_map(points, grid) for points, grid in zip(scenes, grids)]
@@ -109,7 +121,10 @@ class Corrections:
             if settings.get("bed_sitters") is not None and any(settings["bed_sitters"]):
                 beds = [None if points is None or not sitters else beds_of(points, grid)
                         for points, grid, sitters in zip(scenes, grids, settings["bed_sitters"])]
-        return cls(mean, std, persons_valid, escape=escape, support=support, chairs=chairs, beds=beds, **settings)
+            if settings.get("walkers") is not None and any(settings["walkers"]):
+                walk_grids = grids
+        return cls(mean, std, persons_valid, escape=escape, support=support, chairs=chairs, beds=beds,
+                   grids=walk_grids, **settings)
 
     def wrap(self, model: Model) -> Model:
         """``model`` with the corrections of the module docstring."""
@@ -122,7 +137,7 @@ class Corrections:
 
     def finish(self, x0: Tensor) -> Tensor:
         """A sampler's result x0 (B, P, T, F), normalised, with sitters put on chairs and bed
-        edges, legs and trunks moved out of the furniture once more, filtered along time and then
+        edges, walkers stepped along a route, legs and trunks moved out of the furniture once more, filtered along time and then
         with ``body_separation`` run once more (module docstring)."""
         t = torch.zeros(len(x0), dtype=torch.long, device=x0.device)
         if self.chairs is not None:
@@ -135,6 +150,9 @@ class Corrections:
             x0 = keep_out(lambda x, t: x, self.mean, self.std, self.escape, rest_joints=self.rest_joints,
                           frames=FINISH_KEEP_OUT_FRAMES)(x0, t)
         x0 = gaussian_over_time(x0, self.smoothing_s * self.fps, self.frames_valid)
+        if self.walkers is not None and any(self.walkers):
+            x0 = walk_walkers(x0, self.mean, self.std, self.grids, self.walkers, self.roles, fps=self.fps,
+                              rest_joints=self.rest_joints, frames_valid=self.frames_valid)
         return self._separation(lambda x, t: x)(x0, t)
 
     def _separation(self, model: Model) -> Model:

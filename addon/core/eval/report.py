@@ -111,8 +111,10 @@ def render_markdown(result: dict, sheet: Path | None) -> str:
         "bed ...), a sitter beside the bed moved (all but the frames that lie) and sat on its edge "
         "(`core/diffusion/bed_edge.py`), legs and trunks pushed out of the furniture once more, and it is "
         "filtered along time (a Gaussian "
-        "of 0.1 s, `core/diffusion/temporal_smoothing.py`: the model's frame-to-frame shake) before the bodies "
-        "are parted once more.",
+        "of 0.1 s, `core/diffusion/temporal_smoothing.py`: the model's frame-to-frame shake); where it is placed "
+        "in a walk (walking in or out, falling while walking), a walker the model leaves shuffling on the spot "
+        "stepped along a straight route free of furniture with the procedural walk cycle, what follows the "
+        "walk carried to its end (`core/diffusion/walking.py`), before the bodies are parted once more.",
         "",
         "The model rows score the network's output features, as motion-generation evaluations do (HumanML3D, "
         "InterGen). What a rig is keyed with is their decode (the rotations on the pelvis path, lying bodies "

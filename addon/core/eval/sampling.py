@@ -75,7 +75,7 @@ def sample_features(
             generator.stats.mean, generator.stats.std, valid.to(generator.device),
             None if scenes is None else [r.scene_points for r in chunk], rest_joints=generator.rest_joints,
             fps=generator.fps, frames_valid=cond.frame_mask, in_bed=encoded.in_bed, seated=encoded.seated,
-            bed_sitters=encoded.bed_sitters)
+            bed_sitters=encoded.bed_sitters, walkers=encoded.walkers, roles=[r.roles for r in chunk])
         model = corrections.wrap(model)
         with torch.inference_mode():
             x0 = sample(sampler, model, x_T.to(generator.device), int(steps), generator=rng,

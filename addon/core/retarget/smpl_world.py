@@ -29,7 +29,7 @@ TOES = tuple(side[3] for side in FEET.values())
 HIPS = tuple(side[0] for side in FEET.values())
 # SMPL's toe joints (left_foot/right_foot) above the floor when the body stands on flat feet.
 # Joints sit inside the body: the stand-in's are 2.5 cm above its soles, and the procedural
-# training data stands them at 3 cm (``data.procedural.kinematics.FOOT_JOINT_Z``, not imported:
+# training data stands them at 3 cm (``motion.planted_feet.FOOT_JOINT_Z``, not imported:
 # training code stays out of the inference path).
 STANDING_TOE_Z_M = 0.03
 

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...motion.gait import yaw_towards
+
 GRID_M = 0.1  # path-planning cell size
 BODY_CLEARANCE_M = 0.35  # a walking person's centre keeps this far from furniture and walls
 AVOID_EXTRA_M = 0.2  # and this much farther from another person's body points
@@ -231,11 +233,6 @@ def heading(yaw: float) -> np.ndarray:
     """(2,) the floor direction a person with root yaw ``yaw`` faces. The SMPL template faces
     +z; after the Y-up -> Z-up turn that is world -y, then the yaw turns it about +z."""
     return np.array([math.sin(yaw), -math.cos(yaw)])
-
-
-def yaw_towards(direction: np.ndarray) -> float:
-    """The yaw whose :func:`heading` is ``direction`` (2,)."""
-    return math.atan2(float(direction[0]), -float(direction[1]))
 
 
 def random_room(rng: np.random.Generator) -> CareRoom:

@@ -19,7 +19,7 @@ from ...motion.motion import Motion
 from ...rotations import axis_angle_to_matrix, matrix_to_quaternion, quaternion_to_matrix
 from . import poses
 from .checks import bone_points, foot_point_mask, hand_point_mask
-from .gait import STANCE, GaitFrames, hip_amplitude, leg_angles, stride_for, walk_frames
+from ...motion.gait import GaitFrames, stride_for, swing, walk_frames
 from ...motion.joint_ik import two_bone_ik
 from .kinematics import ARMS, LEGS, Body, J, foot_targets, pose_fk, slerp, to_axis_angle_pose
 from ...labels import ACTION_INDEX
@@ -157,35 +157,18 @@ class Track:
         n = len(gait.yaw)
         stand = poses.stand(self.rng, hunch=hunch + 6.0 * min(speed, 2.0) / 2.0)
         base = stand.local
-        # Slow steps are short steps: while speeding up or slowing down the stride shrinks with the
-        # speed (to 35 % of the cruising one) and the phase advances by distance over that stride,
-        # so the stance foot still moves back at the body's speed and stays put.
-        a = gait.amplitude
-        scale = np.clip(a, 0.35, 1.0)
-        distance = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(gait.xy, axis=0), axis=1))])
-        phase = np.concatenate([[0.0], np.cumsum(np.diff(distance) / (stride * scale[1:]))])
-        amp_hip = np.array([hip_amplitude(stride * k, self.body.leg_length) for k in scale])
-        swing = (22.0 if speed > 1.4 else 12.0) * math.pi / 180.0
-        knee_swing = (68.0 if speed > 1.4 else 62.0) * math.pi / 180.0 * scale
+        limbs = swing(gait, speed, stride, self.body.leg_length)
+        a, phase, amp_hip = gait.amplitude, limbs.phase, limbs.hip_amplitude
         local = np.repeat(base[None], n, 0)
-        planted = np.zeros((n, 2), dtype=bool)
-        hips = []
+        zeros = np.zeros(n)
         for side in range(2):
-            leg_phase = phase + 0.5 * side
-            hip, knee, ankle = leg_angles(leg_phase, amp_hip, knee_swing)
-            hips.append(hip / amp_hip)
             h, k, an = LEGS[side]
-            zeros = np.zeros(n)
-            local[:, h] = base[h] @ axis_angle_to_matrix(np.column_stack([-hip, zeros, zeros]))
-            local[:, k] = base[k] @ axis_angle_to_matrix(np.column_stack([knee, zeros, zeros]))
-            local[:, an] = base[an] @ axis_angle_to_matrix(np.column_stack([ankle, zeros, zeros]))
-            planted[:, side] = (np.mod(leg_phase, 1.0) < STANCE) | (a < 0.1)
-        planted[0] = False  # a fresh lock for each foot where the walk begins, none held from before
-        for side in range(2):  # each arm swings with the opposite leg
+            local[:, h] = base[h] @ axis_angle_to_matrix(np.column_stack([-limbs.hip[side], zeros, zeros]))
+            local[:, k] = base[k] @ axis_angle_to_matrix(np.column_stack([limbs.knee[side], zeros, zeros]))
+            local[:, an] = base[an] @ axis_angle_to_matrix(np.column_stack([limbs.ankle[side], zeros, zeros]))
             shoulder = ARMS[side][0]
-            s = swing * a * hips[1 - side]
-            zeros = np.zeros(n)
-            local[:, shoulder] = axis_angle_to_matrix(np.column_stack([-s, zeros, zeros])) @ base[shoulder]
+            local[:, shoulder] = axis_angle_to_matrix(np.column_stack([-limbs.shoulder[side], zeros, zeros])) @ base[shoulder]
+        planted = limbs.planted
         standing_z = stand.pelvis_z(self.body)
         # The pelvis drops to L cos(A) when both feet are down (phase 0 and 1/2), less at mid-stance.
         drop = self.body.leg_length * (1 - np.cos(amp_hip))

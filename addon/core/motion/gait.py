@@ -1,5 +1,8 @@
 """A parametric walk cycle along a floor path: root trajectory, leg and arm swing, stance flags.
 
+The procedural walkers walk with it (``data.procedural.track``) and so do the walkers generation
+steps along a route (``diffusion.walking``).
+
 The cycle is phased by distance walked, so feet plant at the speed the body moves: during
 stance (the first 60 % of a leg's phase) the hip swings back at a constant rate through
 +-A with 2 L sin A = 0.6 stride, which carries the planted foot backwards at the walking
@@ -13,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .rooms import yaw_towards
 
 STANCE = 0.6
 D = math.pi / 180.0
@@ -29,6 +31,12 @@ class GaitFrames:
     phase: np.ndarray
     amplitude: np.ndarray
     speed: np.ndarray
+
+
+def yaw_towards(direction: np.ndarray) -> float:
+    """The procedural yaw of a body that faces ``direction`` (2,): it faces (sin yaw, -cos yaw)
+    (``data.procedural.rooms.heading``)."""
+    return math.atan2(float(direction[0]), -float(direction[1]))
 
 
 def smooth_path(points: np.ndarray, rounds: int = 3) -> np.ndarray:
@@ -87,6 +95,51 @@ def leg_angles(phase: np.ndarray, hip_amplitude: float, knee_swing: float) -> tu
     knee = np.where(stance, 8 * D + 10 * D * np.sin(np.pi * u), 8 * D + knee_swing * np.sin(np.pi * u ** 0.7))
     ankle = np.where(stance, 12 * D * np.clip((u - 0.7) / 0.3, 0, 1), -6 * D * np.sin(np.pi * u))
     return hip, knee, ankle
+
+
+@dataclass(frozen=True)
+class Swing:
+    """The limbs of a walk, per frame. phase: (n,) strides walked (the left leg's; the right is
+    half a stride on); hip, knee, ankle: (2, n) radians per side (left, right) of hip flexion,
+    knee flexion and ankle plantarflexion; shoulder: (2, n) radians of forward arm swing, each
+    arm with the opposite leg; planted: (n, 2) bool, the foot is in stance (or the body nearly
+    still), the first frame never (a fresh lock where the walk begins); hip_amplitude: (n,)
+    radians, the A of :func:`hip_amplitude` per frame."""
+
+    phase: np.ndarray
+    hip: np.ndarray
+    knee: np.ndarray
+    ankle: np.ndarray
+    shoulder: np.ndarray
+    planted: np.ndarray
+    hip_amplitude: np.ndarray
+
+
+def swing(gait: GaitFrames, speed: float, stride: float, leg_length: float) -> Swing:
+    """The legs' and arms' angles for walking ``gait`` at cruising ``speed`` m/s with ``stride``
+    m (two steps) on legs ``leg_length`` m long.
+
+    Slow steps are short steps: while speeding up or slowing down the stride shrinks with the
+    speed (to 35 % of the cruising one) and the phase advances by distance over that stride, so
+    the stance foot still moves back at the body's speed and stays put.
+    """
+    a = gait.amplitude
+    scale = np.clip(a, 0.35, 1.0)
+    distance = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(gait.xy, axis=0), axis=1))])
+    phase = np.concatenate([[0.0], np.cumsum(np.diff(distance) / (stride * scale[1:]))])
+    amp_hip = np.array([hip_amplitude(stride * k, leg_length) for k in scale])
+    arm_swing = (22.0 if speed > 1.4 else 12.0) * math.pi / 180.0
+    knee_swing = (68.0 if speed > 1.4 else 62.0) * math.pi / 180.0 * scale
+    n = len(phase)
+    angles = np.zeros((3, 2, n))
+    planted = np.zeros((n, 2), dtype=bool)
+    for side in range(2):
+        leg_phase = phase + 0.5 * side
+        angles[:, side] = leg_angles(leg_phase, amp_hip, knee_swing)
+        planted[:, side] = (np.mod(leg_phase, 1.0) < STANCE) | (a < 0.1)
+    planted[0] = False
+    shoulder = arm_swing * a * (angles[0] / amp_hip)[::-1]
+    return Swing(phase, angles[0], angles[1], angles[2], shoulder, planted, amp_hip)
 
 
 def hip_amplitude(stride: float, leg_length: float) -> float:
