@@ -157,3 +157,28 @@ def test_a_patient_who_gets_out_of_bed_sits_on_its_edge_on_the_way(generator):
     assert np.all(np.abs(np.degrees(heading(settled)) + 90.0) < 30.0)  # facing out of the bed (-y)
     assert np.all(settled[:, [7, 8], 1] < 1.0 - 0.2)  # ankles on the floor in front of the bed
     assert np.all(settled[:, [7, 8], 2] < 0.12)
+
+
+def test_a_nurse_who_walks_into_the_room_steps_across_it(generator):
+    """The model leaves its walkers shuffling on the spot, ankles together; generation steps them
+    along a free route (diffusion.walking)."""
+    from addon.core.eval.physical import foot_skating_ratio
+    from addon.core.motion.sitting import heading
+    from addon.core.placement import height_map
+    from helpers.rooms import room_with_a_bed
+
+    room = room_with_a_bed()
+    request = GenerationRequest(prompt="a nurse walks into the room", roles=("staff",), seconds=6.0, fps=None,
+                                seed=0, sampler="dpmpp_2m", steps=10, device="cpu", scene_points=room)
+    joints = generator.generate(request).joints[0]
+    pelvis = joints[:, 0, :2]
+    assert np.linalg.norm(pelvis[-1] - pelvis[0]) > 1.5  # 0.1-0.6 m as the model walks it
+    ankles_apart = np.linalg.norm(joints[:, 7, :2] - joints[:, 8, :2], axis=-1)
+    assert np.percentile(ankles_apart, 95) > 0.45  # 0.14-0.23 m as the model walks it
+    step = np.diff(pelvis, axis=0)
+    striding = np.linalg.norm(step, axis=-1) * 10.0 > 0.6
+    assert striding.sum() >= 10
+    going = np.arctan2(step[striding, 1], step[striding, 0])
+    assert np.cos(heading(joints[:-1][striding]) - going).mean() > 0.9  # facing the way it goes
+    assert foot_skating_ratio(joints[None], 10.0) < 0.06
+    assert not height_map(room).blocked(joints).any()  # not through the bed

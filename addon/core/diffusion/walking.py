@@ -23,8 +23,11 @@ not sitting, the pelvis at least UPRIGHT_SHARE of its standing height) lasts MIN
 3. moves the body onto it: every frame of the walk turned about its pelvis to face the way the
    route goes (turning into it from the way the body faced over the walk's first 0.4 s, as
    the procedural walkers set off: turned on the spot beforehand, the planted feet slid) and
-   shifted onto it, the frames after it moved rigidly with the walk's end (a fall lands where
-   the walk ends);
+   shifted onto it; after it, a walker who stays upright to the clip's end stands where the
+   walk ended, facing its way, on the legs of its last step, feet held (the model's drift and
+   turns left out: the bundled model's standers wander, turn half round in two frames and
+   jump by decimetres now and then; easing back into its legs slid the feet together), and
+   what else follows (a fall) is moved rigidly with the walk's end, so that it lands there;
 4. steps the legs: hips, knees and ankles take the procedural walk cycle's angles
    (``gait.swing``: phased by distance walked, so the stance foot moves back at the body's
    speed and the decode's foot lock holds it), the shoulders swing with the opposite leg, the
@@ -70,7 +73,7 @@ PROBE_STEP_M = 0.1  # the route is checked for furniture every this many metres 
 PROBE_SIDE_M = 0.2  # ... at the pelvis and, from SIDE_FROM_M on, this far to either side ...
 SIDE_FROM_M = 0.3  # (where the body stands already, furniture beside it is no obstacle to setting off)
 PROBE_HEIGHTS_M = (0.1, 0.5, 0.9)  # ... at these heights above the floor
-END_MARGIN_M = 0.2  # a route stops this short of the first furniture or wall it would meet
+END_MARGIN_M = 0.5  # a route stops this short of the first furniture or wall it would meet
 
 _PELVIS = JOINT_INDEX["pelvis"]
 _GAIT_YAW = np.pi / 2  # the procedural gait's yaw is the way the body faces (``motion.sitting.heading``) plus this
@@ -82,7 +85,9 @@ _SWUNG = tuple(j for leg in LEGS for j in leg) + tuple(arm[0] for arm in ARMS)
 class Walk:
     """One person's walk. start, stop: the frames [start, stop) it takes; xy: (n, 2) m the
     pelvis's route; yaw: (n,) radians the way the body faces along it (``motion.sitting.heading``); limbs: the walk cycle's
-    angles (``gait.Swing``); turn: radians, how far the route's way is from the drift's."""
+    angles (``gait.Swing``); turn: radians, how far the route's way is from the drift's;
+    stands_after: the walker stands where the walk ends until the clip's end (else what follows,
+    a fall, is carried to the walk's end as the model made it)."""
 
     start: int
     stop: int
@@ -90,6 +95,7 @@ class Walk:
     yaw: np.ndarray
     limbs: Swing
     turn: float
+    stands_after: bool = False
 
 
 def walking_persons(roles: Sequence[str]) -> tuple[bool, ...]:
@@ -170,7 +176,7 @@ def plan_walk(features: np.ndarray, rest_joints: np.ndarray, fps: float, speed: 
     n = min(len(walked.xy), run[1] - start)
     limbs = swing(walked, speed, stride, Body(np.asarray(rest_joints, dtype=np.float64), np.zeros(10)).leg_length)
     return Walk(start=start, stop=start + n, xy=walked.xy[:n], yaw=walked.yaw[:n] - _GAIT_YAW, limbs=_cut(limbs, n),
-                turn=turn)
+                turn=turn, stands_after=to_end)
 
 
 def drift_way(joints: np.ndarray) -> float:
@@ -253,7 +259,11 @@ def _rigid_moves(joints: np.ndarray, walk: Walk) -> tuple[np.ndarray, np.ndarray
     angle[span] = _wrapped(walk.yaw - faces[span])
     shift[span] = walk.xy - pelvis[span]
     last = walk.stop - 1
-    angle[walk.stop:], pivot[walk.stop:], shift[walk.stop:] = angle[last], pelvis[last], shift[last]
+    if walk.stands_after:  # standing where the walk ended, facing its way: the model's drift and turns left out
+        angle[walk.stop:] = _wrapped(walk.yaw[-1] - faces[walk.stop:])
+        shift[walk.stop:] = walk.xy[-1] - pelvis[walk.stop:]
+    else:
+        angle[walk.stop:], pivot[walk.stop:], shift[walk.stop:] = angle[last], pelvis[last], shift[last]
     return angle, pivot, shift
 
 
@@ -295,6 +305,7 @@ def _lock_stance_feet(local: np.ndarray, pelvis: np.ndarray, walk: Walk, rest_jo
     rest = rest_joints[:NUM_BODY_JOINTS]
     planted = np.zeros((T, 2), dtype=bool)
     planted[walk.start:walk.stop] = walk.limbs.planted
+    planted[walk.stop:] = walk.stands_after
     world, joints = forward_kinematics(local, rest, pelvis - rest[0], parents=BODY_PARENTS)
     targets, weights, flat = foot_targets(Body(rest_joints, np.zeros(10)), world, joints, planted)
     forward = world[:, 0] @ np.array([0.0, 0.0, 1.0])
@@ -304,11 +315,12 @@ def _lock_stance_feet(local: np.ndarray, pelvis: np.ndarray, walk: Walk, rest_jo
 
 
 def _blend_weight(T: int, walk: Walk, fps: float) -> np.ndarray:
-    """(T,) in [0, 1]: 1 over the walk, eased in over BLEND_S before it and out over as long after."""
+    """(T,) in [0, 1]: 1 over the walk, eased in over BLEND_S before it and out over as long after
+    (1 to the end when the walker stands after it)."""
     ease = max(1, int(round(BLEND_S * fps)))
     t = np.arange(T, dtype=np.float64)
     into = np.clip((t - (walk.start - ease)) / ease, 0.0, 1.0)
-    out_of = np.clip(((walk.stop - 1 + ease) - t) / ease, 0.0, 1.0)
+    out_of = np.clip(((walk.stop - 1 + ease) - t) / ease, 0.0, 1.0) if not walk.stands_after else 1.0
     return _smooth(np.minimum(into, out_of))
 
 
