@@ -48,5 +48,5 @@ ON_CHAIR_SCRIPTS = frozenset({"sit_on_chair", "hand_over"})
 # Scripts in which someone sits on the edge of a bed (generation sits sitters beside a bed on its edge).
 ON_BED_EDGE_SCRIPTS = frozenset({"sit_on_bed_edge", "go_to_bed", "get_out_of_bed", "fall_from_bed",
                                  "help_out_of_bed"})
-# One person's scripts that are a walk (generation steps walkers along a route).
-WALKING_SCRIPTS = frozenset({"walk_through", "fall_walking"})
+# Scripts that are a walk (generation steps the walkers along a route, together).
+WALKING_SCRIPTS = frozenset({"walk_through", "fall_walking", "support_walking"})

@@ -14,9 +14,12 @@ from addon.core.data.procedural.dataset import make_clip
 from addon.core.motion.gait import STANCE, stride_for, swing, walk_frames
 from addon.core.diffusion.corrections import Corrections
 from addon.core.diffusion.walking import (
+    APPROACH_M,
+    BESIDE_M,
     MAX_WALK_M,
     MIN_WALK_M,
     plan_walk,
+    plan_walks,
     walk_walkers,
     walked_features,
     walking_persons,
@@ -187,4 +190,30 @@ def test_the_corrections_walk_only_the_rows_whose_prompt_is_a_walk(stander):
     out = corrections.finish(x0).numpy()
     travel = [np.linalg.norm(out[row, 0, -1, :2] - out[row, 0, 0, :2]) for row in range(2)]
     assert travel[0] > MIN_WALK_M > travel[1]
-    assert {"walk_through", "fall_walking"} == WALKING_SCRIPTS <= set(SCRIPTS)
+    assert {"walk_through", "fall_walking", "support_walking"} == WALKING_SCRIPTS <= set(SCRIPTS)
+
+
+@pytest.mark.parametrize("apart", [0.6, 1.3])
+def test_two_walkers_walk_together_side_by_side_at_the_slower_pace(stander, apart):
+    _, features, rest = stander
+    T = len(features)
+    beside = features.copy()
+    positions = beside[:, POSITIONS].reshape(T, -1, 3)
+    positions[..., 1] += apart  # a helper this far to the patient's side (the drift is along x)
+    beside[:, POSITIONS] = positions.reshape(T, -1)
+    out = walked(np.stack([features, beside]), rest, roles=("patient", "staff"))
+    walks = plan_walks([features, beside], rest, FPS, 0.65, None)
+    assert walks is not None and walks[0].start == walks[1].start
+    pelvis = out[:, :, :3]  # (2, T, 3)
+    start, stop = walks[0].start, min(w.stop for w in walks) - 1
+    assert np.linalg.norm(pelvis[0, stop, :2] - pelvis[0, start, :2]) > MIN_WALK_M
+    gap = np.linalg.norm(pelvis[0, :, :2] - pelvis[1, :, :2], axis=-1)
+    assert gap[start] == pytest.approx(apart, abs=0.01)
+    # Side by side, BESIDE_M apart, once the first metre is behind them, and no jump on the way.
+    walked_far = np.linalg.norm(pelvis[0, start:stop + 1, :2] - pelvis[0, start, :2], axis=-1)
+    assert np.abs(gap[start:stop + 1][walked_far > APPROACH_M + 0.3] - BESIDE_M).max() < 0.02
+    assert np.abs(np.diff(gap[start:stop + 1])).max() < 0.15
+    # The patient's pace (0.65 m/s) for both: the staff's own (1.1 m/s) would cover more ground.
+    alone = plan_walk(beside, rest, FPS, 1.1, None)
+    assert np.linalg.norm(alone.xy[-1] - alone.xy[0]) / (alone.stop - alone.start) > \
+        np.linalg.norm(walks[1].xy[-1] - walks[1].xy[0]) / (walks[1].stop - walks[1].start)

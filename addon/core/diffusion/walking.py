@@ -1,4 +1,4 @@
-"""Walkers walk: a person the model leaves shuffling on the spot is stepped along a straight route.
+"""Walkers walk: people the model leaves shuffling on the spot are stepped along a straight route.
 
 Asked for a walk ("a nurse walks into the room", "an old woman falls while walking") the bundled
 CPU-trained model answers with a body that stands: over the 128 held-out test requests of the
@@ -8,15 +8,20 @@ ankles 0.47-0.73 m apart), and the evaluator recognises 0 of 5 walks in or out o
 1 of 6 falls while walking (README, *Known issues*: the network's, not the corrections'). Where
 the prompt was understood as an action that is a walk (``labels.WALKING_SCRIPTS``),
 :func:`walk_walkers` runs once on the sampler's result (``corrections.Corrections.finish``,
-after the time filter, which would blur the locked stance feet into sliding) and, for each person in it whose longest upright run (not lying,
-not sitting, the pelvis at least UPRIGHT_SHARE of its standing height) lasts MIN_UPRIGHT_S:
+after the time filter, which would blur the locked stance feet into sliding) and walks the row's
+people together (one alone; a helper supporting a patient's walk beside them), over the run in
+which all of them are upright (not lying, not sitting, the pelvis at least UPRIGHT_SHARE of
+its standing height) when it lasts MIN_UPRIGHT_S:
 
-1. picks the route: straight, from where the pelvis is when the walk starts, the way the
-   model's pelvis drifts over the run (the way the body faces when it drifts less than
-   MIN_DRIFT_M), turned by the smallest of TURNS_DEG that leaves the route free of furniture
-   and inside the room for as long as the walk needs (``placement.HeightMap.blocked`` on a
-   body's footprint), the rest of the clip, moved with the walk's end, counted too;
-2. times it: at the procedural walkers' mid speed for the role (WALK_SPEED_M_S), speeding up
+1. picks the route: straight, from where each pelvis is when the walk starts (people who walk
+   together close up or spread out over the first APPROACH_M to walk side by side, BESIDE_M
+   apart, as the procedural helpers walk beside the patient they support), the way their pelvises' middle
+   drifts over the run (the way the bodies face when it drifts less than MIN_DRIFT_M), turned
+   by the smallest of TURNS_DEG that leaves every route free of furniture and inside the room
+   for as long as the walk needs (``placement.HeightMap.blocked`` on a body's footprint), the
+   rest of the clip, moved with the walk's end, counted too;
+2. times it: at the procedural walkers' mid speed for the role (WALK_SPEED_M_S; the slowest
+   one's for a group), speeding up
    and slowing down as ``motion.gait.walk_frames`` walks, over the run less
    HOLD_S at its start and, when the run lasts to the clip's end, at its end (a walk that ends
    in a fall runs into it), at most MAX_WALK_M, at least MIN_WALK_M (else nobody is moved);
@@ -29,10 +34,11 @@ not sitting, the pelvis at least UPRIGHT_SHARE of its standing height) lasts MIN
    jump by decimetres now and then; easing back into its legs slid the feet together), and
    what else follows (a fall) is moved rigidly with the walk's end, so that it lands there;
 4. steps the legs: hips, knees and ankles take the procedural walk cycle's angles
-   (``gait.swing``: phased by distance walked, so the stance foot moves back at the body's
-   speed and the decode's foot lock holds it), the shoulders swing with the opposite leg, the
-   pelvis at the straight legs' standing height with the cycle's dip, eased in and out over
-   BLEND_S; the other joints keep the model's rotations.
+   (``motion.gait.swing``: phased by distance walked, so the stance foot moves back at about
+   the body's speed), each stance foot then held where it landed by turning hip and knee
+   (``motion.planted_feet``, the procedural walkers' foot lock), the shoulders swing with the
+   opposite leg, the pelvis at the straight legs' standing height with the cycle's dip, eased
+   in and out over BLEND_S; the other joints keep the model's rotations.
 
 The features stay consistent: positions, velocities and rotations all change (positions by the
 forward-kinematics difference, as ``seating.seated_features`` moves them, so the model's own
@@ -67,6 +73,8 @@ HOLD_S = 0.5  # the walker stands this long before setting off (and after arrivi
 MIN_DRIFT_M = 0.3  # the model's pelvis drifting less than this over the run gives no way to walk
 MIN_WALK_M = 0.6  # a free route shorter than this: the person is left as the model made them
 MAX_WALK_M = 4.0  # the procedural walks in and out of the room: up to 4 m
+BESIDE_M = 0.56  # people who walk together walk this far apart, side by side (the procedural supporters)
+APPROACH_M = 1.0  # ... after closing up (or spreading out) over the walk's first metre
 TURNS_DEG = (0, 20, -20, 40, -40, 60, -60, 90, -90, 120, -120, 150, -150, 180)
 BLEND_S = 0.3  # the legs ease from the model's pose into the walk cycle (and back) over this long
 PROBE_STEP_M = 0.1  # the route is checked for furniture every this many metres ...
@@ -99,7 +107,8 @@ class Walk:
 
 
 def walking_persons(roles: Sequence[str]) -> tuple[bool, ...]:
-    """Who walks when the prompt is about a walk: everyone (the walking actions are one person's)."""
+    """Who walks when the prompt is about a walk: everyone, together (a helper supporting a
+    patient's walk walks beside them)."""
     return tuple(True for _ in roles)
 
 
@@ -126,17 +135,16 @@ def walk_walkers(x0: Tensor, mean: np.ndarray, std: np.ndarray, grids: Sequence[
         row_roles = roles[row] if roles is not None and roles[row] is not None else ()
         frames = x0.shape[2] if frames_valid is None else int(frames_valid[row].sum())
         features = x0[row, :, :frames].detach().to("cpu", torch.float64).numpy() * std64 + mean64  # (P, T, F)
-        changed = False
-        for person, may in enumerate(who[:len(features)]):
-            role = row_roles[person] if person < len(row_roles) else "person"
-            walk = plan_walk(features[person], rest, fps, WALK_SPEED_M_S.get(role, WALK_SPEED_M_S["person"]),
-                             grid) if may else None
-            if walk is not None:
-                features[person] = walked_features(features[person], walk, rest, fps)
-                changed = True
-        if changed:
-            out = x0.clone() if out is x0 else out
-            out[row, :, :frames] = torch.as_tensor((features - mean64) / std64, dtype=x0.dtype, device=x0.device)
+        persons = [person for person, may in enumerate(who[:len(features)]) if may]
+        speed = min(WALK_SPEED_M_S.get(row_roles[p] if p < len(row_roles) else "person", WALK_SPEED_M_S["person"])
+                    for p in persons)  # together, at the slowest one's pace
+        walks = plan_walks([features[p] for p in persons], rest, fps, speed, grid)
+        if walks is None:
+            continue
+        for person, walk in zip(persons, walks):
+            features[person] = walked_features(features[person], walk, rest, fps)
+        out = x0.clone() if out is x0 else out
+        out[row, :, :frames] = torch.as_tensor((features - mean64) / std64, dtype=x0.dtype, device=x0.device)
     return out
 
 
@@ -145,18 +153,31 @@ def plan_walk(features: np.ndarray, rest_joints: np.ndarray, fps: float, speed: 
     """One person's un-normalised features (T, 264) -> their Walk at ``speed`` m/s (module
     docstring, 1. and 2.), or None when no upright run lasts MIN_UPRIGHT_S or no route of
     MIN_WALK_M is free."""
-    joints = _posed(features, rest_joints)
-    run = longest_upright(joints, rest_joints, fps)
-    if run is None:
+    walks = plan_walks([features], rest_joints, fps, speed, grid)
+    return None if walks is None else walks[0]
+
+
+def plan_walks(people: Sequence[np.ndarray], rest_joints: np.ndarray, fps: float, speed: float,
+               grid: HeightMap | None) -> list[Walk] | None:
+    """Persons who walk together, their un-normalised features (T, 264) each -> one Walk each
+    at ``speed`` m/s (module docstring, 1. and 2.), along parallel routes that keep the places
+    they have to one another when the walk starts (a helper beside the patient stays beside
+    them), timed over the run in which all of them are upright; None when that run is shorter
+    than MIN_UPRIGHT_S or no route of MIN_WALK_M is free for all of them."""
+    joints = [_posed(features, rest_joints) for features in people]
+    spans = [longest_upright(person, rest_joints, fps) for person in joints]
+    if any(span is None for span in spans):
         return None
-    to_end = run[1] == len(joints)
+    run = (max(span[0] for span in spans), min(span[1] for span in spans))
+    if run[1] - run[0] < MIN_UPRIGHT_S * fps:
+        return None
+    to_end = run[1] == len(joints[0])
     hold = int(round(HOLD_S * fps)) if to_end else 0  # a walk into a fall may be under way when the clip opens
     frames = run[1] - run[0] - 2 * hold
     stride = stride_for(speed) * (0.85 if speed < 0.7 else 1.0)
 
-    def gait(origin: np.ndarray, way: float, length: float, facing: float = 0.0):
-        return walk_frames(np.array([origin, origin + length * np.array([np.cos(way), np.sin(way)])]),
-                           speed, stride, fps, facing + _GAIT_YAW)
+    def gait(origin: np.ndarray, way: float, length: float, facing: float = 0.0, side: float = 0.0):
+        return walk_frames(_route(origin, way, length, side), speed, stride, fps, facing + _GAIT_YAW)
 
     def first_frame(length: float) -> int:  # a walk that ends in what follows runs into it
         return run[0] + hold if to_end else run[1] - len(gait(np.zeros(2), 0.0, length).xy)
@@ -166,28 +187,58 @@ def plan_walk(features: np.ndarray, rest_joints: np.ndarray, fps: float, speed: 
         length -= 0.1
     if length < MIN_WALK_M:
         return None
-    way = drift_way(joints[run[0]:run[1]])
+    centre = np.mean([person[:, _PELVIS, :2] for person in joints], axis=0)  # (T, 2)
+    way = drift_way(centre[run[0]:run[1]], np.stack([heading(person[run[0]:run[1]]) for person in joints]))
     start = first_frame(length)
-    length, turn = _free_route(grid, joints[start, _PELVIS, :2], joints[run[1]:], way, length)
+    starts = np.array([person[start, _PELVIS, :2] for person in joints])
+    length, turn = _free_route(grid, starts, [person[run[1]:] for person in joints], way, length)
     if length < MIN_WALK_M:
         return None
     start = first_frame(length)
-    walked = gait(joints[start, _PELVIS, :2], way + turn, length, float(heading(joints[start])))
-    n = min(len(walked.xy), run[1] - start)
-    limbs = swing(walked, speed, stride, Body(np.asarray(rest_joints, dtype=np.float64), np.zeros(10)).leg_length)
-    return Walk(start=start, stop=start + n, xy=walked.xy[:n], yaw=walked.yaw[:n] - _GAIT_YAW, limbs=_cut(limbs, n),
-                turn=turn, stands_after=to_end)
+    starts = np.array([person[start, _PELVIS, :2] for person in joints])
+    leg_length = Body(np.asarray(rest_joints, dtype=np.float64), np.zeros(10)).leg_length
+    walks = []
+    for person, origin, side in zip(joints, starts, _sides(starts, way + turn)):
+        walked = gait(origin, way + turn, length, float(heading(person[start])), side)
+        n = min(len(walked.xy), run[1] - start)
+        limbs = swing(walked, speed, stride, leg_length)
+        walks.append(Walk(start=start, stop=start + n, xy=walked.xy[:n], yaw=walked.yaw[:n] - _GAIT_YAW,
+                          limbs=_cut(limbs, n), turn=turn, stands_after=to_end))
+    return walks
 
 
-def drift_way(joints: np.ndarray) -> float:
-    """(n, 22, 3) joints of an upright run -> radians from +x: the way its pelvis drifts from
-    the first frame to the last, or, when that is less than MIN_DRIFT_M, the way it faces on
-    average."""
-    drift = joints[-1, _PELVIS, :2] - joints[0, _PELVIS, :2]
+def _sides(starts: np.ndarray, way: float) -> np.ndarray:
+    """(K, 2) m where K people who walk together stand when the walk starts, and its way
+    (radians) -> (K,) m, how far each moves to the left of the way on the walk's first
+    APPROACH_M: side by side, BESIDE_M apart about their middle, in the order they stand in
+    across the way (one person: 0)."""
+    if len(starts) < 2:
+        return np.zeros(len(starts))
+    left = np.array([-np.sin(way), np.cos(way)])
+    across = (starts - starts.mean(axis=0)) @ left
+    target = (np.argsort(np.argsort(across)) - (len(starts) - 1) / 2.0) * BESIDE_M
+    return target - across
+
+
+def _route(origin: np.ndarray, way: float, length: float, side: float) -> np.ndarray:
+    """(K, 2) m: the polyline of a route ``length`` m long from ``origin`` (2,) m the ``way``
+    (radians), drifting ``side`` m to its left over the first APPROACH_M (a smooth step)."""
+    direction = np.array([np.cos(way), np.sin(way)])
+    if abs(side) < 1e-6:
+        return np.array([origin, origin + length * direction])
+    along = np.append(np.arange(0.0, min(APPROACH_M, length), 0.1), length)
+    share = _smooth(along / min(APPROACH_M, length))
+    return origin + along[:, None] * direction + (side * share)[:, None] * np.array([-direction[1], direction[0]])
+
+
+def drift_way(pelvis: np.ndarray, faces: np.ndarray) -> float:
+    """The (n, 2) m pelvis path of an upright run and the ways (..., n) radians the bodies face
+    over it -> radians from +x: the way the path drifts from its first frame to its last, or,
+    when that is less than MIN_DRIFT_M, the way the bodies face on average."""
+    drift = pelvis[-1] - pelvis[0]
     if np.linalg.norm(drift) >= MIN_DRIFT_M:
         return float(np.arctan2(drift[1], drift[0]))
-    ways = heading(joints)
-    return float(np.arctan2(np.sin(ways).mean(), np.cos(ways).mean()))
+    return float(np.arctan2(np.sin(faces).mean(), np.cos(faces).mean()))
 
 
 def longest_upright(joints: np.ndarray, rest_joints: np.ndarray, fps: float) -> tuple[int, int] | None:
@@ -334,24 +385,27 @@ def _spread(values: np.ndarray, walk: Walk, T: int) -> np.ndarray:
     return out
 
 
-def _free_route(grid: HeightMap | None, origin: np.ndarray, after: np.ndarray, way: float, want: float
-                ) -> tuple[float, float]:
-    """The route from ``origin`` (2,) m (module docstring, 1.): its free length (m, at most
-    ``want``) and its turn from ``way`` (radians). after: (n, 22, 3) the joints of the frames
-    after the walk, which land at its end turned with it."""
+def _free_route(grid: HeightMap | None, starts: np.ndarray, after: Sequence[np.ndarray], way: float,
+                want: float) -> tuple[float, float]:
+    """The routes of people standing at ``starts`` (K, 2) m (module docstring, 1.; side by side
+    after APPROACH_M, ``_sides``): their free length (m, at most ``want``; the shortest
+    person's) and their turn from ``way`` (radians). after: per person (n, 22, 3) the joints of
+    the frames after the walk, which land at its end turned with it."""
     if grid is None:
         return want, 0.0
     best: tuple[tuple[float, int, float], float, float] | None = None
     for degrees in TURNS_DEG:
         turn = float(np.radians(degrees))
         direction = np.array([np.cos(way + turn), np.sin(way + turn)])
-        length = _free_length(grid, origin, direction, want)
+        origins = starts + _sides(starts, way + turn)[:, None] * np.array([-direction[1], direction[0]])
+        length = min(_free_length(grid, origin, direction, want) for origin in origins)
         blocked = 0
-        if len(after):
-            landed = after.copy()
-            landed[..., :2] = _rotate(after[..., :2] - after[0, _PELVIS, :2],
-                                      way + turn - heading(after[0])) + origin + length * direction
-            blocked = int(grid.blocked(landed).sum())
+        for origin, rest_of_clip in zip(origins, after):
+            if len(rest_of_clip):
+                landed = rest_of_clip.copy()
+                landed[..., :2] = _rotate(rest_of_clip[..., :2] - rest_of_clip[0, _PELVIS, :2],
+                                          way + turn - heading(rest_of_clip[0])) + origin + length * direction
+                blocked += int(grid.blocked(landed).sum())
         if length >= want - 1e-6 and blocked == 0:
             return length, turn
         key = (round(length, 1), -blocked, -abs(degrees))
